@@ -1,0 +1,646 @@
+//! Loading the content folder into the model, with every problem reported at once:
+//! the file, the line, the key, what is wrong and what would be right.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::calendar::{HolidayFile, parse_hhmm};
+use crate::model::{Delivery, FieldType, Form, NewsItem, Page, Procedure, Site, Source};
+use crate::text::slugify;
+
+/// One problem in the content, written for the commune's editor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ContentError {
+    /// Path relative to the content folder.
+    pub file: String,
+    pub line: Option<usize>,
+    /// The key in question, e.g. `form.sections[0].fields[2].type`.
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl fmt::Display for ContentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file)?,
+            None => write!(f, "{}", self.file)?,
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}\n    → Cách sửa: {}", self.problem, self.fix)
+    }
+}
+
+impl ContentError {
+    pub fn new(
+        file: impl Into<String>,
+        line: Option<usize>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> ContentError {
+        ContentError {
+            file: file.into(),
+            line,
+            key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Everything the commune wrote, loaded and checked.
+#[derive(Debug, Clone)]
+pub struct Content {
+    pub root: PathBuf,
+    pub site: Site,
+    /// Sorted by field, then title.
+    pub procedures: Vec<Procedure>,
+    /// Newest first.
+    pub news: Vec<NewsItem>,
+    pub pages: Vec<Page>,
+    pub holidays: HolidayFile,
+}
+
+impl Content {
+    pub fn procedure(&self, code_or_slug: &str) -> Option<&Procedure> {
+        self.procedures
+            .iter()
+            .find(|p| p.code == code_or_slug || p.slug == code_or_slug)
+    }
+
+    pub fn calendar(&self) -> crate::calendar::Calendar {
+        crate::calendar::Calendar::new(&self.holidays)
+    }
+
+    pub fn sort(&mut self) {
+        self.procedures
+            .sort_by(|a, b| (&a.field, &a.title, &a.code).cmp(&(&b.field, &b.title, &b.code)));
+        self.news
+            .sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
+        self.pages
+            .sort_by(|a, b| (a.menu.unwrap_or(u32::MAX), &a.slug).cmp(&(b.menu.unwrap_or(u32::MAX), &b.slug)));
+    }
+}
+
+/// Loads and checks the whole content folder.
+pub fn load(root: &Path) -> Result<Content, Vec<ContentError>> {
+    let mut errors = Vec::new();
+
+    let site = read_yaml::<Site>(root, "site.yaml", &mut errors);
+    if let Some(site) = &site {
+        errors.extend(check_site(site));
+    }
+    let holidays = read_yaml::<HolidayFile>(root, "holidays.yaml", &mut errors);
+    if let Some(h) = &holidays {
+        errors.extend(check_holidays(h, &read_to_string(root, "holidays.yaml")));
+    }
+
+    let mut procedures = Vec::new();
+    for rel in markdown_files(root, "procedures", &mut errors) {
+        match read_to_string_checked(root, &rel) {
+            Ok(text) => match parse_procedure(root, &rel, &text) {
+                Ok(p) => procedures.push(p),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.extend(check_unique(&procedures));
+
+    let mut news = Vec::new();
+    for rel in markdown_files(root, "news", &mut errors) {
+        match read_to_string_checked(root, &rel).and_then(|t| parse_news(root, &rel, &t)) {
+            Ok(n) => news.push(n),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut pages = Vec::new();
+    for rel in markdown_files(root, "pages", &mut errors) {
+        match parse_front_matter::<Page>(&rel, &read_to_string(root, &rel)) {
+            Ok((mut p, body, source)) => {
+                if p.slug.is_empty() {
+                    p.slug = slugify(&p.title);
+                }
+                p.body = body;
+                p.source = source;
+                pages.push(p);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.extend(check_unique_slugs(news.iter().map(|n| (&n.slug, &n.source.path)), "tin"));
+    errors.extend(check_unique_slugs(pages.iter().map(|p| (&p.slug, &p.source.path)), "trang"));
+
+    match (site, holidays, errors.is_empty()) {
+        (Some(site), Some(holidays), true) => {
+            let mut content = Content {
+                root: root.to_path_buf(),
+                site,
+                procedures,
+                news,
+                pages,
+                holidays,
+            };
+            content.sort();
+            Ok(content)
+        }
+        _ => Err(errors),
+    }
+}
+
+fn read_to_string(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_default()
+}
+
+fn read_to_string_checked(root: &Path, rel: &str) -> Result<String, ContentError> {
+    std::fs::read_to_string(root.join(rel)).map_err(|e| {
+        ContentError::new(
+            rel,
+            None,
+            "",
+            format!("không đọc được tệp ({e})"),
+            "lưu tệp dưới dạng văn bản UTF-8",
+        )
+    })
+}
+
+fn read_yaml<T: DeserializeOwned>(root: &Path, rel: &str, errors: &mut Vec<ContentError>) -> Option<T> {
+    let text = match read_to_string_checked(root, rel) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(ContentError::new(
+                rel,
+                None,
+                "",
+                "thiếu tệp này",
+                format!("tạo tệp content/{rel} (xem ví dụ trong README)"),
+            ));
+            let _ = e;
+            return None;
+        }
+    };
+    match serde_yaml::from_str::<T>(&text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(yaml_error(rel, &e, 0));
+            None
+        }
+    }
+}
+
+fn markdown_files(root: &Path, dir: &str, errors: &mut Vec<ContentError>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        if dir == "procedures" {
+            errors.push(ContentError::new(
+                dir,
+                None,
+                "",
+                "thiếu thư mục thủ tục",
+                "tạo thư mục content/procedures/ với mỗi thủ tục một tệp .md",
+            ));
+        }
+        return Vec::new();
+    };
+    let mut files: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md") && !n.starts_with('.'))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Splits `---` front matter from the Markdown body and deserialises it.
+pub fn parse_front_matter<T: DeserializeOwned>(
+    rel: &str,
+    text: &str,
+) -> Result<(T, String, Source), ContentError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+        .ok_or_else(|| {
+            ContentError::new(
+                rel,
+                Some(1),
+                "",
+                "tệp không bắt đầu bằng phần thông tin (front matter)",
+                "dòng đầu tiên của tệp phải là --- , tiếp theo là các khóa YAML, rồi một dòng --- nữa trước phần nội dung",
+            )
+        })?;
+    let (yaml, body) = split_closing(rest).ok_or_else(|| {
+        ContentError::new(
+            rel,
+            Some(1),
+            "",
+            "phần thông tin mở bằng --- nhưng không có dòng --- đóng lại",
+            "thêm một dòng chỉ có --- sau khóa YAML cuối cùng",
+        )
+    })?;
+    let body_line = yaml.lines().count() + 3;
+    let value = serde_yaml::from_str::<T>(yaml).map_err(|e| yaml_error(rel, &e, 1))?;
+    Ok((
+        value,
+        body.to_owned(),
+        Source {
+            path: rel.to_owned(),
+            body_line,
+        },
+    ))
+}
+
+fn split_closing(rest: &str) -> Option<(&str, &str)> {
+    if let Some(body) = rest.strip_prefix("---\n") {
+        return Some(("", body));
+    }
+    let idx = rest.find("\n---\n").or_else(|| rest.find("\n---\r\n"))?;
+    let yaml = &rest[..idx + 1];
+    let after = &rest[idx + 1..];
+    let body = after.split_once('\n').map_or("", |(_, b)| b);
+    Some((yaml, body))
+}
+
+/// Turns a serde_yaml error into a message for the editor. `line_offset` is the number
+/// of lines before the YAML text in the file (1 for the opening `---`).
+fn yaml_error(rel: &str, e: &serde_yaml::Error, line_offset: usize) -> ContentError {
+    let line = e.location().map(|l| l.line() + line_offset);
+    let raw = e.to_string();
+    let raw = match raw.rfind(" at line ") {
+        Some(i) => &raw[..i],
+        None => raw.as_str(),
+    };
+    let (key, message) = match raw.split_once(": ") {
+        Some((path, msg)) if !path.contains(' ') => (path.to_owned(), msg.to_owned()),
+        _ => (String::new(), raw.to_owned()),
+    };
+    let (problem, fix) = explain_serde(&key, &message);
+    ContentError::new(rel, line, key, problem, fix)
+}
+
+fn backticked(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+fn explain_serde(key: &str, message: &str) -> (String, String) {
+    let names = backticked(message);
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let name = rest.trim_matches('`');
+        return (
+            format!("thiếu khóa bắt buộc \"{name}\""),
+            format!("thêm dòng \"{name}: …\" vào mục này (xem ví dụ trong README)"),
+        );
+    }
+    if message.starts_with("unknown field") {
+        let expected = names.get(1..).map(|n| n.join(", ")).unwrap_or_default();
+        return (
+            format!("khóa \"{}\" không có trong mẫu nội dung", names.first().unwrap_or(&"?")),
+            format!("kiểm tra chính tả; các khóa dùng được ở đây: {expected}"),
+        );
+    }
+    if message.starts_with("unknown variant") {
+        let expected = names.get(1..).map(|n| n.join(", ")).unwrap_or_default();
+        let what = if key.ends_with(".type") {
+            "kiểu trường"
+        } else {
+            "giá trị"
+        };
+        return (
+            format!("{what} \"{}\" không có", names.first().unwrap_or(&"?")),
+            format!("dùng một trong: {expected}"),
+        );
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        let expected = message.rsplit_once("expected ").map_or("", |(_, e)| e);
+        return (
+            format!("giá trị sai kiểu ({message})"),
+            format!("ở đây cần {}", explain_expected(expected)),
+        );
+    }
+    if message.starts_with("did not find expected")
+        || message.starts_with("mapping values are not allowed")
+        || message.starts_with("found ")
+        || message.contains("while parsing")
+        || message.contains("while scanning")
+    {
+        return (
+            format!("YAML viết sai cú pháp ({message})"),
+            "kiểm tra thụt lề (dùng dấu cách, không dùng tab), dấu hai chấm sau mỗi khóa, và đặt chuỗi có dấu hai chấm trong ngoặc kép".into(),
+        );
+    }
+    if message.starts_with("ngày ") {
+        return (message.to_owned(), "viết ngày theo dạng NNNN-TT-NN, ví dụ 2025-04-30".into());
+    }
+    if message.starts_with("data did not match any variant") {
+        return (
+            "giá trị không hợp lệ".into(),
+            "với giới hạn ngày, dùng \"today\" hoặc một ngày dạng NNNN-TT-NN".into(),
+        );
+    }
+    (message.to_owned(), "sửa giá trị theo mẫu trong README".into())
+}
+
+fn explain_expected(expected: &str) -> String {
+    match expected {
+        "u8" | "u32" | "u64" | "i64" => "một số nguyên".into(),
+        "a boolean" => "true hoặc false".into(),
+        "a string" => "một chuỗi chữ".into(),
+        "a sequence" => "một danh sách (mỗi mục một dòng bắt đầu bằng \"- \")".into(),
+        other if other.starts_with("struct") => "một nhóm khóa (mỗi khóa một dòng, thụt lề)".into(),
+        other => other.into(),
+    }
+}
+
+/// The line (1-based, in the file) where `needle` first appears, for problems found
+/// after deserialisation.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+pub fn parse_procedure(root: &Path, rel: &str, text: &str) -> Result<Procedure, Vec<ContentError>> {
+    let (mut p, body, source) = parse_front_matter::<Procedure>(rel, text).map_err(|e| vec![e])?;
+    if p.slug.is_empty() {
+        p.slug = slugify(&p.title);
+    }
+    p.body = body;
+    p.source = source;
+    let errors = check_procedure(root, &p, text);
+    if errors.is_empty() { Ok(p) } else { Err(errors) }
+}
+
+fn parse_news(root: &Path, rel: &str, text: &str) -> Result<NewsItem, ContentError> {
+    let (mut n, body, source) = parse_front_matter::<NewsItem>(rel, text)?;
+    if n.slug.is_empty() {
+        n.slug = slugify(&n.title);
+    }
+    n.body = body;
+    n.source = source;
+    for photo in &n.photos {
+        if !root.join("media").join(&photo.file).is_file() {
+            return Err(ContentError::new(
+                rel,
+                line_of(text, &photo.file),
+                "photos.file",
+                format!("không có ảnh \"media/{}\"", photo.file),
+                "chép ảnh vào thư mục content/media/ hoặc sửa tên tệp cho đúng (phân biệt chữ hoa, chữ thường)",
+            ));
+        }
+        if photo.alt.trim().is_empty() {
+            return Err(ContentError::new(
+                rel,
+                line_of(text, &photo.file),
+                "photos.alt",
+                "ảnh thiếu lời mô tả (alt)",
+                "viết một câu tả nội dung ảnh cho người khiếm thị, ví dụ \"Cán bộ hướng dẫn người dân nộp hồ sơ\"",
+            ));
+        }
+    }
+    Ok(n)
+}
+
+fn check_site(site: &Site) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    if !site.base_url.starts_with("https://") && !site.base_url.starts_with("http://") {
+        errors.push(ContentError::new(
+            "site.yaml",
+            None,
+            "base_url",
+            format!("\"{}\" không phải địa chỉ web đầy đủ", site.base_url),
+            "viết đầy đủ, ví dụ https://iapet.gialai.gov.vn",
+        ));
+    }
+    if site.unit_code.trim().is_empty() || site.unit_code.contains(char::is_whitespace) {
+        errors.push(ContentError::new(
+            "site.yaml",
+            None,
+            "unit_code",
+            "mã đơn vị trống hoặc có dấu cách",
+            "ghi mã đơn vị tiếp nhận hồ sơ, ví dụ H21.55.01",
+        ));
+    }
+    errors
+}
+
+fn check_holidays(file: &HolidayFile, text: &str) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    for (year, entries) in &file.years {
+        for entry in entries.holidays.iter().chain(&entries.working_weekends) {
+            let line = line_of(text, &entry.from.iso());
+            if entry.from.0.year() != *year {
+                errors.push(ContentError::new(
+                    "holidays.yaml",
+                    line,
+                    format!("years.{year}"),
+                    format!("ngày {} nằm trong mục năm {year}", entry.from),
+                    format!("chuyển ngày này sang mục năm {}", entry.from.0.year()),
+                ));
+            }
+            if let Some(to) = entry.to
+                && to < entry.from
+            {
+                errors.push(ContentError::new(
+                    "holidays.yaml",
+                    line,
+                    format!("years.{year}.to"),
+                    format!("ngày kết thúc {to} trước ngày bắt đầu {}", entry.from),
+                    "đổi lại: from là ngày nghỉ đầu tiên, to là ngày nghỉ cuối cùng",
+                ));
+            }
+        }
+    }
+    errors
+}
+
+fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> {
+    let rel = p.source.path.as_str();
+    let mut errors = Vec::new();
+    let mut err = |needle: &str, key: &str, problem: String, fix: String| {
+        errors.push(ContentError::new(rel, line_of(text, needle), key, problem, fix));
+    };
+
+    let code_ok = p.code.len() == 8
+        && p.code.as_bytes()[1] == b'.'
+        && p.code.bytes().enumerate().all(|(i, b)| i == 1 || b.is_ascii_digit());
+    if !code_ok {
+        err("code:", "code", format!("mã thủ tục \"{}\" sai dạng", p.code), "mã quốc gia có dạng số.sáu số, ví dụ \"1.001193\" (đặt trong ngoặc kép)".into());
+    }
+    if !(1..=4).contains(&p.level) {
+        err("level:", "level", format!("mức độ {} không có", p.level), "dùng 1, 2, 3 hoặc 4".into());
+    }
+    if let Some(cutoff) = &p.processing.cutoff
+        && parse_hhmm(cutoff).is_none()
+    {
+        err("cutoff:", "processing.cutoff", format!("giờ \"{cutoff}\" sai dạng"), "viết giờ theo dạng HH:MM, ví dụ \"15:00\"".into());
+    }
+    if p.delivery.is_empty() {
+        err("delivery:", "delivery", "chưa có cách nhận kết quả".into(), "ghi ít nhất một trong: desk, post, online".into());
+    }
+    if p.level == 4 && !p.delivery.iter().any(|d| matches!(d, Delivery::Post | Delivery::Online)) {
+        err("delivery:", "delivery", "mức độ 4 phải trả kết quả qua bưu chính hoặc trực tuyến".into(), "thêm post hoặc online vào delivery, hoặc hạ xuống mức độ 3".into());
+    }
+    match (&p.form, p.level) {
+        (None, 3 | 4) => err(
+            "level:",
+            "form",
+            format!("thủ tục mức độ {} phải có biểu mẫu trực tuyến", p.level),
+            "thêm khóa form (các phần và ô cần điền) hoặc hạ mức độ xuống 2".into(),
+        ),
+        (Some(_), 1 | 2) => err(
+            "form:",
+            "form",
+            format!("thủ tục mức độ {} không nhận hồ sơ trực tuyến nên không dùng biểu mẫu", p.level),
+            "bỏ khóa form, hoặc nâng mức độ lên 3".into(),
+        ),
+        _ => {}
+    }
+    for (i, doc) in p.documents.iter().enumerate() {
+        if let Some(file) = &doc.form_file
+            && !root.join("forms").join(file).is_file()
+        {
+            err(
+                file,
+                &format!("documents[{i}].form_file"),
+                format!("không có tệp mẫu \"forms/{file}\""),
+                "chép tệp mẫu (DOCX hoặc PDF) vào content/forms/ hoặc sửa tên tệp cho đúng".into(),
+            );
+        }
+        if let Some(upload) = &doc.upload {
+            let ok = p
+                .form
+                .as_ref()
+                .and_then(|f| f.field(upload))
+                .is_some_and(|f| f.kind == FieldType::File);
+            if !ok {
+                err(
+                    &format!("upload: {upload}"),
+                    &format!("documents[{i}].upload"),
+                    format!("không có ô đính kèm \"{upload}\" trong biểu mẫu"),
+                    "ghi id của một ô có type: file trong form, hoặc bỏ khóa upload".into(),
+                );
+            }
+        }
+    }
+    drop(err);
+    if let Some(form) = &p.form {
+        errors.extend(check_form(rel, text, form));
+    }
+    errors
+}
+
+fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (s, section) in form.sections.iter().enumerate() {
+        for (i, f) in section.fields.iter().enumerate() {
+            let key = format!("form.sections[{s}].fields[{i}]");
+            let line = line_of(text, &format!("id: {}", f.id));
+            let mut err = |sub: &str, problem: String, fix: &str| {
+                errors.push(ContentError::new(rel, line, format!("{key}{sub}"), problem, fix));
+            };
+            let id_ok = f.id.starts_with(|c: char| c.is_ascii_lowercase())
+                && f.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !id_ok {
+                err(".id", format!("id \"{}\" sai dạng", f.id), "id chỉ gồm chữ thường không dấu, số và dấu gạch dưới, ví dụ ho_ten");
+            }
+            if seen.insert(&f.id, s).is_some() {
+                err(".id", format!("id \"{}\" bị trùng trong biểu mẫu", f.id), "đặt cho mỗi ô một id riêng");
+            }
+            let choice = matches!(f.kind, FieldType::Select | FieldType::Radio);
+            if choice && f.options.is_empty() {
+                err(".options", format!("ô \"{}\" kiểu lựa chọn nhưng không có options", f.id), "thêm options: danh sách { value, label }");
+            }
+            if !choice && f.kind != FieldType::Checkbox && !f.options.is_empty() {
+                err(".options", format!("ô \"{}\" không phải kiểu lựa chọn nên không dùng options", f.id), "đổi type thành select hoặc radio, hoặc bỏ options");
+            }
+            if f.kind == FieldType::File && f.max_size_kb.is_some_and(|kb| kb > 5120) {
+                err(".max_size_kb", format!("giới hạn {} KB quá lớn", f.max_size_kb.unwrap_or(0)), "tối đa 5120 (5 MB) cho mỗi tệp");
+            }
+            if f.kind != FieldType::File && (!f.accept.is_empty() || f.max_size_kb.is_some()) {
+                err(".accept", format!("ô \"{}\" không phải tệp đính kèm nên không dùng accept/max_size_kb", f.id), "đổi type thành file hoặc bỏ hai khóa này");
+            }
+        }
+    }
+    let kinds: BTreeMap<&str, FieldType> = form.fields().map(|f| (f.id.as_str(), f.kind)).collect();
+    let mut refer = |key: &str, id: &str, want: &[FieldType], what: &str| {
+        let ok = kinds.get(id).is_some_and(|k| want.is_empty() || want.contains(k));
+        if !ok {
+            errors.push(ContentError::new(
+                rel,
+                line_of(text, &format!(": {id}")).or_else(|| line_of(text, key.rsplit('.').next().unwrap_or(key))),
+                key,
+                format!("không có ô \"{id}\" {what} trong biểu mẫu"),
+                "ghi đúng id của một ô trong form.sections",
+            ));
+        }
+    };
+    refer("form.contact.name", &form.contact.name, &[FieldType::Text], "kiểu text");
+    refer("form.contact.phone", &form.contact.phone, &[FieldType::Phone], "kiểu phone");
+    if let Some(email) = &form.contact.email {
+        refer("form.contact.email", email, &[FieldType::Email], "kiểu email");
+    }
+    if let Some(address) = &form.contact.address {
+        refer("form.contact.address", address, &[FieldType::Address], "kiểu address");
+    }
+    for f in form.fields() {
+        if let Some(c) = &f.required_if {
+            refer(&format!("{}.required_if.field", f.id), &c.field, &[], "");
+        }
+        if let Some(b) = &f.birth_date_field {
+            refer(&format!("{}.birth_date_field", f.id), b, &[FieldType::Date], "kiểu date");
+        }
+    }
+    errors
+}
+
+fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    let mut codes: HashMap<&str, &str> = HashMap::new();
+    let mut slugs: HashMap<&str, &str> = HashMap::new();
+    for p in procedures {
+        if let Some(other) = codes.insert(&p.code, &p.source.path) {
+            errors.push(ContentError::new(
+                &p.source.path,
+                None,
+                "code",
+                format!("mã thủ tục \"{}\" trùng với {other}", p.code),
+                "mỗi thủ tục một mã quốc gia riêng; kiểm tra lại mã trên Cổng Dịch vụ công quốc gia",
+            ));
+        }
+        if let Some(other) = slugs.insert(&p.slug, &p.source.path) {
+            errors.push(ContentError::new(
+                &p.source.path,
+                None,
+                "slug",
+                format!("đường dẫn \"{}\" trùng với {other}", p.slug),
+                "thêm khóa slug với một đường dẫn khác, hoặc đổi tiêu đề",
+            ));
+        }
+    }
+    errors
+}
+
+fn check_unique_slugs<'a>(
+    items: impl Iterator<Item = (&'a String, &'a String)>,
+    what: &str,
+) -> Vec<ContentError> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    let mut errors = Vec::new();
+    for (slug, path) in items {
+        if let Some(other) = seen.insert(slug, path) {
+            errors.push(ContentError::new(
+                path.as_str(),
+                None,
+                "slug",
+                format!("đường dẫn {what} \"{slug}\" trùng với {other}"),
+                "thêm khóa slug với một đường dẫn khác, hoặc đổi tiêu đề",
+            ));
+        }
+    }
+    errors
+}
