@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod day;
+pub mod form_html;
 pub mod load;
 pub mod model;
 pub mod text;

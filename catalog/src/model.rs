@@ -357,6 +357,11 @@ pub enum FieldType {
 }
 
 impl FieldType {
+    /// The name used in content and in the form's `data-type`.
+    pub fn name(self) -> &'static str {
+        Self::ALL[self as usize]
+    }
+
     pub const ALL: &'static [&'static str] = &[
         "text",
         "textarea",
@@ -490,6 +495,15 @@ pub struct Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_type_names_match_serde() {
+        for (i, name) in FieldType::ALL.iter().enumerate() {
+            let kind: FieldType = serde_yaml::from_str(name).unwrap();
+            assert_eq!(kind as usize, i);
+            assert_eq!(kind.name(), *name);
+        }
+    }
 
     #[test]
     fn sniffs_real_types_not_names() {
