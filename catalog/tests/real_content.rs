@@ -1,0 +1,189 @@
+//! The example commune's content (content/) loads without a single error and says what
+//! the reference facts say: six civil-status procedures, trích lục at level 4, forms
+//! whose contact fields exist, and a holiday calendar for 2025–2027.
+
+use std::path::Path;
+
+use catalog::{Content, Day, Delivery, FieldType, load};
+
+fn content() -> Content {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../content"));
+    match load(root) {
+        Ok(content) => content,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            panic!("content/ has {} error(s), listed above", errors.len());
+        }
+    }
+}
+
+fn day(text: &str) -> Day {
+    Day::parse(text).unwrap()
+}
+
+#[test]
+fn six_procedures_with_their_national_codes() {
+    let c = content();
+    let mut codes: Vec<&str> = c.procedures.iter().map(|p| p.code.as_str()).collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        ["1.000656", "1.000894", "1.001193", "1.004837", "1.004873", "2.000635"]
+    );
+    for p in &c.procedures {
+        assert_eq!(p.field, "Hộ tịch", "{}", p.source.path);
+        assert!(!p.body.trim().is_empty(), "{} has no guide", p.source.path);
+        assert!(!p.body.contains("\n# "), "{}: the page title is the only h1", p.source.path);
+        assert!(p.body.contains("## "), "{}: the guide has sections", p.source.path);
+        assert!(p.review_note.is_some(), "{}: says what is unverified", p.source.path);
+    }
+}
+
+#[test]
+fn slugs_are_the_urls_the_bodies_link_to() {
+    let c = content();
+    let slugs: Vec<&str> = c.procedures.iter().map(|p| p.slug.as_str()).collect();
+    for slug in [
+        "dang-ky-khai-sinh",
+        "dang-ky-khai-tu",
+        "dang-ky-ket-hon",
+        "cap-ban-sao-trich-luc-ho-tich",
+        "cap-giay-xac-nhan-tinh-trang-hon-nhan",
+        "dang-ky-giam-ho",
+    ] {
+        assert!(slugs.contains(&slug), "no procedure at /thu-tuc/{slug}/");
+    }
+    // Every internal link in a body points at a page the site generates.
+    let pages: Vec<String> = c.pages.iter().map(|p| format!("/trang/{}/", p.slug)).collect();
+    let news: Vec<String> = c.news.iter().map(|n| format!("/tin-tuc/{}/", n.slug)).collect();
+    let procedures: Vec<String> = slugs.iter().map(|s| format!("/thu-tuc/{s}/")).collect();
+    let bodies = c
+        .procedures
+        .iter()
+        .map(|p| (&p.source.path, &p.body))
+        .chain(c.news.iter().map(|n| (&n.source.path, &n.body)))
+        .chain(c.pages.iter().map(|p| (&p.source.path, &p.body)));
+    for (path, body) in bodies {
+        for link in body.split("](").skip(1) {
+            let target = link.split(')').next().unwrap_or("");
+            if !target.starts_with('/') {
+                continue;
+            }
+            let target = target.split('#').next().unwrap_or(target);
+            let ok = target == "/lien-he/"
+                || target == "/tra-cuu/"
+                || target == "/"
+                || pages.iter().any(|p| p == target)
+                || news.iter().any(|n| n == target)
+                || procedures.iter().any(|p| p == target);
+            assert!(ok, "{path}: link {target} leads nowhere");
+        }
+    }
+}
+
+#[test]
+fn trich_luc_is_level_4_with_post_and_a_fee() {
+    let c = content();
+    let p = c.procedure("2.000635").expect("trích lục");
+    assert_eq!(p.level, 4);
+    assert!(p.delivery.contains(&Delivery::Post));
+    assert!(p.delivery.contains(&Delivery::Desk));
+    assert_eq!(p.fee.amount, 8000);
+    assert!(!p.fee.payment.is_empty());
+    let form = p.form.as_ref().unwrap();
+    let how = form.field("nhan_ket_qua").expect("nhan_ket_qua");
+    assert_eq!(how.kind, FieldType::Radio);
+    let values: Vec<&str> = how.options.iter().map(|o| o.value.as_str()).collect();
+    assert_eq!(values, ["tai_xa", "buu_dien"]);
+    let address = form.field("dia_chi_nhan").expect("dia_chi_nhan");
+    assert_eq!(address.kind, FieldType::Address);
+    let cond = address.required_if.as_ref().expect("required_if");
+    assert_eq!((cond.field.as_str(), cond.equals.as_str()), ("nhan_ket_qua", "buu_dien"));
+    let copies = form.field("so_ban_sao").expect("so_ban_sao");
+    assert_eq!((copies.kind, copies.min, copies.max), (FieldType::Number, Some(1), Some(10)));
+    for other in c.procedures.iter().filter(|p| p.code != "2.000635") {
+        assert_eq!(other.level, 3, "{}", other.source.path);
+    }
+}
+
+#[test]
+fn every_online_procedure_has_a_form_with_contact_fields() {
+    let c = content();
+    for p in c.procedures.iter().filter(|p| p.is_online()) {
+        let form = p.form.as_ref().unwrap_or_else(|| panic!("{} has no form", p.source.path));
+        let kind = |id: &str| form.field(id).map(|f| f.kind);
+        assert_eq!(kind(&form.contact.name), Some(FieldType::Text), "{}", p.source.path);
+        assert_eq!(kind(&form.contact.phone), Some(FieldType::Phone), "{}", p.source.path);
+        let email = form.contact.email.as_deref().expect("contact e-mail");
+        assert_eq!(kind(email), Some(FieldType::Email), "{}", p.source.path);
+        let address = form.contact.address.as_deref().expect("contact address");
+        assert_eq!(kind(address), Some(FieldType::Address), "{}", p.source.path);
+        // The pledge closes every form.
+        let last = form.sections.last().and_then(|s| s.fields.last()).unwrap();
+        assert_eq!(last.kind, FieldType::Checkbox, "{}", p.source.path);
+        assert!(last.required && last.label.starts_with("Tôi cam đoan"), "{}", p.source.path);
+        for f in form.attachments() {
+            assert!(f.max_size_kb.is_some_and(|kb| kb <= 5120), "{}: {}", p.source.path, f.id);
+            assert!(!f.accept.is_empty(), "{}: {}", p.source.path, f.id);
+        }
+        for f in form.fields().filter(|f| f.kind == FieldType::CitizenId) {
+            if let Some(b) = &f.birth_date_field {
+                assert_eq!(kind(b), Some(FieldType::Date), "{}: {}", p.source.path, f.id);
+            }
+        }
+        // Every document form file exists (the loader checks it too) and is a small PDF.
+        for d in &p.documents {
+            if let Some(file) = &d.form_file {
+                let path = c.root.join("forms").join(file);
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(bytes.starts_with(b"%PDF-"), "{file}");
+                assert!(bytes.len() < 100 * 1024, "{file} is {} bytes", bytes.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn holidays_cover_2025_to_2027() {
+    let c = content();
+    let cal = c.calendar();
+    for year in 2025..=2027 {
+        assert!(cal.covers(year), "no holidays for {year}");
+    }
+    assert!(!cal.is_working_day(day("2025-04-30")), "30/4/2025");
+    assert!(!cal.is_working_day(day("2025-05-02")), "bridge day 2/5/2025");
+    assert!(cal.is_working_day(day("2025-04-26")), "make-up Saturday 26/4/2025");
+    assert!(!cal.is_working_day(day("2025-04-07")), "Hùng Kings 2025");
+    assert!(!cal.is_working_day(day("2025-01-29")), "Tết 2025");
+    assert!(cal.is_working_day(day("2025-02-03")), "back to work after Tết 2025");
+    assert!(!cal.is_working_day(day("2025-09-02")), "National Day 2025");
+    assert!(!cal.is_working_day(day("2026-02-17")), "Tết 2026");
+    assert!(!cal.is_working_day(day("2026-04-27")), "Hùng Kings 2026 made up on Monday");
+    assert!(!cal.is_working_day(day("2027-02-08")), "Tết 2027");
+    assert!(!cal.is_working_day(day("2027-04-16")), "Hùng Kings 2027");
+    assert!(cal.is_working_day(day("2025-07-01")), "an ordinary Tuesday");
+}
+
+#[test]
+fn site_news_and_pages() {
+    let c = content();
+    assert_eq!(c.site.name, "Xã Ia Pết");
+    assert_eq!(c.site.api_base, "/api");
+    assert!(!c.site.help.is_empty());
+    assert!(c.site.links.iter().any(|l| l.url == "https://dichvucong.gov.vn"));
+    let poll = c.site.poll.as_ref().expect("poll");
+    assert_eq!(poll.id, "tim-thay-trang");
+    assert!((4..=5).contains(&poll.options.len()));
+    assert!(c.news.len() >= 3);
+    assert!(c.news.iter().any(|n| n.photos.len() >= 3), "a photo news item");
+    for n in &c.news {
+        for photo in &n.photos {
+            let size = std::fs::metadata(c.root.join("media").join(&photo.file)).unwrap().len();
+            assert!(size < 300 * 1024, "{} is {size} bytes", photo.file);
+        }
+    }
+    assert!(c.pages.iter().any(|p| p.slug == "huong-dan-nop-ho-so-truc-tuyen"));
+    assert!(c.pages.iter().any(|p| p.slug == "chinh-sach-bao-mat"));
+}
