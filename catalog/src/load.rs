@@ -598,7 +598,7 @@ fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
     errors
 }
 
-fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
+pub fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
     let mut errors = Vec::new();
     let mut codes: HashMap<&str, &str> = HashMap::new();
     let mut slugs: HashMap<&str, &str> = HashMap::new();

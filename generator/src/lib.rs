@@ -1,1 +1,13 @@
+//! The Một Cửa site generator: content in, static site out.
 
+pub mod assets;
+pub mod build;
+pub mod images;
+pub mod markdown;
+pub mod render;
+pub mod search;
+pub mod views;
+
+pub use build::{BuildError, Paths, Report, Site};
+pub mod dev_api;
+pub mod serve;

@@ -1,1 +1,84 @@
-fn main(){}
+//! `generator check | build | serve` — the commune's site from content/.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use generator::{Paths, Site};
+
+#[derive(Parser)]
+#[command(name = "generator", version, about = "Dựng trang dịch vụ công của xã từ thư mục content/")]
+struct Cli {
+    /// Content folder (what the commune writes).
+    #[arg(long, global = true, default_value = "content")]
+    content: PathBuf,
+    /// Templates and assets.
+    #[arg(long, global = true, default_value = "templates")]
+    templates: PathBuf,
+    /// Output folder.
+    #[arg(long, global = true, default_value = "site")]
+    out: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check all content and report every problem, without publishing.
+    Check,
+    /// Build the site into the output folder (swapped in only when the build succeeds).
+    Build,
+    /// Build, serve on localhost with the function at /api, rebuild on change.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Where the embedded S3 store and the outbox live.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let paths = Paths { content: cli.content, templates: cli.templates, out: cli.out };
+    match cli.command {
+        Command::Check => match generator::build::check(&paths) {
+            Ok(r) => {
+                println!("Nội dung hợp lệ: {} thủ tục, {} trang.", r.procedures, r.pages);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Build => {
+            let result = Site::load(paths.clone(), false).and_then(|mut s| s.build(true));
+            match result {
+                Ok(r) => {
+                    let secs = r.millis as f64 / 1000.0;
+                    println!(
+                        "Đã dựng {} trang ({} tệp, {} thủ tục) vào {} trong {:.2} giây ({:.0} trang/giây).",
+                        r.pages,
+                        r.files,
+                        r.procedures,
+                        paths.out.display(),
+                        secs,
+                        r.pages as f64 / secs.max(0.001)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Serve { addr, data } => match generator::serve::run(paths, &addr, &data) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lỗi: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn fail(e: &generator::BuildError) -> ExitCode {
+    eprint!("{}", e.report());
+    ExitCode::FAILURE
+}

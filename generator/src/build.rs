@@ -1,0 +1,351 @@
+//! Building the site. A full build renders into a staging folder beside the output and
+//! swaps it in only when everything succeeded, so a failed build never leaves a broken
+//! or half site. `Site` keeps the loaded content in memory for `serve`, where one
+//! changed procedure re-renders only its own pages and the listings.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use catalog::{Content, ContentError};
+use rayon::prelude::*;
+
+use crate::markdown::InternalLink;
+use crate::render::{File, PhotoViews, RenderError, Renderer, Theme, ThemeError};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub content: PathBuf,
+    pub templates: PathBuf,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("nội dung có {} lỗi", .0.len())]
+    Content(Vec<ContentError>),
+    #[error(transparent)]
+    Theme(#[from] ThemeError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("không ghi được {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("ảnh: {0}")]
+    Image(String),
+}
+
+impl BuildError {
+    /// Every problem, one per paragraph, as the editor should read them.
+    pub fn report(&self) -> String {
+        match self {
+            BuildError::Content(errors) => {
+                let mut out = format!("Tìm thấy {} lỗi trong nội dung; trang web chưa được cập nhật.\n\n", errors.len());
+                for e in errors {
+                    out.push_str(&format!("lỗi: {e}\n\n"));
+                }
+                out
+            }
+            other => format!("lỗi: {other}\n"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub pages: usize,
+    pub files: usize,
+    pub procedures: usize,
+    pub millis: u128,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Write { path: path.display().to_string(), source }
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// The generated files, by path, with the hash of what was written.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: HashMap<String, u64>,
+}
+
+fn write_file(root: &Path, (rel, bytes): &File) -> Result<u64, BuildError> {
+    let path = root.join(rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    std::fs::write(&path, bytes).map_err(io_error(&path))?;
+    Ok(hash_bytes(bytes))
+}
+
+/// Checks internal links from the Markdown of `source` against the generated files.
+fn check_links(
+    written: &HashMap<String, u64>,
+    source: &str,
+    links: &[InternalLink],
+    errors: &mut Vec<ContentError>,
+) {
+    for link in links {
+        if !link_resolves(written, &link.target) {
+            errors.push(ContentError::new(
+                source,
+                Some(link.line),
+                "liên kết",
+                format!("liên kết \"{}\" không dẫn tới trang nào của trang web", link.target),
+                "sửa đường dẫn cho đúng: trang thủ tục có dạng /thu-tuc/<tên-không-dấu>/, tin tức /tin-tuc/<tên>/, trang /trang/<tên>/",
+            ));
+        }
+    }
+}
+
+pub fn link_resolves(written: &HashMap<String, u64>, target: &str) -> bool {
+    let path = target.split(['#', '?']).next().unwrap_or(target);
+    let rel = path.trim_start_matches('/');
+    if rel.is_empty() {
+        return true;
+    }
+    if rel == "api/track" {
+        return true;
+    }
+    if rel.ends_with('/') {
+        written.contains_key(&format!("{rel}index.html"))
+    } else {
+        written.contains_key(rel) || written.contains_key(&format!("{rel}/index.html"))
+    }
+}
+
+/// The loaded site, kept between rebuilds while serving.
+pub struct Site {
+    pub paths: Paths,
+    pub content: Content,
+    pub theme: Theme,
+    pub dev_reload: bool,
+    pub written: Written,
+    photos: PhotoViews,
+}
+
+impl Site {
+    pub fn load(paths: Paths, dev_reload: bool) -> Result<Site, BuildError> {
+        let content = catalog::load(&paths.content).map_err(BuildError::Content)?;
+        let theme = Theme::load(&paths.templates)?;
+        Ok(Site { paths, content, theme, dev_reload, written: Written::default(), photos: PhotoViews::new() })
+    }
+
+    /// Renders everything into a staging folder and swaps it in.
+    pub fn build(&mut self, progress: bool) -> Result<Report, BuildError> {
+        let started = Instant::now();
+        let out = self.paths.out.clone();
+        let staging = sibling(&out, "staging");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
+        let result = self.render_all(&staging, progress);
+        match result {
+            Ok(report) => {
+                swap(&staging, &out)?;
+                Ok(Report { millis: started.elapsed().as_millis(), ..report })
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&staging);
+                Err(e)
+            }
+        }
+    }
+
+    fn render_all(&mut self, root: &Path, progress: bool) -> Result<Report, BuildError> {
+        let previous = self.paths.out.is_dir().then_some(self.paths.out.as_path());
+        self.photos = crate::render::images(&self.content, root, previous).map_err(|e| BuildError::Image(e.to_string()))?;
+        for entry in walk_files(root) {
+            self.written.files.insert(entry, 0);
+        }
+        let renderer = Renderer::new(&self.theme, &self.content, self.dev_reload);
+        let written = Mutex::new(HashMap::with_capacity(self.content.procedures.len() * 4));
+        let link_errors = Mutex::new(Vec::new());
+        let all_links = Mutex::new(Vec::new());
+        let total = self.content.procedures.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let show_progress = progress && total >= 2000;
+        self.content.procedures.par_chunks(64).try_for_each(|chunk| -> Result<(), BuildError> {
+            let mut local = Vec::with_capacity(chunk.len() * 4);
+            let mut links = Vec::new();
+            for p in chunk {
+                let (files, l) = renderer.procedure(p)?;
+                for f in &files {
+                    local.push((f.0.clone(), write_file(root, f)?));
+                }
+                links.push((p.source.path.clone(), l));
+            }
+            written.lock().expect("lock").extend(local);
+            all_links.lock().expect("lock").extend(links);
+            let n = done.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed) + chunk.len();
+            if show_progress && (n / 64) % 32 == 0 {
+                eprintln!("  … {n}/{total} thủ tục");
+            }
+            Ok(())
+        })?;
+        let mut written = written.into_inner().expect("lock");
+        let mut others = renderer.listings()?;
+        let (rest, rest_links) = renderer.rest(&self.photos)?;
+        others.extend(rest);
+        for f in &others {
+            written.insert(f.0.clone(), write_file(root, f)?);
+        }
+        for entry in walk_files(root) {
+            written.entry(entry).or_insert(0);
+        }
+        let mut errors = link_errors.into_inner().expect("lock");
+        for (source, links) in all_links.into_inner().expect("lock").iter().chain(rest_links.iter()) {
+            check_links(&written, source, links, &mut errors);
+        }
+        if !errors.is_empty() {
+            return Err(BuildError::Content(errors));
+        }
+        let pages = written.keys().filter(|k| k.ends_with(".html")).count();
+        let report = Report { pages, files: written.len(), procedures: total, millis: 0 };
+        self.written.files = written;
+        Ok(report)
+    }
+
+    /// Applies a change to content files while serving. Returns the paths that changed
+    /// on disk. A change the fast path does not cover (templates, site.yaml, news…)
+    /// reloads and rebuilds everything.
+    pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Vec<String>, BuildError> {
+        let procedures_dir = self.paths.content.join("procedures");
+        let fast = !changed.is_empty()
+            && changed.iter().all(|p| p.parent() == Some(procedures_dir.as_path()) && p.extension().is_some_and(|e| e == "md"));
+        if !fast {
+            let mut fresh = Site::load(self.paths.clone(), self.dev_reload)?;
+            fresh.build(false)?;
+            *self = fresh;
+            return Ok(vec!["*".into()]);
+        }
+        let mut content = self.content.clone();
+        let mut removed_slugs = Vec::new();
+        let mut errors = Vec::new();
+        let mut touched = Vec::new();
+        for path in changed {
+            let rel = format!("procedures/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            if let Some(i) = content.procedures.iter().position(|p| p.source.path == rel) {
+                let old = content.procedures.remove(i);
+                removed_slugs.push(old.slug);
+            }
+            if path.is_file() {
+                let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+                match catalog::load::parse_procedure(&self.paths.content, &rel, &text) {
+                    Ok(p) => {
+                        touched.push(p.code.clone());
+                        content.procedures.push(p);
+                    }
+                    Err(e) => errors.extend(e),
+                }
+            }
+        }
+        errors.extend(catalog::load::check_unique(&content.procedures));
+        if !errors.is_empty() {
+            return Err(BuildError::Content(errors));
+        }
+        content.sort();
+        let renderer = Renderer::new(&self.theme, &content, self.dev_reload);
+        let mut files = renderer.listings()?;
+        let mut links = Vec::new();
+        for code in &touched {
+            let p = content.procedure(code).expect("just added");
+            let (f, l) = renderer.procedure(p)?;
+            files.extend(f);
+            links.push((p.source.path.clone(), l));
+        }
+        let mut new_files = self.written.files.clone();
+        let kept_slugs: HashSet<&str> = content.procedures.iter().map(|p| p.slug.as_str()).collect();
+        let gone: Vec<String> = removed_slugs
+            .iter()
+            .filter(|s| !kept_slugs.contains(s.as_str()))
+            .flat_map(|s| {
+                let prefix = format!("thu-tuc/{s}/");
+                new_files.keys().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
+            })
+            .collect();
+        for g in &gone {
+            new_files.remove(g);
+        }
+        for f in &files {
+            new_files.insert(f.0.clone(), 0);
+        }
+        let mut link_errors = Vec::new();
+        for (source, l) in &links {
+            check_links(&new_files, source, l, &mut link_errors);
+        }
+        if !link_errors.is_empty() {
+            return Err(BuildError::Content(link_errors));
+        }
+        drop(renderer);
+        let out = self.paths.out.clone();
+        let mut changed_paths = Vec::new();
+        for f in &files {
+            let h = hash_bytes(&f.1);
+            if self.written.files.get(&f.0) != Some(&h) {
+                write_atomically(&out, f)?;
+                changed_paths.push(f.0.clone());
+            }
+            new_files.insert(f.0.clone(), h);
+        }
+        for g in gone {
+            let _ = std::fs::remove_file(out.join(&g));
+            changed_paths.push(g);
+        }
+        self.written.files = new_files;
+        self.content = content;
+        Ok(changed_paths)
+    }
+}
+
+fn write_atomically(root: &Path, (rel, bytes): &File) -> Result<(), BuildError> {
+    let path = root.join(rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_error(&path))
+}
+
+fn sibling(out: &Path, what: &str) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
+    out.with_file_name(format!(".{name}.{what}"))
+}
+
+/// Puts the staging folder in place of the output: two renames, so the published
+/// folder is either the old site or the new one.
+fn swap(staging: &Path, out: &Path) -> Result<(), BuildError> {
+    let old = sibling(out, "old");
+    let _ = std::fs::remove_dir_all(&old);
+    if out.exists() {
+        std::fs::rename(out, &old).map_err(io_error(out))?;
+    }
+    std::fs::rename(staging, out).map_err(io_error(out))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn walk_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(root).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .collect()
+}
+
+/// Loads and checks everything a build would, without writing the site.
+pub fn check(paths: &Paths) -> Result<Report, BuildError> {
+    let tmp = std::env::temp_dir().join(format!("motcua-check-{}", std::process::id()));
+    let mut site = Site::load(Paths { out: tmp.join("site"), ..paths.clone() }, false)?;
+    let result = site.build(false);
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}

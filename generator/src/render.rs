@@ -1,0 +1,391 @@
+//! Rendering pages with the Tera templates. Each function returns the files of one
+//! unit of the site (a procedure and its pages, the listings, the feeds…) as
+//! (path, bytes), so that a full build and a one-file rebuild share the same code.
+
+use std::path::Path;
+
+use catalog::form_html::{FormView, render_form, render_printable};
+use catalog::validate::RawValues;
+use catalog::{Content, Procedure};
+use serde::Serialize;
+use serde_json::json;
+use tera::{Context, Tera};
+
+use crate::assets::Assets;
+use crate::markdown::{self, InternalLink};
+use crate::search;
+use crate::views::{self, Downloads};
+
+pub type File = (String, Vec<u8>);
+
+/// Templates and assets, loaded once.
+pub struct Theme {
+    pub tera: Tera,
+    pub assets: Assets,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("không đọc được mẫu giao diện trong {dir}: {message}")]
+    Templates { dir: String, message: String },
+    #[error("không đọc được thư mục tài nguyên {dir}: {source}")]
+    Assets { dir: String, source: std::io::Error },
+}
+
+impl Theme {
+    pub fn load(templates_dir: &Path) -> Result<Theme, ThemeError> {
+        let pattern = format!("{}/*.{{html,xml}}", templates_dir.display());
+        let tera = Tera::new(&pattern).map_err(|e| ThemeError::Templates {
+            dir: templates_dir.display().to_string(),
+            message: error_chain(&e),
+        })?;
+        let assets_dir = templates_dir.join("assets");
+        let assets = crate::assets::load(&assets_dir).map_err(|source| ThemeError::Assets {
+            dir: assets_dir.display().to_string(),
+            source,
+        })?;
+        Ok(Theme { tera, assets })
+    }
+}
+
+/// A Tera error with its causes, which is where the template name and line are.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+pub struct Renderer<'a> {
+    pub theme: &'a Theme,
+    pub content: &'a Content,
+    pub downloads: Downloads,
+    base: Context,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("lỗi khi dựng trang {page} bằng mẫu {template}: {message}")]
+pub struct RenderError {
+    pub page: String,
+    pub template: String,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct MenuItem<'a> {
+    title: &'a str,
+    slug: &'a str,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(theme: &'a Theme, content: &'a Content, dev_reload: bool) -> Renderer<'a> {
+        let mut base = Context::new();
+        base.insert("site", &content.site);
+        base.insert("assets", &theme.assets.urls);
+        let menu: Vec<MenuItem> = content
+            .pages
+            .iter()
+            .filter(|p| p.menu.is_some())
+            .map(|p| MenuItem { title: &p.title, slug: &p.slug })
+            .collect();
+        base.insert("menu", &menu);
+        base.insert("section", "");
+        base.insert("dev_reload", &dev_reload);
+        Renderer {
+            theme,
+            content,
+            downloads: views::downloads(&content.root.join("")),
+            base,
+        }
+    }
+
+    fn page(&self, path: &str, template: &str, fill: impl FnOnce(&mut Context)) -> Result<File, RenderError> {
+        let mut ctx = self.base.clone();
+        fill(&mut ctx);
+        let html = self.theme.tera.render(template, &ctx).map_err(|e| RenderError {
+            page: path.to_owned(),
+            template: template.to_owned(),
+            message: error_chain(&e),
+        })?;
+        Ok((path.to_owned(), html.into_bytes()))
+    }
+
+    /// A procedure's page, its online form, its printable form and its form schema.
+    pub fn procedure(&self, p: &Procedure) -> Result<(Vec<File>, Vec<InternalLink>), RenderError> {
+        let (view, links) = views::procedure(p, &self.downloads);
+        let dir = format!("thu-tuc/{}", p.slug);
+        let mut files = Vec::with_capacity(4);
+        files.push(self.page(&format!("{dir}/index.html"), "procedure.html", |c| {
+            c.insert("p", &view);
+            c.insert("section", "home");
+        })?);
+        files.push(self.page(&format!("{dir}/mau-in/index.html"), "print.html", |c| {
+            c.insert("p", &view);
+            c.insert("print_html", &render_printable(p));
+            c.insert("section", "home");
+        })?);
+        if p.is_online() && p.form.is_some() {
+            let api = &self.content.site.api_base;
+            let action = format!("{api}/dossiers/form");
+            let form_html = render_form(&FormView {
+                procedure: p,
+                action: &action,
+                api_base: api,
+                values: &RawValues::new(),
+                errors: &[],
+                human_question: Some(&self.content.site.human_check.question),
+                idempotency_key: "",
+            });
+            files.push(self.page(&format!("{dir}/nop-truc-tuyen/index.html"), "form.html", |c| {
+                c.insert("p", &view);
+                c.insert("form_html", &form_html);
+                c.insert("section", "home");
+            })?);
+            let schema = json!({
+                "code": p.code,
+                "title": p.title,
+                "level": p.level,
+                "delivery": p.delivery,
+                "fee": p.fee,
+                "form": p.form,
+            });
+            files.push((format!("api/forms/{}.json", p.code), serde_json::to_vec(&schema).expect("json")));
+        }
+        Ok((files, links))
+    }
+
+    /// Every page that lists procedures: home, fields, search index, catalogue, sitemap.
+    pub fn listings(&self) -> Result<Vec<File>, RenderError> {
+        let groups = views::groups(self.content);
+        let latest: Vec<_> = self.content.news.iter().take(5).map(news_row).collect();
+        let mut files = Vec::new();
+        files.push(self.page("index.html", "home.html", |c| {
+            c.insert("groups", &groups);
+            c.insert("latest_news", &latest);
+            c.insert("section", "home");
+        })?);
+        for g in &groups {
+            files.push(self.page(&format!("linh-vuc/{}/index.html", g.slug), "field.html", |c| {
+                c.insert("group", g);
+                c.insert("section", "home");
+            })?);
+        }
+        files.push(("tim-kiem/index.json".into(), search::index(&self.content.procedures)));
+        files.push(("api/procedures.json".into(), self.catalogue_json()));
+        files.push(("sitemap.xml".into(), self.sitemap().into_bytes()));
+        Ok(files)
+    }
+
+    fn catalogue_json(&self) -> Vec<u8> {
+        let base = self.content.site.base_url.trim_end_matches('/');
+        let list: Vec<_> = self
+            .content
+            .procedures
+            .iter()
+            .map(|p| {
+                json!({
+                    "code": p.code,
+                    "title": p.title,
+                    "field": p.field,
+                    "level": p.level,
+                    "level_name": p.level_name(),
+                    "summary": p.summary,
+                    "authority": p.authority,
+                    "processing": p.processing,
+                    "fee": p.fee,
+                    "delivery": p.delivery,
+                    "url": format!("{base}/thu-tuc/{}/", p.slug),
+                    "form_url": p.is_online().then(|| format!("{base}/thu-tuc/{}/nop-truc-tuyen/", p.slug)),
+                    "schema_url": p.is_online().then(|| format!("{base}/api/forms/{}.json", p.code)),
+                    "reviewed": p.reviewed,
+                })
+            })
+            .collect();
+        serde_json::to_vec_pretty(&json!({ "site": self.content.site.name, "procedures": list })).expect("json")
+    }
+
+    fn sitemap(&self) -> String {
+        let base = self.content.site.base_url.trim_end_matches('/');
+        let mut urls: Vec<String> = vec![
+            "/".into(),
+            "/tin-tuc/".into(),
+            "/lien-he/".into(),
+            "/tra-cuu/".into(),
+            "/tim-kiem/".into(),
+        ];
+        for g in views::groups(self.content) {
+            urls.push(format!("/linh-vuc/{}/", g.slug));
+        }
+        for p in &self.content.procedures {
+            urls.push(format!("/thu-tuc/{}/", p.slug));
+            if p.is_online() {
+                urls.push(format!("/thu-tuc/{}/nop-truc-tuyen/", p.slug));
+            }
+        }
+        urls.extend(self.content.news.iter().map(|n| format!("/tin-tuc/{}/", n.slug)));
+        urls.extend(self.content.pages.iter().map(|p| format!("/trang/{}/", p.slug)));
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        for u in urls {
+            xml.push_str("<url><loc>");
+            xml.push_str(&catalog::form_html::escape(&format!("{base}{u}")));
+            xml.push_str("</loc></url>\n");
+        }
+        xml.push_str("</urlset>\n");
+        xml
+    }
+
+    /// News, pages, contact, tracking, search, 404, feed, robots, assets, downloads.
+    /// Photos are resized separately (see `images`).
+    pub fn rest(&self, photos: &PhotoViews) -> Result<(Vec<File>, Vec<(String, Vec<InternalLink>)>), RenderError> {
+        let mut files = Vec::new();
+        let mut links = Vec::new();
+        let mut news_views = Vec::new();
+        for n in &self.content.news {
+            let body = markdown::render(&n.body, n.source.body_line);
+            links.push((n.source.path.clone(), body.links));
+            let ph: Vec<_> = photos.get(&n.slug).cloned().unwrap_or_default();
+            let mut row = news_row(n);
+            row.body_html = body.html;
+            row.thumb = ph.first().map(|p| Thumb {
+                src: p.small.clone(),
+                srcset: p.srcset.clone(),
+                width: p.small_width,
+                height: p.small_height,
+            });
+            row.photos = ph;
+            files.push(self.page(&format!("tin-tuc/{}/index.html", n.slug), "news.html", |c| {
+                c.insert("n", &row);
+                c.insert("section", "news");
+            })?);
+            news_views.push(row);
+        }
+        files.push(self.page("tin-tuc/index.html", "news_list.html", |c| {
+            c.insert("news", &news_views);
+            c.insert("section", "news");
+        })?);
+        let updated = self.content.news.first().map(|n| n.date.iso()).unwrap_or_else(|| "2025-01-01".into());
+        files.push(self.page("tin-tuc/atom.xml", "atom.xml", |c| {
+            c.insert("news", &news_views);
+            c.insert("updated", &updated);
+            c.insert("base", self.content.site.base_url.trim_end_matches('/'));
+        })?);
+        for p in &self.content.pages {
+            let body = markdown::render(&p.body, p.source.body_line);
+            links.push((p.source.path.clone(), body.links));
+            files.push(self.page(&format!("trang/{}/index.html", p.slug), "page.html", |c| {
+                c.insert("page", &json!({ "title": p.title, "summary": p.summary, "body_html": body.html }));
+                c.insert("section", &p.slug);
+            })?);
+        }
+        files.push(self.page("lien-he/index.html", "contact.html", |c| c.insert("section", "contact"))?);
+        files.push(self.page("tra-cuu/index.html", "track.html", |c| c.insert("section", "track"))?);
+        files.push(self.page("tim-kiem/index.html", "search.html", |c| c.insert("section", "home"))?);
+        files.push(self.page("404.html", "404.html", |_| {})?);
+        let base = self.content.site.base_url.trim_end_matches('/');
+        files.push((
+            "robots.txt".into(),
+            format!("User-agent: *\nDisallow: /api/\nDisallow: /can-bo/\nSitemap: {base}/sitemap.xml\n").into_bytes(),
+        ));
+        for (path, bytes) in &self.theme.assets.files {
+            files.push((path.clone(), bytes.clone()));
+        }
+        for name in self.downloads.keys() {
+            let bytes = std::fs::read(self.content.root.join("forms").join(name)).unwrap_or_default();
+            files.push((format!("bieu-mau/{name}"), bytes));
+        }
+        Ok((files, links))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Thumb {
+    pub src: String,
+    pub srcset: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewsRow {
+    pub title: String,
+    pub slug: String,
+    pub date: String,
+    pub date_vn: String,
+    pub summary: String,
+    pub body_html: String,
+    pub thumb: Option<Thumb>,
+    pub photos: Vec<PhotoView>,
+}
+
+fn news_row(n: &catalog::NewsItem) -> NewsRow {
+    NewsRow {
+        title: n.title.clone(),
+        slug: n.slug.clone(),
+        date: n.date.iso(),
+        date_vn: n.date.vietnamese(),
+        summary: n.summary.clone(),
+        body_html: String::new(),
+        thumb: None,
+        photos: Vec::new(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoView {
+    pub src: String,
+    pub srcset: String,
+    pub webp_srcset: String,
+    pub width: u32,
+    pub height: u32,
+    pub small: String,
+    pub small_width: u32,
+    pub small_height: u32,
+    pub alt: String,
+    pub caption: Option<String>,
+}
+
+/// News slug → its photos, resized.
+pub type PhotoViews = std::collections::BTreeMap<String, Vec<PhotoView>>;
+
+/// Resizes every news photo into `out`, reusing what `previous` already has.
+pub fn images(content: &Content, out: &Path, previous: Option<&Path>) -> anyhow::Result<PhotoViews> {
+    use rayon::prelude::*;
+    let jobs: Vec<(&str, &catalog::Photo)> = content
+        .news
+        .iter()
+        .flat_map(|n| n.photos.iter().map(move |p| (n.slug.as_str(), p)))
+        .collect();
+    let done: Vec<anyhow::Result<(String, PhotoView)>> = jobs
+        .par_iter()
+        .map(|(slug, photo)| {
+            let r = crate::images::resize(&content.root.join("media").join(&photo.file), out, previous)?;
+            let fallback = r.fallback();
+            let small = r.smallest();
+            Ok((
+                (*slug).to_owned(),
+                PhotoView {
+                    src: format!("/{}", fallback.path),
+                    srcset: r.jpeg_srcset(),
+                    webp_srcset: r.webp_srcset(),
+                    width: fallback.width,
+                    height: fallback.height,
+                    small: format!("/{}", small.path),
+                    small_width: small.width,
+                    small_height: small.height,
+                    alt: photo.alt.clone(),
+                    caption: photo.caption.clone(),
+                },
+            ))
+        })
+        .collect();
+    let mut views = PhotoViews::new();
+    for item in done {
+        let (slug, view) = item?;
+        views.entry(slug).or_default().push(view);
+    }
+    Ok(views)
+}

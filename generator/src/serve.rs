@@ -1,0 +1,142 @@
+//! `generator serve`: the whole system on one local port. The site is built and served
+//! from the output folder, the function is mounted at /api with an embedded S3 store,
+//! and a change to content or templates rebuilds and reloads the browser. A failed
+//! rebuild shows its error over the page and the last good site stays served.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::Stream;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::broadcast;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::{Paths, Site};
+
+#[derive(Clone, Debug)]
+enum DevEvent {
+    Reload,
+    Failed(String),
+}
+
+struct DevState {
+    events: broadcast::Sender<DevEvent>,
+    last_error: Mutex<Option<String>>,
+}
+
+pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut site = Site::load(paths.clone(), true).map_err(|e| anyhow::anyhow!(e.report()))?;
+    let report = site.build(true).map_err(|e| anyhow::anyhow!(e.report()))?;
+    println!("Đã dựng {} trang trong {} ms.", report.pages, report.millis);
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let (events, _) = broadcast::channel(16);
+        let dev = Arc::new(DevState { events, last_error: Mutex::new(None) });
+        let api = crate::dev_api::router(&paths, data, &site).await?;
+        let app = app(&paths.out, api, dev.clone());
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("không mở được cổng {addr} (có chương trình khác đang dùng?)"))?;
+        let local = listener.local_addr()?;
+        watch(site, dev)?;
+        println!("Trang web đang chạy tại http://{local}/  (sẵn sàng sau {} ms; nhấn Ctrl+C để dừng)", started.elapsed().as_millis());
+        println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());
+        axum::serve(listener, app).await?;
+        anyhow::Ok(())
+    })
+}
+
+fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
+    let static_files = ServeDir::new(out)
+        .append_index_html_on_directories(true)
+        .not_found_service(ServeFile::new(out.join("404.html")));
+    Router::new()
+        .route_service("/api/procedures.json", ServeFile::new(out.join("api/procedures.json")))
+        .nest_service("/api/forms", ServeDir::new(out.join("api/forms")))
+        .merge(api)
+        .route("/__dev/events", get(events).with_state(dev))
+        .route("/__dev/reload.js", get(reload_script))
+        .fallback_service(static_files)
+}
+
+async fn reload_script() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], RELOAD_JS)
+}
+
+const RELOAD_JS: &str = r#"(function(){var box;var es=new EventSource('/__dev/events');
+es.addEventListener('reload',function(){location.reload();});
+es.addEventListener('failed',function(e){if(!box){box=document.createElement('pre');box.setAttribute('role','alert');box.style.cssText='position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;margin:0;padding:1rem;background:#7a0010;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;z-index:99';document.body.appendChild(box);}box.textContent='Lỗi khi dựng lại trang (trang cũ vẫn được phục vụ):\n\n'+e.data;});
+es.addEventListener('ok',function(){if(box){box.remove();box=null;}});})();"#;
+
+async fn events(
+    axum::extract::State(dev): axum::extract::State<Arc<DevState>>,
+) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    use futures_util::StreamExt;
+    let current = dev.last_error.lock().expect("lock").clone();
+    let first = match current {
+        Some(e) => Event::default().event("failed").data(e),
+        None => Event::default().event("ok").data(""),
+    };
+    let rx = tokio_stream::wrappers::BroadcastStream::new(dev.events.subscribe());
+    let rest = rx.filter_map(|e| async move {
+        match e.ok()? {
+            DevEvent::Reload => Some(Ok(Event::default().event("reload").data(""))),
+            DevEvent::Failed(msg) => Some(Ok(Event::default().event("failed").data(msg))),
+        }
+    });
+    Sse::new(futures_util::stream::once(async { Ok(first) }).chain(rest)).keep_alive(KeepAlive::default())
+}
+
+/// Watches content/ and templates/ on a thread of its own; rebuilds after a short
+/// quiet period so that an editor's save (often several events) rebuilds once.
+fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            for p in event.paths {
+                let _ = tx.send(p);
+            }
+        }
+    })?;
+    watcher.watch(&site.paths.content, RecursiveMode::Recursive)?;
+    watcher.watch(&site.paths.templates, RecursiveMode::Recursive)?;
+    std::thread::spawn(move || {
+        let _watcher = watcher;
+        while let Ok(first) = rx.recv() {
+            let mut changed = vec![first];
+            while let Ok(more) = rx.recv_timeout(Duration::from_millis(40)) {
+                changed.push(more);
+            }
+            changed.retain(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().ends_with('~') || n.to_string_lossy().starts_with('.')));
+            changed.sort();
+            changed.dedup();
+            if changed.is_empty() {
+                continue;
+            }
+            let started = Instant::now();
+            match site.rebuild(&changed) {
+                Ok(files) => {
+                    println!("Đã dựng lại ({} tệp thay đổi) trong {} ms.", files.len(), started.elapsed().as_millis());
+                    *dev.last_error.lock().expect("lock") = None;
+                    let _ = dev.events.send(DevEvent::Reload);
+                }
+                Err(e) => {
+                    let report = e.report();
+                    eprintln!("{report}");
+                    *dev.last_error.lock().expect("lock") = Some(report.clone());
+                    let _ = dev.events.send(DevEvent::Failed(report));
+                }
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! What the templates see: the model flattened into the values a page shows, worked
+//! out once (labels, file sizes, dates in Vietnamese order, rendered Markdown).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use catalog::validate::human_size;
+use catalog::{Content, Procedure};
+use serde::Serialize;
+
+use crate::markdown::{self, InternalLink};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadFile {
+    pub url: String,
+    pub format: String,
+    pub size: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentView {
+    pub name: String,
+    pub copies: String,
+    pub kind: &'static str,
+    pub upload: bool,
+    pub note: Option<String>,
+    pub file: Option<DownloadFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureView<'a> {
+    pub code: &'a str,
+    pub title: &'a str,
+    pub slug: &'a str,
+    pub field: &'a str,
+    pub field_slug: String,
+    pub level: u8,
+    pub level_name: &'static str,
+    pub summary: &'a str,
+    pub authority: &'a str,
+    pub applicants: &'a [String],
+    pub processing: &'a catalog::Processing,
+    pub fee: &'a catalog::Fee,
+    pub legal_basis: &'a [String],
+    pub docs: Vec<DocumentView>,
+    pub steps: &'a [String],
+    pub result: &'a str,
+    pub delivery_labels: Vec<&'static str>,
+    pub reviewed_vn: String,
+    pub review_note: Option<&'a str>,
+    pub body_html: String,
+    pub has_form: bool,
+}
+
+/// Size and format of each official form file, read once per build.
+pub type Downloads = BTreeMap<String, DownloadFile>;
+
+pub fn downloads(content_dir: &Path) -> Downloads {
+    let mut map = Downloads::new();
+    let Ok(entries) = std::fs::read_dir(content_dir.join("forms")) else {
+        return map;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((_, ext)) = name.rsplit_once('.') else { continue };
+        let format = match ext.to_ascii_lowercase().as_str() {
+            "pdf" => "PDF",
+            "docx" => "DOCX",
+            "doc" => "DOC",
+            "odt" => "ODT",
+            _ => continue,
+        };
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        map.insert(
+            name.clone(),
+            DownloadFile {
+                url: format!("/bieu-mau/{name}"),
+                format: format.into(),
+                size: human_size(size),
+            },
+        );
+    }
+    map
+}
+
+pub fn procedure<'a>(p: &'a Procedure, downloads: &Downloads) -> (ProcedureView<'a>, Vec<InternalLink>) {
+    let body = markdown::render(&p.body, p.source.body_line);
+    let docs = p
+        .documents
+        .iter()
+        .map(|d| DocumentView {
+            name: d.name.clone(),
+            copies: format!("{:02}", d.copies),
+            kind: d.kind.label(),
+            upload: d.upload.is_some() && p.is_online(),
+            note: d.note.clone(),
+            file: d.form_file.as_ref().and_then(|f| downloads.get(f).cloned()),
+        })
+        .collect();
+    let view = ProcedureView {
+        code: &p.code,
+        title: &p.title,
+        slug: &p.slug,
+        field: &p.field,
+        field_slug: catalog::text::slugify(&p.field),
+        level: p.level,
+        level_name: p.level_name(),
+        summary: &p.summary,
+        authority: &p.authority,
+        applicants: &p.applicants,
+        processing: &p.processing,
+        fee: &p.fee,
+        legal_basis: &p.legal_basis,
+        docs,
+        steps: &p.steps,
+        result: &p.result,
+        delivery_labels: p.delivery.iter().map(|d| d.label()).collect(),
+        reviewed_vn: p.reviewed.vietnamese(),
+        review_note: p.review_note.as_deref(),
+        body_html: body.html,
+        has_form: p.form.is_some(),
+    };
+    (view, body.links)
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureRow<'a> {
+    pub code: &'a str,
+    pub title: &'a str,
+    pub slug: &'a str,
+    pub level: u8,
+    pub summary: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldGroup<'a> {
+    pub name: &'a str,
+    pub slug: String,
+    pub procedures: Vec<ProcedureRow<'a>>,
+}
+
+/// Procedures grouped by field, in the content's order (field, then title).
+pub fn groups(content: &Content) -> Vec<FieldGroup<'_>> {
+    let mut groups: Vec<FieldGroup> = Vec::new();
+    for p in &content.procedures {
+        if groups.last().is_none_or(|g| g.name != p.field) {
+            groups.push(FieldGroup {
+                name: &p.field,
+                slug: catalog::text::slugify(&p.field),
+                procedures: Vec::new(),
+            });
+        }
+        let group = groups.last_mut().expect("just pushed");
+        group.procedures.push(ProcedureRow {
+            code: &p.code,
+            title: &p.title,
+            slug: &p.slug,
+            level: p.level,
+            summary: &p.summary,
+        });
+    }
+    groups
+}
