@@ -1,1 +1,103 @@
-/* placeholder, replaced by the form script work */
+/* Tra cứu hồ sơ ngay trên trang: mã hồ sơ + mã tra cứu → tình trạng, ngày hẹn, lịch sử.
+   Không có JavaScript thì biểu mẫu gửi tới /api/track và máy chủ trả trang kết quả. */
+(function () {
+  'use strict';
+  var form = document.getElementById('track-form');
+  var out = document.getElementById('track-result');
+  if (!form || !out || !window.fetch) return;
+  var action = form.getAttribute('action') || '/api/track';
+  var api = action.replace(/\/track\/?$/, '') || '/api';
+  var code = form.elements.code;
+  var token = form.elements.token;
+  var button = form.querySelector('button[type=submit]');
+  var busy = false;
+  form.noValidate = true;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function when(s) {
+    // "2025-04-30T14:05:00+07:00" → "14:05, ngày 30/04/2025"
+    var m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/.exec(s || '');
+    if (!m) return s || '';
+    return (m[4] ? m[4] + ':' + m[5] + ', ngày ' : '') + m[3] + '/' + m[2] + '/' + m[1];
+  }
+  function problem(text) {
+    out.textContent = '';
+    var box = el('div', 'error-summary');
+    box.setAttribute('role', 'alert');
+    box.append(el('h2', null, 'Chưa tra cứu được'), el('p', null, text));
+    out.append(box);
+  }
+  function render(d) {
+    out.textContent = '';
+    var box = el('section', 'receipt-box receipt');
+    box.setAttribute('aria-labelledby', 'track-title');
+    var h = el('h2', null, 'Hồ sơ ' + (d.code || ''));
+    h.id = 'track-title';
+    var dl = el('dl');
+    function row(t, v) {
+      if (!v) return;
+      dl.append(el('dt', null, t));
+      var dd = el('dd');
+      if (v.nodeType) dd.append(v); else dd.textContent = v;
+      dl.append(dd);
+    }
+    row('Thủ tục', d.procedure && d.procedure.title);
+    row('Tình trạng', el('span', 'status', d.status_label || d.status || 'Đang xử lý'));
+    row('Hẹn trả kết quả', d.appointment_text || when(d.appointment));
+    box.append(h, dl);
+    var hist = d.history || [];
+    if (hist.length) {
+      box.append(el('h3', null, 'Các bước đã qua'));
+      var ol = el('ol', 'history');
+      hist.forEach(function (e) {
+        var li = el('li');
+        li.append(el('strong', null, e.label || e.status || ''), ' – ' + when(e.at));
+        if (e.note) li.append(el('br'), e.note);
+        ol.append(li);
+      });
+      box.append(ol);
+    }
+    out.append(box);
+  }
+  async function lookup(e) {
+    if (e) e.preventDefault();
+    if (busy) return;
+    var c = code.value.trim(), t = token.value.trim();
+    if (!c || !t) {
+      problem(!c ? 'Vui lòng nhập mã hồ sơ (in trên giấy tiếp nhận).' : 'Vui lòng nhập mã tra cứu (in trên giấy tiếp nhận, cạnh mã hồ sơ).');
+      (!c ? code : token).focus();
+      return;
+    }
+    busy = true;
+    button.disabled = true;
+    out.textContent = 'Đang tra cứu…';
+    try {
+      var r = await fetch(api + '/dossiers/' + encodeURIComponent(c) + '?token=' + encodeURIComponent(t), { cache: 'no-store' });
+      var d = null;
+      try { d = await r.json(); } catch (x) { /* not JSON */ }
+      if (r.ok && d) {
+        render(d);
+        history.replaceState(null, '', '?code=' + encodeURIComponent(c) + '&token=' + encodeURIComponent(t));
+      } else if (r.status === 404) {
+        problem((d && d.message) || 'Không tìm thấy hồ sơ với mã và mã tra cứu này. Vui lòng kiểm tra lại mã hồ sơ và mã tra cứu in trên giấy tiếp nhận.');
+      } else {
+        problem((d && d.message) || 'Hệ thống tạm thời gián đoạn (lỗi ' + r.status + '). Vui lòng thử lại sau ít phút.');
+      }
+    } catch (x) {
+      problem('Không kết nối được tới máy chủ. Vui lòng kiểm tra kết nối mạng rồi bấm "Tra cứu" lần nữa.');
+    } finally {
+      busy = false;
+      button.disabled = false;
+    }
+  }
+  form.addEventListener('submit', lookup);
+  var q = new URLSearchParams(location.search);
+  if (q.get('code')) code.value = q.get('code');
+  if (q.get('token')) token.value = q.get('token');
+  if (code.value && token.value) lookup();
+})();
