@@ -1,0 +1,245 @@
+// Shared helpers for the end-to-end tests: the browser, the site's catalogue, and a
+// citizen who fills a procedure's form from its schema.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+export const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(E2E_DIR, '..');
+export const SITE_DIR = process.env.SITE_DIR || path.join(ROOT, 'site');
+export const BASE = (process.env.E2E_BASE || 'http://127.0.0.1:8787').replace(/\/$/, '');
+export const ARTIFACTS = path.join(E2E_DIR, 'artifacts');
+export const HUMAN_ANSWER = process.env.E2E_HUMAN_ANSWER || '5';
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export const MOBILE = { width: 360, height: 740 };
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that fails the test on any uncaught script error. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh', ...options });
+  const page = await context.newPage();
+  page.scriptErrors = [];
+  page.on('pageerror', (e) => page.scriptErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') page.scriptErrors.push('console: ' + m.text()); });
+  return page;
+}
+
+export async function getJson(urlPath) {
+  const r = await fetch(BASE + urlPath);
+  if (!r.ok) throw new Error(`${urlPath}: HTTP ${r.status}`);
+  return r.json();
+}
+
+/** Online procedures (level 3/4) with their form schema. */
+export async function onlineProcedures() {
+  const cat = await getJson('/api/procedures.json');
+  const out = [];
+  for (const p of cat.procedures.filter((p) => p.level >= 3)) {
+    const schema = await getJson(`/api/forms/${p.code}.json`);
+    out.push({ ...p, schema, formPath: new URL(p.form_url, BASE).pathname, pagePath: new URL(p.url, BASE).pathname });
+  }
+  return out;
+}
+
+// ---------- test files, generated ----------
+
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+
+/** A small real PNG (grey square). */
+export function makePng(size = 16) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  const rows = Buffer.alloc((size + 1) * size, 0x99);
+  for (let y = 0; y < size; y++) rows[y * (size + 1)] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A small valid one-page PDF with correct cross-reference offsets. */
+export function makePdf(text = 'Giay to thu') {
+  const stream = `BT /F1 12 Tf 20 100 Td (${text}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = [];
+  objects.forEach((o, i) => { offsets.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+/** A real JPEG, drawn and encoded by the browser itself. */
+export async function makeJpeg(page) {
+  const b64 = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 48;
+    const g = c.getContext('2d');
+    g.fillStyle = '#eee'; g.fillRect(0, 0, 64, 48);
+    g.fillStyle = '#a4161a'; g.fillRect(8, 8, 30, 20);
+    return c.toDataURL('image/jpeg', 0.8).split(',')[1];
+  });
+  return Buffer.from(b64, 'base64');
+}
+
+// ---------- a citizen filling the form ----------
+
+function isoDaysFromToday(days) {
+  const d = new Date(Date.now() + 7 * 3600e3 + days * 86400e3);
+  return d.toISOString().slice(0, 10);
+}
+
+const BIRTH = '1990-05-12';
+
+/** Valid values for every field of a schema, as a citizen would type them. */
+export function answers(schema) {
+  const fields = schema.form.sections.flatMap((s) => s.fields);
+  const wanted = {};
+  for (const f of fields) if (f.required_if) wanted[f.required_if.field] = f.required_if.equals;
+  const births = new Set(fields.filter((f) => f.birth_date_field).map((f) => f.birth_date_field));
+  const v = {};
+  for (const f of fields) {
+    switch (f.type) {
+      case 'text': {
+        let s = /ho_ten|ten/.test(f.id) ? 'Nguyễn Thị Hoa' : /dan_toc/.test(f.id) ? 'Kinh' : 'Thôn Plei Ia Pết';
+        if (f.max_length) s = s.slice(0, f.max_length);
+        while (f.min_length && s.length < f.min_length) s += ' a';
+        v[f.id] = s;
+        break;
+      }
+      case 'textarea': v[f.id] = 'Trạm y tế xã Ia Pết, tỉnh Gia Lai'; break;
+      case 'date':
+        if (f.min_date === 'today') v[f.id] = isoDaysFromToday(10);
+        else if (births.has(f.id)) v[f.id] = BIRTH;
+        else v[f.id] = isoDaysFromToday(-30);
+        break;
+      case 'citizen_id': v[f.id] = f.birth_date_field ? '064090012345' : '064195012345'; break;
+      case 'phone': v[f.id] = '0912 345 678'; break;
+      case 'email': v[f.id] = 'hoa.nguyen@example.com'; break;
+      case 'number': v[f.id] = String(f.min ?? 1); break;
+      case 'select': case 'radio':
+        v[f.id] = wanted[f.id] && f.options.some((o) => o.value === wanted[f.id]) ? wanted[f.id] : f.options[0].value;
+        break;
+      case 'checkbox': v[f.id] = f.options && f.options.length ? [f.options[0].value] : true; break;
+      case 'address': v[f.id] = { detail: 'Thôn Plei Ia Pết', commune: 'Ia Pết', district: '', province: 'Gia Lai' }; break;
+      case 'file': v[f.id] = 'file'; break;
+    }
+  }
+  // Birth dates are in the past; make sure the dependent IDs agree (1990 → 0, 90).
+  return v;
+}
+
+/** Fills the form on `page` with `values` (from answers()); attaches `files` by field id. */
+export async function fillForm(page, schema, values, files) {
+  const fields = schema.form.sections.flatMap((s) => s.fields);
+  for (const f of fields) {
+    const v = values[f.id];
+    if (v === undefined) continue;
+    const box = page.locator(`#field-${f.id}`);
+    if (!(await box.isVisible())) continue;
+    switch (f.type) {
+      case 'select': await page.selectOption(`#f-${f.id}`, v); break;
+      case 'radio': {
+        const n = f.options.findIndex((o) => o.value === v);
+        await page.check(n === 0 ? `#f-${f.id}` : `#f-${f.id}-${n}`);
+        break;
+      }
+      case 'checkbox':
+        if (Array.isArray(v)) {
+          for (const one of v) {
+            const n = f.options.findIndex((o) => o.value === one);
+            await page.check(n === 0 ? `#f-${f.id}` : `#f-${f.id}-${n}`);
+          }
+        } else if (v) await page.check(`#f-${f.id}`);
+        break;
+      case 'address':
+        for (const [part, text] of Object.entries(v)) if (text) await page.fill(`#f-${f.id}-${part}`, text);
+        break;
+      case 'file':
+        if (files && files[f.id]) await page.setInputFiles(`#f-${f.id}`, files[f.id]);
+        break;
+      default: await page.fill(`#f-${f.id}`, v);
+    }
+  }
+}
+
+/** One attachment per file field, cycling PDF, JPEG and PNG. */
+export async function attachmentsFor(page, schema) {
+  const jpeg = await makeJpeg(page);
+  const kinds = [
+    { name: 'giay-to.pdf', mimeType: 'application/pdf', buffer: makePdf() },
+    { name: 'ảnh chụp giấy tờ.jpg', mimeType: 'image/jpeg', buffer: jpeg },
+    { name: 'ban-quet.png', mimeType: 'image/png', buffer: makePng() },
+  ];
+  const out = {};
+  let n = 0;
+  for (const f of schema.form.sections.flatMap((s) => s.fields)) {
+    if (f.type !== 'file') continue;
+    const accept = f.accept && f.accept.length ? f.accept : ['pdf', 'jpeg', 'png'];
+    let k;
+    for (let i = 0; i < kinds.length; i++) {
+      k = kinds[(n + i) % kinds.length];
+      const kind = k.mimeType.split('/')[1];
+      if (accept.includes(kind)) break;
+    }
+    out[f.id] = k;
+    n++;
+  }
+  return out;
+}
+
+export function walkHtml(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walkHtml(p, out);
+    else if (e.name.endsWith('.html')) out.push(p);
+  }
+  return out;
+}
+
+export async function runAxe(page) {
+  await page.addScriptTag({ path: path.join(E2E_DIR, 'node_modules/axe-core/axe.min.js') });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ` +
+    v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' — ' + n.failureSummary.replace(/\n/g, ' ')).join('\n    '));
+}
+
+export function readText(p) { return readFileSync(p, 'utf8'); }

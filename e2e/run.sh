@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End-to-end tests of Một Cửa in a real browser against the real system.
+#
+#   e2e/run.sh [test files…]
+#
+# Installs nothing (.ci/run installs Debian's chromium and runs `npm ci` here). Builds and
+# starts `generator serve` (site + function at /api, embedded S3 in a temporary folder) on
+# a free local port, waits until it answers, runs the tests with node's test runner and
+# stops the server. Environment:
+#   GENERATOR_BIN   a generator binary to use instead of `cargo run --release -p generator`
+#   PORT            the port to serve on (default: a free one)
+#   CHROMIUM        the browser (default /usr/bin/chromium)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Không thấy trình duyệt ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium)." >&2; exit 2; }
+[ -d "$here/node_modules/playwright-core" ] || { echo "Chưa cài gói cho e2e: chạy 'npm ci' trong e2e/." >&2; exit 2; }
+
+port="${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+data="$(mktemp -d "${TMPDIR:-/tmp}/motcua-e2e.XXXXXX")"
+log="$data/serve.log"
+
+if [ -n "${GENERATOR_BIN:-}" ]; then
+  cmd=("$GENERATOR_BIN" serve --addr "127.0.0.1:$port" --data "$data/store")
+else
+  cargo build --release -p generator
+  cmd=(cargo run --release -q -p generator -- serve --addr "127.0.0.1:$port" --data "$data/store")
+fi
+"${cmd[@]}" >"$log" 2>&1 &
+server=$!
+stop() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap stop EXIT
+
+for _ in $(seq 1 300); do
+  if curl -fs "http://127.0.0.1:$port/api/health" >/dev/null 2>&1; then ready=1; break; fi
+  if ! kill -0 "$server" 2>/dev/null; then echo "Máy chủ dừng khi khởi động:" >&2; cat "$log" >&2; exit 1; fi
+  sleep 0.2
+done
+if [ -z "${ready:-}" ]; then echo "Máy chủ không trả lời /api/health sau 60 giây:" >&2; cat "$log" >&2; exit 1; fi
+
+export E2E_BASE="http://127.0.0.1:$port"
+export SITE_DIR="$root/site"
+cd "$here"
+if [ $# -eq 0 ]; then set -- tests/*.test.js; fi
+status=0
+node --test --test-concurrency=1 --test-reporter=spec "$@" || status=$?
+if [ $status -ne 0 ]; then echo "--- nhật ký máy chủ (cuối) ---" >&2; tail -n 40 "$log" >&2; fi
+exit $status

@@ -1,0 +1,142 @@
+// A citizen sends every online procedure, with and without JavaScript, and tracks it.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { launch, newPage, onlineProcedures, answers, fillForm, attachmentsFor, BASE, MOBILE, ARTIFACTS, HUMAN_ANSWER } from '../lib.js';
+
+const CODE = /^[A-Za-z0-9.]+-\d{6}-\d{4}$/;
+let browser, procedures;
+const receipts = [];
+
+before(async () => {
+  browser = await launch();
+  procedures = await onlineProcedures();
+  assert.ok(procedures.length > 0, 'there are online (level 3/4) procedures');
+});
+after(async () => { await browser?.close(); });
+
+describe('submission with JavaScript (proof of work, direct upload, receipt)', () => {
+  test('every level 3/4 procedure is received and shows a receipt with a code', async () => {
+    for (const [i, p] of procedures.entries()) {
+      const page = await newPage(browser, { viewport: MOBILE });
+      const posts = [];
+      const puts = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && r.url().endsWith('/api/dossiers')) posts.push(r);
+        if (r.method() === 'PUT') puts.push(r);
+      });
+      await page.goto(BASE + p.formPath);
+      assert.equal(await page.locator('.human-check').isVisible(), false, `${p.code}: the question for no-JS visitors is hidden`);
+      const files = await attachmentsFor(page, p.schema);
+      await fillForm(page, p.schema, answers(p.schema), files);
+      if (i === 0) await page.screenshot({ path: path.join(ARTIFACTS, 'form-mobile.png'), fullPage: true });
+      // A double click must not send twice.
+      await page.dblclick('#dossier-form button[type=submit]');
+      const receipt = page.locator('#receipt');
+      await receipt.waitFor({ state: 'visible', timeout: 90_000 }).catch(async (e) => {
+        const summary = await page.locator('#error-summary').textContent().catch(() => '');
+        throw new Error(`${p.code}: no receipt. Summary: ${summary}. Script errors: ${page.scriptErrors.join('; ')}`);
+      });
+      const code = (await page.locator('#receipt .receipt-code').textContent()).trim();
+      assert.match(code, CODE, `${p.code}: the receipt shows a dossier code`);
+      const text = await receipt.textContent();
+      assert.match(text, /Mã tra cứu/);
+      assert.match(text, /Hẹn trả kết quả/);
+      assert.ok(await page.locator('#receipt svg').count() > 0, 'the QR code is shown');
+      assert.ok(await page.getByRole('button', { name: 'In giấy tiếp nhận' }).isVisible());
+      assert.equal(await page.locator('#dossier-form').isVisible(), false, 'the form is hidden');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'receipt', 'focus moves to the receipt');
+      assert.equal(posts.length, 1, `${p.code}: exactly one submission for a double click`);
+      const fileCount = Object.keys(files).filter((id) => true).length;
+      assert.ok(puts.length >= 1 && puts.length <= fileCount, `${p.code}: attachments went straight to storage (${puts.length} PUT)`);
+      const token = await page.evaluate(() => {
+        const a = document.querySelector('#receipt a[href*="tra-cuu"]');
+        return new URL(a.href).searchParams.get('token');
+      });
+      assert.ok(token && token.length >= 8, 'a tracking token is given');
+      receipts.push({ code, token, procedure: p.code });
+      if (i === 0) await page.screenshot({ path: path.join(ARTIFACTS, 'receipt-mobile.png'), fullPage: true });
+      assert.deepEqual(page.scriptErrors, [], `${p.code}: no script errors`);
+      await page.context().close();
+    }
+  });
+});
+
+describe('submission without JavaScript (plain multipart post, question, HTML receipt)', () => {
+  test('every level 3/4 procedure is received and answers with an HTML receipt', async () => {
+    for (const p of procedures) {
+      const page = await newPage(browser, { javaScriptEnabled: false, viewport: MOBILE });
+      await page.goto(BASE + p.formPath);
+      const question = page.locator('.human-check');
+      assert.ok(await question.isVisible(), `${p.code}: the question is shown without JavaScript`);
+      // Files are generated with a JS-enabled helper page.
+      const helper = await newPage(browser);
+      await helper.goto(BASE + '/');
+      const files = await attachmentsFor(helper, p.schema);
+      await helper.context().close();
+      await fillForm(page, p.schema, answers(p.schema), files);
+      await page.fill('#f-human_answer', HUMAN_ANSWER);
+      await Promise.all([page.waitForNavigation(), page.click('#dossier-form button[type=submit]')]);
+      const codeEl = page.locator('.receipt-code strong');
+      if (!(await codeEl.count())) {
+        const body = (await page.locator('body').textContent()).replace(/\s+/g, ' ').slice(0, 1500);
+        assert.fail(`${p.code}: no HTML receipt after a plain post. Page said: ${body}`);
+      }
+      const code = (await codeEl.textContent()).trim();
+      assert.match(code, CODE);
+      const token = (await page.locator('.receipt-tracking code').textContent()).trim();
+      assert.ok(token.length >= 8);
+      receipts.push({ code, token, procedure: p.code, nojs: true });
+      await page.context().close();
+    }
+  });
+});
+
+describe('tracking', () => {
+  test('with JavaScript: the code and token from a receipt show the status', async () => {
+    assert.ok(receipts.length, 'a receipt from the submissions above');
+    const { code, token } = receipts[0];
+    const page = await newPage(browser);
+    // From the link or QR: parameters in the address.
+    await page.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(code)}&token=${encodeURIComponent(token)}`);
+    await page.locator('#track-result .status').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('#track-result').textContent(), new RegExp(code.replace(/\./g, '\\.')));
+    // Typed in by hand, with the receipt of a no-JS submission.
+    const other = receipts.find((r) => r.nojs) || receipts[0];
+    await page.goto(`${BASE}/tra-cuu/`);
+    await page.fill('#track-code', other.code);
+    await page.fill('#track-token', other.token);
+    await page.click('#track-form button[type=submit]');
+    await page.locator('#track-result .status').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('#track-result').textContent(), /Tình trạng/);
+    // A wrong token: a clear message.
+    await page.fill('#track-token', 'sai-ma-tra-cuu');
+    await page.click('#track-form button[type=submit]');
+    await page.getByText('Không tìm thấy hồ sơ').waitFor({ timeout: 15_000 });
+    assert.deepEqual(page.scriptErrors.filter((e) => !/404/.test(e)), []);
+    await page.context().close();
+  });
+
+  test('without JavaScript: the form asks the function and shows the status page', async () => {
+    const { code, token } = receipts[0];
+    const page = await newPage(browser, { javaScriptEnabled: false });
+    await page.goto(`${BASE}/tra-cuu/`);
+    await page.fill('#track-code', code);
+    await page.fill('#track-token', token);
+    await Promise.all([page.waitForNavigation(), page.click('#track-form button[type=submit]')]);
+    assert.match(await page.locator('h1').textContent(), new RegExp(code.replace(/\./g, '\\.')));
+    assert.match(await page.locator('body').textContent(), /Tình trạng/);
+    await page.context().close();
+  });
+
+  test('a network failure while tracking says so', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${BASE}/tra-cuu/`);
+    await page.route('**/api/dossiers/**', (r) => r.abort('internetdisconnected'));
+    await page.fill('#track-code', 'A-250101-0001');
+    await page.fill('#track-token', 'abcdefgh');
+    await page.click('#track-form button[type=submit]');
+    await page.getByText('Không kết nối được tới máy chủ').waitFor({ timeout: 10_000 });
+    await page.context().close();
+  });
+});
