@@ -1,1 +1,20 @@
+//! Một Cửa submission function: takes level 3/4 dossiers into S3, exactly once.
+//! The same axum router runs under AWS Lambda (`lambda_http`) and as a local server.
 
+pub mod captcha;
+pub mod config;
+pub mod dossier;
+pub mod embedded_s3;
+pub mod html;
+pub mod lambda;
+pub mod multipart;
+pub mod receipt;
+pub mod routes;
+pub mod serve;
+pub mod state;
+pub mod storage;
+
+pub use config::Config;
+pub use html::Shell;
+pub use routes::router;
+pub use state::AppState;

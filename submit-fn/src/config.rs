@@ -1,0 +1,326 @@
+//! Configuration from environment variables, checked at start: every missing or wrong
+//! value is reported at once, each with what is wrong and what would be right.
+
+use std::path::{Path, PathBuf};
+
+/// Lambda's synchronous request limit is 6 MB, and API Gateway/Function URLs base64-encode
+/// binary bodies (×4/3), so a plain form post has to stay well below it.
+pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 5_500_000;
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+pub const DEFAULT_HUMAN_QUESTION: &str = "Hai cộng ba bằng mấy? (viết bằng số)";
+
+#[derive(Clone)]
+pub struct Config {
+    pub bucket: String,
+    /// For S3-compatible servers (path-style). `None` means AWS S3.
+    pub s3_endpoint: Option<String>,
+    pub region: String,
+    pub content_dir: PathBuf,
+    /// Absolute URL the function is reachable under, without the `/api` suffix
+    /// (e.g. `https://iapet.gialai.gov.vn`); used in tracking links and the QR code.
+    pub public_url: String,
+    /// Unit code override; else the content's `site.yaml` `unit_code`.
+    pub unit_code: Option<String>,
+    pub signing_key: Vec<u8>,
+    pub captcha_key: Vec<u8>,
+    pub cors_origin: Option<String>,
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+    /// Largest number of files in one plain form post.
+    pub max_files: usize,
+    /// ALTCHA difficulty: the secret number is drawn from 0..=max.
+    pub captcha_max_number: u64,
+    /// How long a challenge stays valid, in seconds.
+    pub captcha_ttl_secs: u64,
+    /// How long presigned upload URLs stay valid, in seconds.
+    pub upload_ttl_secs: u64,
+    pub human_question: String,
+    pub human_answers: Vec<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bucket", &self.bucket)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("region", &self.region)
+            .field("content_dir", &self.content_dir)
+            .field("public_url", &self.public_url)
+            .field("unit_code", &self.unit_code)
+            .field("signing_key", &"<hidden>")
+            .field("captcha_key", &"<hidden>")
+            .field("cors_origin", &self.cors_origin)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_total_bytes", &self.max_total_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every problem found in the environment, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("cấu hình sai:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// For local development and the dev server: like [`Config::from_env`], but the bucket
+    /// defaults to `motcua`, the public URL to the local address, and missing secrets are
+    /// generated once and kept in `data_dir/secrets/`.
+    pub fn from_env_for_dev(data_dir: &Path, public_url: &str) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let signing = dev_secret(data_dir, "signing-key", &mut problems);
+        let captcha = dev_secret(data_dir, "captcha-key", &mut problems);
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        let public_url = public_url.to_owned();
+        Config::from_lookup(
+            |name| {
+                std::env::var(name).ok().or_else(|| match name {
+                    "MOTCUA_BUCKET" => Some("motcua".into()),
+                    "MOTCUA_PUBLIC_URL" => Some(public_url.clone()),
+                    "MOTCUA_SIGNING_KEY" => Some(signing.clone()),
+                    "MOTCUA_CAPTCHA_KEY" => Some(captcha.clone()),
+                    "AWS_REGION" => Some("us-east-1".into()),
+                    _ => None,
+                })
+            },
+        )
+    }
+
+    /// A complete configuration for tests: fixed keys, bucket `motcua`, easy captcha.
+    pub fn for_tests(content_dir: impl Into<PathBuf>, endpoint: Option<String>) -> Config {
+        Config {
+            bucket: "motcua".into(),
+            s3_endpoint: endpoint,
+            region: "us-east-1".into(),
+            content_dir: content_dir.into(),
+            public_url: "http://localhost:8787".into(),
+            unit_code: None,
+            signing_key: b"test-signing-key-0123456789abcdefghijkl".to_vec(),
+            captcha_key: b"test-captcha-key-0123456789abcdefghijkl".to_vec(),
+            cors_origin: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+            max_files: 10,
+            captcha_max_number: 1000,
+            captcha_ttl_secs: 600,
+            upload_ttl_secs: 600,
+            human_question: DEFAULT_HUMAN_QUESTION.into(),
+            human_answers: vec!["5".into(), "năm".into()],
+        }
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let bucket = get("MOTCUA_BUCKET").unwrap_or_else(|| {
+            problems.push(
+                "MOTCUA_BUCKET chưa đặt: cần tên bucket S3 lưu hồ sơ, ví dụ MOTCUA_BUCKET=iapet-hoso"
+                    .into(),
+            );
+            String::new()
+        });
+        if !bucket.is_empty() && !valid_bucket(&bucket) {
+            problems.push(format!(
+                "MOTCUA_BUCKET=\"{bucket}\" không phải tên bucket hợp lệ: 3–63 ký tự a-z, 0-9, dấu chấm hoặc gạch nối"
+            ));
+        }
+        let s3_endpoint = get("MOTCUA_S3_ENDPOINT");
+        if let Some(e) = &s3_endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            problems.push(format!(
+                "MOTCUA_S3_ENDPOINT=\"{e}\" phải là địa chỉ đầy đủ, ví dụ http://127.0.0.1:9000"
+            ));
+        }
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| {
+                problems.push("AWS_REGION chưa đặt, ví dụ AWS_REGION=ap-southeast-1".into());
+                String::new()
+            });
+        let content_dir = PathBuf::from(get("MOTCUA_CONTENT").unwrap_or_else(|| "content".into()));
+        let public_url = get("MOTCUA_PUBLIC_URL").unwrap_or_else(|| {
+            problems.push(
+                "MOTCUA_PUBLIC_URL chưa đặt: địa chỉ trang web công khai, ví dụ https://iapet.gialai.gov.vn"
+                    .into(),
+            );
+            String::new()
+        });
+        if !public_url.is_empty()
+            && !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+        {
+            problems.push(format!(
+                "MOTCUA_PUBLIC_URL=\"{public_url}\" phải bắt đầu bằng https:// (hoặc http:// khi chạy thử)"
+            ));
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let mut secret = |name: &str| -> Vec<u8> {
+            match get(name) {
+                None => {
+                    problems.push(format!(
+                        "{name} chưa đặt: cần một chuỗi bí mật ngẫu nhiên dài ít nhất 32 ký tự (ví dụ: openssl rand -hex 32)"
+                    ));
+                    Vec::new()
+                }
+                Some(v) if v.chars().count() < 32 => {
+                    problems.push(format!(
+                        "{name} quá ngắn ({} ký tự): cần ít nhất 32 ký tự ngẫu nhiên",
+                        v.chars().count()
+                    ));
+                    Vec::new()
+                }
+                Some(v) => v.into_bytes(),
+            }
+        };
+        let signing_key = secret("MOTCUA_SIGNING_KEY");
+        let captcha_key = secret("MOTCUA_CAPTCHA_KEY");
+        if !signing_key.is_empty() && signing_key == captcha_key {
+            problems.push("MOTCUA_SIGNING_KEY và MOTCUA_CAPTCHA_KEY phải khác nhau".into());
+        }
+        let cors_origin = get("MOTCUA_CORS_ORIGIN");
+        if let Some(o) = &cors_origin
+            && o != "*"
+            && (!(o.starts_with("https://") || o.starts_with("http://")) || o.ends_with('/'))
+        {
+            problems.push(format!(
+                "MOTCUA_CORS_ORIGIN=\"{o}\" phải là một nguồn dạng https://ten-mien (không có / ở cuối)"
+            ));
+        }
+        let mut number = |name: &str, default: u64, min: u64, max: u64| -> u64 {
+            match get(name) {
+                None => default,
+                Some(v) => match v.replace('_', "").parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => n,
+                    _ => {
+                        problems.push(format!(
+                            "{name}=\"{v}\" không hợp lệ: cần một số nguyên từ {min} đến {max}"
+                        ));
+                        default
+                    }
+                },
+            }
+        };
+        let max_total_bytes = number("MOTCUA_MAX_TOTAL_BYTES", DEFAULT_MAX_TOTAL_BYTES, 1024, 5_900_000);
+        let max_file_bytes = number("MOTCUA_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, 1024, 100 * 1024 * 1024);
+        let max_files = number("MOTCUA_MAX_FILES", 10, 1, 50) as usize;
+        let captcha_max_number = number("MOTCUA_CAPTCHA_MAX_NUMBER", 100_000, 10, 10_000_000);
+        let captcha_ttl_secs = number("MOTCUA_CAPTCHA_TTL", 1200, 30, 86_400);
+        let upload_ttl_secs = number("MOTCUA_UPLOAD_TTL", 600, 60, 3600);
+        let unit_code = get("MOTCUA_UNIT_CODE");
+        if let Some(u) = &unit_code
+            && (u.contains(char::is_whitespace) || u.contains('/'))
+        {
+            problems.push(format!(
+                "MOTCUA_UNIT_CODE=\"{u}\" không được có dấu cách hoặc dấu /, ví dụ H21.55.01"
+            ));
+        }
+        let human_question = get("MOTCUA_HUMAN_QUESTION").unwrap_or_else(|| DEFAULT_HUMAN_QUESTION.into());
+        let human_answers = get("MOTCUA_HUMAN_ANSWERS")
+            .map(|a| {
+                a.split(['|', ','])
+                    .map(|s| s.trim().to_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["5".into(), "năm".into()]);
+
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Config {
+            bucket,
+            s3_endpoint,
+            region,
+            content_dir,
+            public_url,
+            unit_code,
+            signing_key,
+            captcha_key,
+            cors_origin,
+            max_file_bytes,
+            max_total_bytes,
+            max_files,
+            captcha_max_number,
+            captcha_ttl_secs,
+            upload_ttl_secs,
+            human_question,
+            human_answers,
+        })
+    }
+}
+
+fn valid_bucket(b: &str) -> bool {
+    (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+}
+
+/// A secret kept in `data_dir/secrets/{name}`, generated on first use.
+fn dev_secret(data_dir: &Path, name: &str, problems: &mut Vec<String>) -> String {
+    let dir = data_dir.join("secrets");
+    let path = dir.join(name);
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 32
+    {
+        return s.trim().to_owned();
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &secret)) {
+        problems.push(format!("không ghi được {} ({e})", path.display()));
+    }
+    secret
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = config(&[("MOTCUA_SIGNING_KEY", "short"), ("MOTCUA_MAX_TOTAL_BYTES", "9000000")])
+            .unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "MOTCUA_BUCKET",
+            "AWS_REGION",
+            "MOTCUA_PUBLIC_URL",
+            "MOTCUA_SIGNING_KEY quá ngắn",
+            "MOTCUA_CAPTCHA_KEY chưa đặt",
+            "MOTCUA_MAX_TOTAL_BYTES",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in {text}");
+        }
+    }
+
+    #[test]
+    fn a_complete_environment_is_accepted() {
+        let c = config(&[
+            ("MOTCUA_BUCKET", "iapet-hoso"),
+            ("AWS_REGION", "ap-southeast-1"),
+            ("MOTCUA_PUBLIC_URL", "https://iapet.gialai.gov.vn/"),
+            ("MOTCUA_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MOTCUA_CAPTCHA_KEY", "fedcba9876543210fedcba9876543210"),
+            ("MOTCUA_HUMAN_ANSWERS", "5|Năm"),
+        ])
+        .unwrap();
+        assert_eq!(c.public_url, "https://iapet.gialai.gov.vn");
+        assert_eq!(c.human_answers, vec!["5", "năm"]);
+        assert!(c.s3_endpoint.is_none());
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+}

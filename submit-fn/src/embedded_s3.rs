@@ -1,0 +1,211 @@
+//! An S3-compatible store in-process on a loopback port (s3s + s3s-fs), so that
+//! development and tests run the same aws-sdk-s3 code path as production. SigV4 keys
+//! are always set: without them s3s answers signed requests with 501.
+//!
+//! s3s-fs checks `If-None-Match: *` and then writes, which is not atomic; the wrapper
+//! below serialises conditional writes per key so that two concurrent claims of the
+//! same key cannot both succeed, as on AWS S3.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, oneshot};
+
+pub struct EmbeddedS3 {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EmbeddedS3 {
+    /// Stops accepting connections.
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
+    }
+
+    pub fn keys(&self) -> (String, String) {
+        (self.access_key.clone(), self.secret_key.clone())
+    }
+}
+
+impl Drop for EmbeddedS3 {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts the store on 127.0.0.1 with a free port, keeping its data in `data_dir`
+/// (one folder per bucket). Must be called inside a Tokio runtime.
+pub async fn start(data_dir: &Path) -> anyhow::Result<EmbeddedS3> {
+    start_on(data_dir, "127.0.0.1:0").await
+}
+
+pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("không tạo được thư mục dữ liệu {}", data_dir.display()))?;
+    let fs = s3s_fs::FileSystem::new(data_dir)
+        .map_err(|e| anyhow::anyhow!("không mở được kho S3 nhúng ở {}: {e:?}", data_dir.display()))?;
+    let access_key = format!("MOTCUA{}", hex::encode(rand::random::<[u8; 6]>()).to_uppercase());
+    let secret_key = hex::encode(rand::random::<[u8; 20]>());
+    let service = {
+        let mut b = s3s::service::S3ServiceBuilder::new(Locked::new(fs));
+        b.set_auth(s3s::auth::SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
+        b.build()
+    };
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("không mở được cổng {bind} cho kho S3 nhúng"))?;
+    let addr = listener.local_addr()?;
+    let (tx, mut rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        loop {
+            let socket = tokio::select! {
+                res = listener.accept() => match res {
+                    Ok((socket, _)) => socket,
+                    Err(_) => continue,
+                },
+                _ = &mut rx => break,
+            };
+            let _ = socket.set_nodelay(true);
+            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+    });
+    Ok(EmbeddedS3 {
+        endpoint: format!("http://{addr}"),
+        access_key,
+        secret_key,
+        region: "us-east-1".into(),
+        addr,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    })
+}
+
+const STRIPES: usize = 64;
+
+/// s3s-fs with conditional writes made atomic per key.
+struct Locked {
+    inner: s3s_fs::FileSystem,
+    locks: Arc<Vec<Mutex<()>>>,
+}
+
+impl Locked {
+    fn new(inner: s3s_fs::FileSystem) -> Locked {
+        Locked {
+            inner,
+            locks: Arc::new((0..STRIPES).map(|_| Mutex::new(())).collect()),
+        }
+    }
+
+    fn lock_for(&self, bucket: &str, key: &str) -> &Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (bucket, key).hash(&mut h);
+        &self.locks[(h.finish() as usize) % STRIPES]
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for Locked {
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.inner.create_bucket(req).await
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.inner.head_bucket(req).await
+    }
+
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.inner.list_buckets(req).await
+    }
+
+    async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.inner.get_bucket_location(req).await
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        self.inner.get_object(req).await
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.inner.head_object(req).await
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.inner.copy_object(req).await
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.inner.delete_object(req).await
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.inner.delete_objects(req).await
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.inner.list_objects(req).await
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.inner.list_objects_v2(req).await
+    }
+
+    async fn create_multipart_upload(&self, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.inner.create_multipart_upload(req).await
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.inner.upload_part(req).await
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.inner.list_parts(req).await
+    }
+
+    async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.inner.abort_multipart_upload(req).await
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
+            let _guard = self.lock_for(&req.input.bucket, &req.input.key).lock().await;
+            self.inner.put_object(req).await
+        } else {
+            self.inner.put_object(req).await
+        }
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
+            let _guard = self.lock_for(&req.input.bucket, &req.input.key).lock().await;
+            self.inner.complete_multipart_upload(req).await
+        } else {
+            self.inner.complete_multipart_upload(req).await
+        }
+    }
+}

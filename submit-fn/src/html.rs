@@ -1,0 +1,232 @@
+//! The function's HTML pages: the receipt, the form with its errors, the tracking page
+//! and plain messages. Each sits in a [`Shell`] (the site's header and footer in the
+//! dev server; a minimal layout otherwise).
+
+use std::fmt::Write;
+
+use catalog::Procedure;
+use catalog::form_html::{FormView, escape, render_form};
+use catalog::validate::{FieldError, RawValues};
+
+use crate::receipt::Receipt;
+use crate::routes::track::TrackView;
+
+/// The layout around every page of the function.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    pub site_name: String,
+    pub css_href: String,
+    /// Raw HTML placed at the top of `<body>` (the site's header and menu).
+    pub header_html: String,
+    /// Raw HTML placed at the bottom of `<body>`.
+    pub footer_html: String,
+}
+
+impl Shell {
+    pub fn plain(site_name: &str) -> Shell {
+        Shell {
+            site_name: site_name.to_owned(),
+            css_href: "/assets/site.css".into(),
+            header_html: format!(
+                r#"<header class="site-header"><a class="site-name" href="/">{}</a></header>"#,
+                escape(site_name)
+            ),
+            footer_html: format!(
+                r#"<footer class="site-footer"><p>{}</p></footer>"#,
+                escape(site_name)
+            ),
+        }
+    }
+
+    pub fn page(&self, title: &str, main: &str) -> String {
+        format!(
+            r##"<!DOCTYPE html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title} – {site}</title>
+<link rel="stylesheet" href="{css}">
+</head>
+<body>
+<a class="skip-link" href="#noi-dung">Bỏ qua, đến nội dung chính</a>
+{header}
+<main id="noi-dung">
+{main}
+</main>
+{footer}
+</body>
+</html>
+"##,
+            title = escape(title),
+            site = escape(&self.site_name),
+            css = escape(&self.css_href),
+            header = self.header_html,
+            footer = self.footer_html,
+        )
+    }
+}
+
+/// A page with one message and a way back.
+pub fn message_page(shell: &Shell, title: &str, message: &str, back: Option<(&str, &str)>) -> String {
+    let mut main = format!(
+        r#"<h1>{}</h1><div class="notice" role="alert"><p>{}</p></div>"#,
+        escape(title),
+        escape(message)
+    );
+    if let Some((href, label)) = back {
+        let _ = write!(main, r#"<p><a href="{}">{}</a></p>"#, escape(href), escape(label));
+    }
+    shell.page(title, &main)
+}
+
+/// The form again, filled as sent, with its errors. `catalog::form_html` renders it
+/// (with the error summary), so the page and the site's form never differ.
+pub fn form_errors_page(
+    shell: &Shell,
+    procedure: &Procedure,
+    values: &RawValues,
+    errors: &[FieldError],
+    human_question: &str,
+    idempotency_key: &str,
+) -> String {
+    let form = render_form(&FormView {
+        procedure,
+        action: "/api/dossiers/form",
+        api_base: "/api",
+        values,
+        errors,
+        human_question: Some(human_question),
+        idempotency_key,
+    });
+    let main = format!(
+        r#"<h1>{}</h1><p>Hồ sơ <strong>chưa được gửi</strong>. Vui lòng sửa các mục được đánh dấu rồi gửi lại. Các tệp đã chọn cần chọn lại.</p>{form}"#,
+        escape(&procedure.title)
+    );
+    shell.page(&format!("Lỗi: {}", procedure.title), &main)
+}
+
+/// A list of errors without the form (when the procedure is unknown).
+pub fn errors_page(shell: &Shell, title: &str, errors: &[FieldError]) -> String {
+    let mut main = format!(
+        r#"<h1>{}</h1><div class="error-summary" role="alert" tabindex="-1"><h2>Hồ sơ chưa được gửi</h2><ul>"#,
+        escape(title)
+    );
+    for e in errors {
+        let _ = write!(main, "<li>{}</li>", escape(&e.message));
+    }
+    main.push_str(r#"</ul></div><p><a href="/">Về trang chủ để chọn lại thủ tục</a></p>"#);
+    shell.page(title, &main)
+}
+
+fn row(h: &mut String, label: &str, value: &str) {
+    let _ = write!(h, "<tr><th scope=\"row\">{}</th><td>{}</td></tr>", escape(label), escape(value));
+}
+
+pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
+    let mut h = String::with_capacity(8192);
+    let _ = write!(
+        h,
+        r#"<article class="receipt" aria-labelledby="receipt-title">
+<p class="receipt-form">{form}</p>
+<p class="receipt-unit">{unit}</p>
+<h1 id="receipt-title">{title}</h1>
+<p class="receipt-code">Mã hồ sơ: <strong>{code}</strong></p>
+<p class="receipt-ok" role="status">Hồ sơ đã được gửi thành công. Vui lòng lưu hoặc in giấy này.</p>
+<table class="receipt-table"><tbody>"#,
+        form = escape(r.form),
+        unit = escape(&r.receiving_unit.name),
+        title = escape(r.title),
+        code = escape(&r.code),
+    );
+    row(&mut h, "Đơn vị tiếp nhận", &format!("{} (mã {})", r.receiving_unit.name, r.receiving_unit.code));
+    row(&mut h, "Người nộp hồ sơ", &r.applicant.name);
+    row(&mut h, "Địa chỉ", r.applicant.address.as_deref().unwrap_or("—"));
+    row(&mut h, "Số điện thoại", &r.applicant.phone);
+    row(&mut h, "Thư điện tử", r.applicant.email.as_deref().unwrap_or("—"));
+    row(&mut h, "Nội dung yêu cầu giải quyết", &format!("{} (mã thủ tục {})", r.requested, r.procedure.code));
+    h.push_str("<tr><th scope=\"row\">Giấy tờ đã nhận</th><td>");
+    if r.documents.is_empty() {
+        h.push_str("Tờ khai trực tuyến");
+    } else {
+        h.push_str("<ol>");
+        for d in &r.documents {
+            let _ = write!(
+                h,
+                "<li>{} ({}): {}</li>",
+                escape(&d.name),
+                escape(&d.kind),
+                escape(&d.files.join(", "))
+            );
+        }
+        h.push_str("</ol>");
+    }
+    let _ = write!(h, "Số bộ hồ sơ: {}</td></tr>", r.sets);
+    row(&mut h, "Thời gian giải quyết theo quy định", &r.processing_time);
+    row(&mut h, "Thời gian nhận hồ sơ", &r.received_at_text);
+    row(&mut h, "Thời gian trả kết quả (hẹn trả)", &r.appointment.text);
+    row(&mut h, "Nơi nhận kết quả", &r.result_collection);
+    let _ = write!(
+        h,
+        r#"</tbody></table>
+<section class="receipt-tracking" aria-labelledby="tracking-title">
+<h2 id="tracking-title">Tra cứu hồ sơ</h2>
+<p>Mã tra cứu: <strong><code>{token}</code></strong></p>
+<p>Quét mã QR hoặc mở đường dẫn: <a href="{url}">{url_text}</a></p>
+<figure class="receipt-qr">{qr}<figcaption>Mã QR mở trang tra cứu hồ sơ {code}</figcaption></figure>
+</section>
+<p class="no-print"><button type="button" onclick="window.print()">In giấy tiếp nhận</button></p>
+</article>"#,
+        token = escape(&r.tracking_token),
+        url = escape(&r.tracking_url),
+        url_text = escape(&r.tracking_url),
+        qr = r.qr_svg,
+        code = escape(&r.code),
+    );
+    shell.page(&format!("Giấy tiếp nhận hồ sơ {}", r.code), &h)
+}
+
+pub fn track_page(shell: &Shell, t: &TrackView) -> String {
+    let mut h = format!(
+        r#"<h1>Tình trạng hồ sơ {code}</h1>
+<p class="track-status" role="status">Tình trạng: <strong>{label}</strong></p>
+<table class="receipt-table"><tbody>"#,
+        code = escape(&t.code),
+        label = escape(&t.status_label),
+    );
+    row(&mut h, "Thủ tục", &format!("{} (mã {})", t.procedure.title, t.procedure.code));
+    row(&mut h, "Hẹn trả kết quả", &t.appointment_text);
+    h.push_str("</tbody></table><h2>Quá trình xử lý</h2><ol class=\"track-history\">");
+    for e in &t.history {
+        let _ = write!(
+            h,
+            "<li><time datetime=\"{}\">{}</time>: {}{}</li>",
+            escape(&e.at),
+            escape(&crate::receipt::received_text(&e.at)),
+            escape(&e.label),
+            e.note
+                .as_deref()
+                .map(|n| format!(" – {}", escape(n)))
+                .unwrap_or_default()
+        );
+    }
+    h.push_str("</ol>");
+    shell.page(&format!("Tình trạng hồ sơ {}", t.code), &h)
+}
+
+/// The tracking form (when the page is opened without a code).
+pub fn track_form_page(shell: &Shell, message: Option<&str>) -> String {
+    let mut h = String::from("<h1>Tra cứu hồ sơ</h1>");
+    if let Some(m) = message {
+        let _ = write!(h, r#"<div class="notice" role="alert"><p>{}</p></div>"#, escape(m));
+    }
+    h.push_str(
+        r#"<form method="get" action="/api/track">
+<p><label for="t-code">Mã hồ sơ</label><br><input id="t-code" name="code" required autocomplete="off"></p>
+<p><label for="t-token">Mã tra cứu (in trên giấy tiếp nhận)</label><br><input id="t-token" name="token" required autocomplete="off"></p>
+<p><button type="submit">Tra cứu</button></p>
+</form>"#,
+    );
+    shell.page("Tra cứu hồ sơ", &h)
+}

@@ -1,0 +1,225 @@
+//! The receipt: the fields of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu 01,
+//! Thông tư 01/2018/TT-VPCP), with a QR code that opens the tracking page.
+
+use catalog::{Procedure, Site};
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::Serialize;
+use time::Time;
+
+use crate::dossier::{Manifest, parse_time};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    /// "Mẫu 01 – Thông tư 01/2018/TT-VPCP"
+    pub form: &'static str,
+    pub title: &'static str,
+    pub code: String,
+    pub receiving_unit: Unit,
+    pub applicant: Applicant,
+    pub procedure: ProcedureInfo,
+    /// What is requested ("Đăng ký khai sinh").
+    pub requested: String,
+    pub documents: Vec<DocumentReceived>,
+    /// Number of sets of papers.
+    pub sets: u32,
+    pub processing_time: String,
+    pub received_at: String,
+    /// "14 giờ 05 phút, ngày 30/04/2025"
+    pub received_at_text: String,
+    pub appointment: AppointmentInfo,
+    pub result_collection: String,
+    pub tracking_token: String,
+    pub tracking_url: String,
+    /// Inline SVG of the tracking URL.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Applicant {
+    pub name: String,
+    pub address: Option<String>,
+    pub phone: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureInfo {
+    pub code: String,
+    pub title: String,
+    pub level: u8,
+    pub level_name: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentReceived {
+    pub name: String,
+    pub kind: String,
+    pub copies: u32,
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppointmentInfo {
+    pub date: String,
+    pub time: String,
+    /// "16 giờ 00, ngày 30/04/2025"
+    pub text: String,
+}
+
+pub fn hhmm(t: Time) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+pub fn received_text(rfc3339: &str) -> String {
+    match parse_time(rfc3339) {
+        Some(t) => format!(
+            "{:02} giờ {:02} phút, ngày {:02}/{:02}/{}",
+            t.hour(),
+            t.minute(),
+            t.day(),
+            u8::from(t.month()),
+            t.year()
+        ),
+        None => rfc3339.to_owned(),
+    }
+}
+
+/// The QR code of `url` as an inline SVG element (no XML prolog).
+pub fn qr_svg(url: &str) -> String {
+    let Ok(code) = QrCode::new(url.as_bytes()) else {
+        return String::new();
+    };
+    let svg = code
+        .render::<svg::Color>()
+        .min_dimensions(180, 180)
+        .quiet_zone(true)
+        .build();
+    let svg = match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => &svg,
+    };
+    svg.replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"Mã QR để tra cứu hồ sơ\" ",
+        1,
+    )
+}
+
+pub fn build(site: &Site, unit_code: &str, procedure: &Procedure, m: &Manifest, token: String, url: String) -> Receipt {
+    let mut documents = Vec::new();
+    let mut covered = Vec::new();
+    for doc in &procedure.documents {
+        let Some(field) = &doc.upload else { continue };
+        let files: Vec<String> = m
+            .attachments
+            .iter()
+            .filter(|a| &a.field == field)
+            .map(|a| a.name.clone())
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        covered.push(field.clone());
+        documents.push(DocumentReceived {
+            name: doc.name.clone(),
+            kind: doc.kind.label().to_owned(),
+            copies: doc.copies,
+            files,
+        });
+    }
+    // Attachments whose field no document names.
+    if let Some(form) = &procedure.form {
+        for field in form.attachments() {
+            if covered.contains(&field.id) {
+                continue;
+            }
+            let files: Vec<String> = m
+                .attachments
+                .iter()
+                .filter(|a| a.field == field.id)
+                .map(|a| a.name.clone())
+                .collect();
+            if !files.is_empty() {
+                documents.push(DocumentReceived {
+                    name: field.label.clone(),
+                    kind: "bản chụp/bản quét".into(),
+                    copies: 1,
+                    files,
+                });
+            }
+        }
+    }
+    let delivery: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
+    let result_collection = format!(
+        "{} – Bộ phận Một cửa, {}",
+        delivery.join("; "),
+        site.address
+    );
+    let date = m.appointment.day.vietnamese();
+    let time = hhmm(m.appointment.time);
+    Receipt {
+        form: "Mẫu 01 – Thông tư số 01/2018/TT-VPCP",
+        title: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+        code: m.code.clone(),
+        receiving_unit: Unit {
+            code: unit_code.to_owned(),
+            name: format!("Bộ phận Một cửa – Ủy ban nhân dân {}", lower_first(&site.name)),
+            address: site.address.clone(),
+        },
+        applicant: Applicant {
+            name: m.contact.name.clone(),
+            address: m.contact.address.clone(),
+            phone: m.contact.phone.clone(),
+            email: m.contact.email.clone(),
+        },
+        procedure: ProcedureInfo {
+            code: procedure.code.clone(),
+            title: procedure.title.clone(),
+            level: procedure.level,
+            level_name: procedure.level_name(),
+        },
+        requested: procedure.title.clone(),
+        documents,
+        sets: 1,
+        processing_time: procedure.processing.text.clone(),
+        received_at_text: received_text(&m.received_at),
+        received_at: m.received_at.clone(),
+        appointment: AppointmentInfo {
+            date: m.appointment.day.iso(),
+            text: format!("{} giờ {}, ngày {date}", &time[..2], &time[3..]),
+            time,
+        },
+        result_collection,
+        qr_svg: qr_svg(&url),
+        tracking_token: token,
+        tracking_url: url,
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_is_inline_svg() {
+        let svg = qr_svg("https://example.vn/api/track?code=A-250101-0001&token=abc");
+        assert!(svg.starts_with("<svg role=\"img\""), "{}", &svg[..60]);
+        assert!(!svg.contains("<?xml"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The plain form post: multipart in, HTML out (the receipt, or the form with errors).
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use time::OffsetDateTime;
+
+use super::html;
+use crate::dossier::{FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError};
+use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
+use crate::multipart;
+use crate::state::AppState;
+
+pub async fn post_form(State(state): State<AppState>, request: Request) -> Response {
+    let shell = &state.inner.shell;
+    let config = state.config();
+    let mp = match Multipart::from_request(request, &state).await {
+        Ok(mp) => mp,
+        Err(_) => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                message_page(
+                    shell,
+                    "Không đọc được biểu mẫu",
+                    "Biểu mẫu phải được gửi từ trang nộp hồ sơ (dạng multipart/form-data). Vui lòng mở lại trang thủ tục rồi gửi lại.",
+                    Some(("/", "Về trang chủ")),
+                ),
+            );
+        }
+    };
+    let post = match multipart::read(mp, config).await {
+        Ok(p) => p,
+        Err(e) => {
+            return html(
+                e.status(),
+                message_page(shell, "Hồ sơ chưa được gửi", &e.to_string(), Some(("javascript:history.back()", "Quay lại biểu mẫu"))),
+            );
+        }
+    };
+    let idempotency_key = if post.idempotency_key.trim().is_empty() {
+        format!("form-{}", post.body_sha256)
+    } else {
+        post.idempotency_key.trim().to_owned()
+    };
+    let sub = Submission {
+        procedure: post.procedure.clone(),
+        idempotency_key: idempotency_key.clone(),
+        proof: HumanProof::Answer(post.human_answer.clone()),
+        website: post.website.clone(),
+        values: post.values.clone(),
+        files: post
+            .files
+            .into_iter()
+            .map(|(field, name, bytes)| IncomingFile {
+                field,
+                name,
+                source: FileSource::Inline { bytes },
+            })
+            .collect(),
+        channel: "form",
+    };
+    match state.submit(sub, OffsetDateTime::now_utc()).await {
+        Ok((receipt, created)) => html(
+            if created { StatusCode::CREATED } else { StatusCode::OK },
+            receipt_page(shell, &receipt),
+        ),
+        Err(SubmitError::Storage(e)) => {
+            tracing::error!("storage failed during form submission: {e}");
+            html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                message_page(shell, "Chưa gửi được hồ sơ", RETRY_MESSAGE, Some(("javascript:history.back()", "Quay lại biểu mẫu để thử lại"))),
+            )
+        }
+        Err(SubmitError::SequenceExhausted) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            message_page(shell, "Chưa gửi được hồ sơ", RETRY_MESSAGE, None),
+        ),
+        Err(e) => {
+            let status = match e {
+                SubmitError::Captcha(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let errors = e.field_errors();
+            match state.procedure(post.procedure.trim()).filter(|p| p.is_online() && p.form.is_some()) {
+                Some(p) => html(
+                    status,
+                    form_errors_page(shell, p, &post.values, &errors, &config.human_question, &post.idempotency_key),
+                ),
+                None => html(status, errors_page(shell, "Hồ sơ chưa được gửi", &errors)),
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The JSON routes: the captcha challenge, presigned uploads and dossier submission.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use catalog::validate::{FieldError, RawValues, accepted_kinds, human_size, kinds_label, safe_file_name};
+use catalog::{FieldType, FileKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::message;
+use crate::captcha;
+use crate::dossier::{FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError};
+use crate::state::AppState;
+
+pub async fn challenge(State(state): State<AppState>) -> Response {
+    let c = &state.inner.config;
+    let challenge = captcha::create(
+        &c.captcha_key,
+        c.captcha_max_number,
+        OffsetDateTime::now_utc().unix_timestamp(),
+        c.captcha_ttl_secs,
+    );
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(challenge)).into_response()
+}
+
+fn errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
+    (status, axum::Json(json!({ "errors": errors }))).into_response()
+}
+
+fn bad_json(e: &serde_json::Error) -> Response {
+    let detail = match e.classify() {
+        serde_json::error::Category::Data => " (thiếu mục bắt buộc hoặc sai kiểu dữ liệu)",
+        _ => "",
+    };
+    message(
+        StatusCode::BAD_REQUEST,
+        &format!("Dữ liệu gửi lên không phải JSON hợp lệ{detail}. Vui lòng tải lại trang rồi gửi lại."),
+    )
+}
+
+#[derive(Deserialize)]
+struct UploadRequest {
+    procedure: String,
+    files: Vec<DeclaredFile>,
+}
+
+#[derive(Deserialize)]
+struct DeclaredFile {
+    field: String,
+    name: String,
+    size: u64,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: UploadRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    let procedure = match state.procedure(req.procedure.trim()) {
+        Some(p) if p.is_online() && p.form.is_some() => p,
+        Some(p) => return errors(StatusCode::UNPROCESSABLE_ENTITY, SubmitError::NotOnline(p.title.clone()).field_errors()),
+        None => {
+            return errors(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SubmitError::UnknownProcedure(req.procedure.clone()).field_errors(),
+            );
+        }
+    };
+    let form = procedure.form.as_ref().expect("checked");
+    let config = state.config();
+    let mut problems = Vec::new();
+    if req.files.is_empty() || req.files.len() > config.max_files {
+        problems.push(FieldError::new(
+            "_form",
+            format!("Mỗi lần gửi được từ 1 đến {} tệp.", config.max_files),
+        ));
+    }
+    let mut accepted = Vec::new();
+    for file in &req.files {
+        let Some(field) = form.field(&file.field).filter(|f| f.kind == FieldType::File) else {
+            problems.push(FieldError::new(
+                "_form",
+                "Tệp đính kèm ở ô không thuộc thủ tục này. Vui lòng tải lại trang rồi gửi lại.",
+            ));
+            continue;
+        };
+        let kinds = accepted_kinds(field);
+        let limit = (u64::from(field.max_size_kb.unwrap_or(5120)) * 1024).min(config.max_file_bytes);
+        let name = crate::dossier::display_name(&file.name);
+        match FileKind::from_mime(file.kind.trim()) {
+            Some(kind) if kinds.contains(&kind) => {
+                if file.size == 0 {
+                    problems.push(FieldError::new(&field.id, format!("Tệp \"{name}\" trống. Vui lòng chọn lại tệp.")));
+                } else if file.size > limit {
+                    problems.push(FieldError::new(
+                        &field.id,
+                        format!(
+                            "Tệp \"{name}\" nặng {}, vượt giới hạn {} của ô \"{}\". Hãy chụp lại với độ phân giải thấp hơn hoặc nén tệp.",
+                            human_size(file.size),
+                            human_size(limit),
+                            field.label
+                        ),
+                    ));
+                } else {
+                    accepted.push((field.id.clone(), file, kind));
+                }
+            }
+            _ => problems.push(FieldError::new(
+                &field.id,
+                format!("Tệp \"{name}\" không phải {}. Ô này chỉ nhận {}.", kinds_label(kinds), kinds_label(kinds)),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return errors(StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    let upload_id = hex::encode(rand::random::<[u8; 16]>());
+    let ttl = Duration::from_secs(config.upload_ttl_secs);
+    let mut out = Vec::new();
+    for (n, (field, file, kind)) in accepted.into_iter().enumerate() {
+        let key = format!("uploads/{upload_id}/{}-{}", n + 1, safe_file_name(&file.name, kind));
+        match state.storage().presign_put(&key, file.size, kind.mime(), ttl).await {
+            Ok((url, headers)) => {
+                let mut h: BTreeMap<String, String> = headers.into_iter().collect();
+                h.insert("content-type".into(), kind.mime().into());
+                out.push(json!({
+                    "field": field,
+                    "name": crate::dossier::display_name(&file.name),
+                    "key": key,
+                    "url": url,
+                    "headers": h,
+                }));
+            }
+            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        }
+    }
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "uploads": out, "expires_in": config.upload_ttl_secs })))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct DossierRequest {
+    procedure: String,
+    #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
+    altcha: String,
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    values: BTreeMap<String, Value>,
+    #[serde(default)]
+    uploads: Vec<UploadRef>,
+}
+
+#[derive(Deserialize)]
+struct UploadRef {
+    field: String,
+    key: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// JSON values → the raw form shape the validators take.
+fn raw_values(values: BTreeMap<String, Value>) -> Result<RawValues, FieldError> {
+    let mut raw = RawValues::new();
+    let scalar = |id: &str, v: &Value| -> Result<String, FieldError> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(if *b { "true" } else { "false" }.into()),
+            _ => Err(FieldError::new(
+                id,
+                "Giá trị của ô này sai kiểu dữ liệu. Vui lòng tải lại trang rồi gửi lại.",
+            )),
+        }
+    };
+    for (id, v) in values {
+        match &v {
+            Value::Null => {}
+            Value::Array(items) => {
+                let items = items.iter().map(|i| scalar(&id, i)).collect::<Result<Vec<_>, _>>()?;
+                raw.insert(id, items);
+            }
+            Value::Object(parts) => {
+                for (part, pv) in parts {
+                    raw.insert(format!("{id}.{part}"), vec![scalar(&id, pv)?]);
+                }
+            }
+            _ => {
+                raw.insert(id.clone(), vec![scalar(&id, &v)?]);
+            }
+        }
+    }
+    Ok(raw)
+}
+
+pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: DossierRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    let values = match raw_values(req.values) {
+        Ok(v) => v,
+        Err(e) => return errors(StatusCode::UNPROCESSABLE_ENTITY, vec![e]),
+    };
+    let files = req
+        .uploads
+        .into_iter()
+        .map(|u| IncomingFile {
+            name: if u.name.is_empty() {
+                u.key.rsplit('/').next().unwrap_or_default().to_owned()
+            } else {
+                u.name
+            },
+            field: u.field,
+            source: FileSource::Staged { key: u.key },
+        })
+        .collect();
+    let sub = Submission {
+        procedure: req.procedure,
+        idempotency_key: req.idempotency_key,
+        proof: HumanProof::Altcha(req.altcha),
+        website: req.website,
+        values,
+        files,
+        channel: "json",
+    };
+    match state.submit(sub, OffsetDateTime::now_utc()).await {
+        Ok((receipt, created)) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "receipt": receipt }))).into_response()
+        }
+        Err(e) => submit_error_json(&e),
+    }
+}
+
+pub fn submit_error_json(e: &SubmitError) -> Response {
+    match e {
+        SubmitError::Captcha(c) => (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({ "message": c.message(), "errors": e.field_errors() })),
+        )
+            .into_response(),
+        SubmitError::Storage(err) => {
+            tracing::error!("storage failed during submission: {err}");
+            message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE)
+        }
+        SubmitError::SequenceExhausted => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        _ => errors(StatusCode::UNPROCESSABLE_ENTITY, e.field_errors()),
+    }
+}

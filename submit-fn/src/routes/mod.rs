@@ -1,0 +1,90 @@
+//! The HTTP surface, all under `/api`.
+
+pub mod form;
+pub mod json;
+pub mod track;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::state::AppState;
+
+/// Set by the Lambda glue when API Gateway handed over a body marked base64 that does
+/// not decode; the request is then answered with 400.
+pub const BAD_BODY_HEADER: &str = "x-motcua-invalid-base64";
+
+/// The whole application. It carries the `/api` prefix itself.
+pub fn router(state: AppState) -> Router {
+    let config = state.config().clone();
+    let form_limit = config.max_total_bytes as usize + 64 * 1024;
+    let api = Router::new()
+        .route("/health", get(|| async { axum::Json(json!({"ok": true})) }))
+        .route("/challenge", get(json::challenge))
+        .route("/uploads", post(json::uploads))
+        .route("/dossiers", post(json::dossiers))
+        .route(
+            "/dossiers/form",
+            post(form::post_form).layer(DefaultBodyLimit::max(form_limit)),
+        )
+        .route("/dossiers/{code}", get(track::track_json))
+        .route("/track", get(track::track_html))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .with_state(state);
+    let mut app = Router::new()
+        .nest("/api", api)
+        .layer(middleware::from_fn(reject_bad_body));
+    if let Some(origin) = &config.cors_origin {
+        let allow = if origin == "*" {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::exact(HeaderValue::from_str(origin).expect("checked at start"))
+        };
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE])
+                .max_age(std::time::Duration::from_secs(3600)),
+        );
+    }
+    app
+}
+
+async fn reject_bad_body(req: Request, next: Next) -> Response {
+    if req.headers().contains_key(BAD_BODY_HEADER) {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Dữ liệu gửi lên bị hỏng trên đường truyền (mã hóa base64 không hợp lệ). Vui lòng gửi lại.",
+        );
+    }
+    next.run(req).await
+}
+
+async fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Không có địa chỉ này trong dịch vụ nộp hồ sơ.")
+}
+
+/// `{"message": …}` with a status.
+pub fn message(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "message": text }))).into_response()
+}
+
+/// HTML with a status and no caching.
+pub fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,114 @@
+//! Tracking: dossier code + tracking token → status and history. A wrong or missing
+//! token and an unknown code get the same answer, so nothing tells whether a code exists.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{html, message};
+use crate::dossier::{Event, Manifest, RETRY_MESSAGE, dossier_prefix, status_label};
+use crate::html::{message_page, track_form_page, track_page};
+use crate::state::AppState;
+use crate::storage::StorageError;
+
+pub const NOT_FOUND: &str = "Không tìm thấy hồ sơ với mã và mã tra cứu này. Vui lòng kiểm tra lại mã hồ sơ và mã tra cứu in trên giấy tiếp nhận.";
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrackView {
+    pub code: String,
+    pub procedure: ProcedureBrief,
+    pub status: String,
+    pub status_label: String,
+    /// "2025-04-30T16:00"
+    pub appointment: String,
+    pub appointment_text: String,
+    pub history: Vec<Event>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcedureBrief {
+    pub code: String,
+    pub title: String,
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `Ok(None)` for every kind of "not found".
+pub async fn lookup(state: &AppState, code: &str, token: &str) -> Result<Option<TrackView>, StorageError> {
+    let code = code.trim();
+    let token = token.trim();
+    let Some(prefix) = dossier_prefix(code) else {
+        return Ok(None);
+    };
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    let storage = state.storage();
+    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
+        return Ok(None);
+    };
+    let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+        return Ok(None);
+    };
+    let given = hex::encode(Sha256::digest(token.as_bytes()));
+    if !constant_time_eq(given.as_bytes(), manifest.tracking_token_sha256.as_bytes()) {
+        return Ok(None);
+    }
+    let mut history = Vec::new();
+    for key in storage.list(&format!("{prefix}events/")).await? {
+        if let Some(bytes) = storage.get(&key).await?
+            && let Ok(event) = serde_json::from_slice::<Event>(&bytes)
+        {
+            history.push(event);
+        }
+    }
+    let status = history.last().map_or("received".to_owned(), |e| e.status.clone());
+    let time = crate::receipt::hhmm(manifest.appointment.time);
+    Ok(Some(TrackView {
+        code: manifest.code.clone(),
+        procedure: ProcedureBrief {
+            code: manifest.procedure.code.clone(),
+            title: manifest.procedure.title.clone(),
+        },
+        status_label: status_label(&status).to_owned(),
+        status,
+        appointment: format!("{}T{time}", manifest.appointment.day.iso()),
+        appointment_text: format!("{time}, ngày {}", manifest.appointment.day.vietnamese()),
+        history,
+    }))
+}
+
+pub async fn track_json(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> Response {
+    match lookup(&state, &code, q.token.as_deref().unwrap_or("")).await {
+        Ok(Some(view)) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(view)).into_response(),
+        Ok(None) => message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    }
+}
+
+pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuery>) -> Response {
+    let shell = &state.inner.shell;
+    let (Some(code), Some(token)) = (q.code.as_deref(), q.token.as_deref()) else {
+        return html(StatusCode::OK, track_form_page(shell, None));
+    };
+    match lookup(&state, code, token).await {
+        Ok(Some(view)) => html(StatusCode::OK, track_page(shell, &view)),
+        Ok(None) => html(StatusCode::NOT_FOUND, track_form_page(shell, Some(NOT_FOUND))),
+        Err(_) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            message_page(shell, "Chưa tra cứu được", "Hệ thống tạm thời gián đoạn. Vui lòng thử lại sau ít phút.", None),
+        ),
+    }
+}
