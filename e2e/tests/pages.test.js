@@ -53,7 +53,7 @@ test('axe-core finds no violations on any page type', async (t) => {
   assert.deepEqual(problems, [], problems.join('\n'));
 });
 
-test('axe-core: the form with errors shown, and the receipt', async () => {
+test('axe-core: the form with errors shown', async () => {
   const p = procedures[0];
   const page = await newPage(browser, { viewport: MOBILE });
   await page.goto(BASE + p.formPath);
