@@ -134,8 +134,8 @@ pub fn load(root: &Path) -> Result<Content, Vec<ContentError>> {
             Err(e) => errors.push(e),
         }
     }
-    errors.extend(check_unique_slugs(news.iter().map(|n| (&n.slug, &n.source.path)), "tin"));
-    errors.extend(check_unique_slugs(pages.iter().map(|p| (&p.slug, &p.source.path)), "trang"));
+    errors.extend(check_unique_slugs(news.iter().map(|n| (&n.slug, &n.source)), "tin"));
+    errors.extend(check_unique_slugs(pages.iter().map(|p| (&p.slug, &p.source)), "trang"));
 
     match (site, holidays, errors.is_empty()) {
         (Some(site), Some(holidays), true) => {
@@ -252,6 +252,7 @@ pub fn parse_front_matter<T: DeserializeOwned>(
         Source {
             path: rel.to_owned(),
             body_line,
+            key_line: line_of(text, "code:").or_else(|| line_of(text, "title:")),
         },
     ))
 }
@@ -606,7 +607,7 @@ pub fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
         if let Some(other) = codes.insert(&p.code, &p.source.path) {
             errors.push(ContentError::new(
                 &p.source.path,
-                None,
+                p.source.key_line,
                 "code",
                 format!("mã thủ tục \"{}\" trùng với {other}", p.code),
                 "mỗi thủ tục một mã quốc gia riêng; kiểm tra lại mã trên Cổng Dịch vụ công quốc gia",
@@ -615,7 +616,7 @@ pub fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
         if let Some(other) = slugs.insert(&p.slug, &p.source.path) {
             errors.push(ContentError::new(
                 &p.source.path,
-                None,
+                p.source.key_line,
                 "slug",
                 format!("đường dẫn \"{}\" trùng với {other}", p.slug),
                 "thêm khóa slug với một đường dẫn khác, hoặc đổi tiêu đề",
@@ -626,16 +627,16 @@ pub fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
 }
 
 fn check_unique_slugs<'a>(
-    items: impl Iterator<Item = (&'a String, &'a String)>,
+    items: impl Iterator<Item = (&'a String, &'a Source)>,
     what: &str,
 ) -> Vec<ContentError> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     let mut errors = Vec::new();
-    for (slug, path) in items {
-        if let Some(other) = seen.insert(slug, path) {
+    for (slug, source) in items {
+        if let Some(other) = seen.insert(slug, &source.path) {
             errors.push(ContentError::new(
-                path.as_str(),
-                None,
+                source.path.as_str(),
+                source.key_line,
                 "slug",
                 format!("đường dẫn {what} \"{slug}\" trùng với {other}"),
                 "thêm khóa slug với một đường dẫn khác, hoặc đổi tiêu đề",

@@ -13,6 +13,8 @@ use crate::day::Day;
 pub struct Source {
     pub path: String,
     pub body_line: usize,
+    /// Line of the item's identifying key (`code:` for a procedure), for duplicates.
+    pub key_line: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -35,10 +35,12 @@ pub enum ThemeError {
 impl Theme {
     pub fn load(templates_dir: &Path) -> Result<Theme, ThemeError> {
         let pattern = format!("{}/*.{{html,xml}}", templates_dir.display());
-        let tera = Tera::new(&pattern).map_err(|e| ThemeError::Templates {
+        let mut tera = Tera::new(&pattern).map_err(|e| ThemeError::Templates {
             dir: templates_dir.display().to_string(),
             message: error_chain(&e),
         })?;
+        // Tera's default also escapes "/", which makes every URL unreadable in the source.
+        tera.set_escape_fn(catalog::form_html::escape);
         let assets_dir = templates_dir.join("assets");
         let assets = crate::assets::load(&assets_dir).map_err(|source| ThemeError::Assets {
             dir: assets_dir.display().to_string(),
@@ -121,12 +123,12 @@ impl<'a> Renderer<'a> {
         let mut files = Vec::with_capacity(4);
         files.push(self.page(&format!("{dir}/index.html"), "procedure.html", |c| {
             c.insert("p", &view);
-            c.insert("section", "home");
+            c.insert("section", "procedures");
         })?);
         files.push(self.page(&format!("{dir}/mau-in/index.html"), "print.html", |c| {
             c.insert("p", &view);
             c.insert("print_html", &render_printable(p));
-            c.insert("section", "home");
+            c.insert("section", "procedures");
         })?);
         if p.is_online() && p.form.is_some() {
             let api = &self.content.site.api_base;
@@ -143,7 +145,7 @@ impl<'a> Renderer<'a> {
             files.push(self.page(&format!("{dir}/nop-truc-tuyen/index.html"), "form.html", |c| {
                 c.insert("p", &view);
                 c.insert("form_html", &form_html);
-                c.insert("section", "home");
+                c.insert("section", "procedures");
             })?);
             let schema = json!({
                 "code": p.code,
@@ -171,7 +173,7 @@ impl<'a> Renderer<'a> {
         for g in &groups {
             files.push(self.page(&format!("linh-vuc/{}/index.html", g.slug), "field.html", |c| {
                 c.insert("group", g);
-                c.insert("section", "home");
+                c.insert("section", "procedures");
             })?);
         }
         files.push(("tim-kiem/index.json".into(), search::index(&self.content.procedures)));
@@ -283,7 +285,7 @@ impl<'a> Renderer<'a> {
         }
         files.push(self.page("lien-he/index.html", "contact.html", |c| c.insert("section", "contact"))?);
         files.push(self.page("tra-cuu/index.html", "track.html", |c| c.insert("section", "track"))?);
-        files.push(self.page("tim-kiem/index.html", "search.html", |c| c.insert("section", "home"))?);
+        files.push(self.page("tim-kiem/index.html", "search.html", |c| c.insert("section", "procedures"))?);
         files.push(self.page("404.html", "404.html", |_| {})?);
         let base = self.content.site.base_url.trim_end_matches('/');
         files.push((
