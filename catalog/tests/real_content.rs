@@ -30,14 +30,28 @@ fn six_procedures_with_their_national_codes() {
     codes.sort_unstable();
     assert_eq!(
         codes,
-        ["1.000656", "1.000894", "1.001193", "1.004837", "1.004873", "2.000635"]
+        [
+            "1.000656", "1.000894", "1.001193", "1.004837", "1.004873", "2.000635"
+        ]
     );
     for p in &c.procedures {
         assert_eq!(p.field, "Hộ tịch", "{}", p.source.path);
         assert!(!p.body.trim().is_empty(), "{} has no guide", p.source.path);
-        assert!(!p.body.contains("\n# "), "{}: the page title is the only h1", p.source.path);
-        assert!(p.body.contains("## "), "{}: the guide has sections", p.source.path);
-        assert!(p.review_note.is_some(), "{}: says what is unverified", p.source.path);
+        assert!(
+            !p.body.contains("\n# "),
+            "{}: the page title is the only h1",
+            p.source.path
+        );
+        assert!(
+            p.body.contains("## "),
+            "{}: the guide has sections",
+            p.source.path
+        );
+        assert!(
+            p.review_note.is_some(),
+            "{}: says what is unverified",
+            p.source.path
+        );
     }
 }
 
@@ -56,8 +70,16 @@ fn slugs_are_the_urls_the_bodies_link_to() {
         assert!(slugs.contains(&slug), "no procedure at /thu-tuc/{slug}/");
     }
     // Every internal link in a body points at a page the site generates.
-    let pages: Vec<String> = c.pages.iter().map(|p| format!("/trang/{}/", p.slug)).collect();
-    let news: Vec<String> = c.news.iter().map(|n| format!("/tin-tuc/{}/", n.slug)).collect();
+    let pages: Vec<String> = c
+        .pages
+        .iter()
+        .map(|p| format!("/trang/{}/", p.slug))
+        .collect();
+    let news: Vec<String> = c
+        .news
+        .iter()
+        .map(|n| format!("/tin-tuc/{}/", n.slug))
+        .collect();
     let procedures: Vec<String> = slugs.iter().map(|s| format!("/thu-tuc/{s}/")).collect();
     let bodies = c
         .procedures
@@ -100,9 +122,15 @@ fn trich_luc_is_level_4_with_post_and_a_fee() {
     let address = form.field("dia_chi_nhan").expect("dia_chi_nhan");
     assert_eq!(address.kind, FieldType::Address);
     let cond = address.required_if.as_ref().expect("required_if");
-    assert_eq!((cond.field.as_str(), cond.equals.as_str()), ("nhan_ket_qua", "buu_dien"));
+    assert_eq!(
+        (cond.field.as_str(), cond.equals.as_str()),
+        ("nhan_ket_qua", "buu_dien")
+    );
     let copies = form.field("so_ban_sao").expect("so_ban_sao");
-    assert_eq!((copies.kind, copies.min, copies.max), (FieldType::Number, Some(1), Some(10)));
+    assert_eq!(
+        (copies.kind, copies.min, copies.max),
+        (FieldType::Number, Some(1), Some(10))
+    );
     for other in c.procedures.iter().filter(|p| p.code != "2.000635") {
         assert_eq!(other.level, 3, "{}", other.source.path);
     }
@@ -112,10 +140,23 @@ fn trich_luc_is_level_4_with_post_and_a_fee() {
 fn every_online_procedure_has_a_form_with_contact_fields() {
     let c = content();
     for p in c.procedures.iter().filter(|p| p.is_online()) {
-        let form = p.form.as_ref().unwrap_or_else(|| panic!("{} has no form", p.source.path));
+        let form = p
+            .form
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no form", p.source.path));
         let kind = |id: &str| form.field(id).map(|f| f.kind);
-        assert_eq!(kind(&form.contact.name), Some(FieldType::Text), "{}", p.source.path);
-        assert_eq!(kind(&form.contact.phone), Some(FieldType::Phone), "{}", p.source.path);
+        assert_eq!(
+            kind(&form.contact.name),
+            Some(FieldType::Text),
+            "{}",
+            p.source.path
+        );
+        assert_eq!(
+            kind(&form.contact.phone),
+            Some(FieldType::Phone),
+            "{}",
+            p.source.path
+        );
         let email = form.contact.email.as_deref().expect("contact e-mail");
         assert_eq!(kind(email), Some(FieldType::Email), "{}", p.source.path);
         let address = form.contact.address.as_deref().expect("contact address");
@@ -123,14 +164,29 @@ fn every_online_procedure_has_a_form_with_contact_fields() {
         // The pledge closes every form.
         let last = form.sections.last().and_then(|s| s.fields.last()).unwrap();
         assert_eq!(last.kind, FieldType::Checkbox, "{}", p.source.path);
-        assert!(last.required && last.label.starts_with("Tôi cam đoan"), "{}", p.source.path);
+        assert!(
+            last.required && last.label.starts_with("Tôi cam đoan"),
+            "{}",
+            p.source.path
+        );
         for f in form.attachments() {
-            assert!(f.max_size_kb.is_some_and(|kb| kb <= 5120), "{}: {}", p.source.path, f.id);
+            assert!(
+                f.max_size_kb.is_some_and(|kb| kb <= 5120),
+                "{}: {}",
+                p.source.path,
+                f.id
+            );
             assert!(!f.accept.is_empty(), "{}: {}", p.source.path, f.id);
         }
         for f in form.fields().filter(|f| f.kind == FieldType::CitizenId) {
             if let Some(b) = &f.birth_date_field {
-                assert_eq!(kind(b), Some(FieldType::Date), "{}: {}", p.source.path, f.id);
+                assert_eq!(
+                    kind(b),
+                    Some(FieldType::Date),
+                    "{}: {}",
+                    p.source.path,
+                    f.id
+                );
             }
         }
         // Every document form file exists (the loader checks it too) and is a small PDF.
@@ -153,14 +209,26 @@ fn holidays_cover_2025_to_2027() {
         assert!(cal.covers(year), "no holidays for {year}");
     }
     assert!(!cal.is_working_day(day("2025-04-30")), "30/4/2025");
-    assert!(!cal.is_working_day(day("2025-05-02")), "bridge day 2/5/2025");
-    assert!(cal.is_working_day(day("2025-04-26")), "make-up Saturday 26/4/2025");
+    assert!(
+        !cal.is_working_day(day("2025-05-02")),
+        "bridge day 2/5/2025"
+    );
+    assert!(
+        cal.is_working_day(day("2025-04-26")),
+        "make-up Saturday 26/4/2025"
+    );
     assert!(!cal.is_working_day(day("2025-04-07")), "Hùng Kings 2025");
     assert!(!cal.is_working_day(day("2025-01-29")), "Tết 2025");
-    assert!(cal.is_working_day(day("2025-02-03")), "back to work after Tết 2025");
+    assert!(
+        cal.is_working_day(day("2025-02-03")),
+        "back to work after Tết 2025"
+    );
     assert!(!cal.is_working_day(day("2025-09-02")), "National Day 2025");
     assert!(!cal.is_working_day(day("2026-02-17")), "Tết 2026");
-    assert!(!cal.is_working_day(day("2026-04-27")), "Hùng Kings 2026 made up on Monday");
+    assert!(
+        !cal.is_working_day(day("2026-04-27")),
+        "Hùng Kings 2026 made up on Monday"
+    );
     assert!(!cal.is_working_day(day("2027-02-08")), "Tết 2027");
     assert!(!cal.is_working_day(day("2027-04-16")), "Hùng Kings 2027");
     assert!(cal.is_working_day(day("2025-07-01")), "an ordinary Tuesday");
@@ -172,18 +240,86 @@ fn site_news_and_pages() {
     assert_eq!(c.site.name, "Xã Ia Pết");
     assert_eq!(c.site.api_base, "/api");
     assert!(!c.site.help.is_empty());
-    assert!(c.site.links.iter().any(|l| l.url == "https://dichvucong.gov.vn"));
+    assert!(
+        c.site
+            .links
+            .iter()
+            .any(|l| l.url == "https://dichvucong.gov.vn")
+    );
     let poll = c.site.poll.as_ref().expect("poll");
     assert_eq!(poll.id, "tim-thay-trang");
     assert!((4..=5).contains(&poll.options.len()));
     assert!(c.news.len() >= 3);
-    assert!(c.news.iter().any(|n| n.photos.len() >= 3), "a photo news item");
+    assert!(
+        c.news.iter().any(|n| n.photos.len() >= 3),
+        "a photo news item"
+    );
     for n in &c.news {
         for photo in &n.photos {
-            let size = std::fs::metadata(c.root.join("media").join(&photo.file)).unwrap().len();
+            let size = std::fs::metadata(c.root.join("media").join(&photo.file))
+                .unwrap()
+                .len();
             assert!(size < 300 * 1024, "{} is {size} bytes", photo.file);
         }
     }
-    assert!(c.pages.iter().any(|p| p.slug == "huong-dan-nop-ho-so-truc-tuyen"));
+    assert!(
+        c.pages
+            .iter()
+            .any(|p| p.slug == "huong-dan-nop-ho-so-truc-tuyen")
+    );
     assert!(c.pages.iter().any(|p| p.slug == "chinh-sach-bao-mat"));
+}
+
+#[test]
+fn trich_luc_form_accepts_a_real_request_and_asks_for_the_postal_address() {
+    use catalog::validate::{RawValues, validate_values};
+    let c = content();
+    let form = c.procedure("2.000635").unwrap().form.as_ref().unwrap();
+    let today = time::macros::date!(2025 - 07 - 15);
+    let mut raw = RawValues::new();
+    let mut set = |k: &str, v: &str| {
+        raw.insert(k.to_owned(), vec![v.to_owned()]);
+    };
+    set("ho_ten_nguoi_yeu_cau", "Rơ Châm Hyơk");
+    set("ngay_sinh_nguoi_yeu_cau", "12/03/1990");
+    set("so_dinh_danh", "064190001234");
+    set("dien_thoai", "+84 905 123 456");
+    set("noi_cu_tru.detail", "Làng Ia Pết");
+    set("noi_cu_tru.commune", "Xã Ia Pết");
+    set("noi_cu_tru.province", "Gia Lai");
+    set("quan_he", "ban_than");
+    set("loai_trich_luc", "khai_sinh");
+    set("ho_ten_nguoi_co_ten", "Rơ Châm Hyơk");
+    set("ngay_sinh_nguoi_co_ten", "1990-03-12");
+    set(
+        "noi_dang_ky",
+        "Ủy ban nhân dân xã Ia Pết, huyện Đak Đoa, tỉnh Gia Lai",
+    );
+    set("so_ban_sao", "2");
+    set("nhan_ket_qua", "buu_dien");
+    set("thanh_toan", "khi_nhan");
+    set("cam_doan", "on");
+
+    // By post without an address: the address is asked for, nothing else.
+    let errors = validate_values(form, &raw, &[], today).unwrap_err();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["dia_chi_nhan"], "{errors:?}");
+
+    // Collected at the desk: no address needed.
+    let mut at_desk = raw.clone();
+    at_desk.insert("nhan_ket_qua".into(), vec!["tai_xa".into()]);
+    let clean = validate_values(form, &at_desk, &[], today).unwrap();
+    assert_eq!(clean["dien_thoai"], "0905123456");
+    assert_eq!(clean["so_ban_sao"], 2);
+
+    // By post with an address: accepted.
+    raw.insert("dia_chi_nhan.detail".into(), vec!["Thôn 3".into()]);
+    raw.insert("dia_chi_nhan.commune".into(), vec!["Xã Ia Pết".into()]);
+    raw.insert("dia_chi_nhan.province".into(), vec!["Gia Lai".into()]);
+    validate_values(form, &raw, &[], today).unwrap();
+
+    // Eleven copies is too many.
+    raw.insert("so_ban_sao".into(), vec!["11".into()]);
+    let errors = validate_values(form, &raw, &[], today).unwrap_err();
+    assert_eq!(errors[0].field, "so_ban_sao");
 }
