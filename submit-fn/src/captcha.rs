@@ -72,7 +72,10 @@ fn sign(key: &[u8], challenge: &str) -> String {
 /// A new challenge valid until `now + ttl` (unix seconds).
 pub fn create(key: &[u8], max_number: u64, now: i64, ttl: u64) -> Challenge {
     let expires = now + ttl as i64;
-    let salt = format!("{}?expires={expires}", hex::encode(rand::random::<[u8; 12]>()));
+    let salt = format!(
+        "{}?expires={expires}",
+        hex::encode(rand::random::<[u8; 12]>())
+    );
     let number = rand::random_range(0..=max_number);
     let challenge = sha256_hex(format!("{salt}{number}").as_bytes());
     Challenge {
@@ -115,7 +118,8 @@ pub fn verify(key: &[u8], payload: &str, now: i64) -> Result<String, CaptchaErro
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(s.challenge.as_bytes());
     let signature = hex::decode(&s.signature).map_err(|_| CaptchaError::Invalid)?;
-    mac.verify_slice(&signature).map_err(|_| CaptchaError::Invalid)?;
+    mac.verify_slice(&signature)
+        .map_err(|_| CaptchaError::Invalid)?;
     if sha256_hex(format!("{}{}", s.salt, s.number).as_bytes()) != s.challenge {
         return Err(CaptchaError::Invalid);
     }
@@ -154,17 +158,28 @@ mod tests {
         let payload = solve(&c).unwrap();
         assert_eq!(verify(KEY, &payload, 1_000), Ok(c.challenge.clone()));
         assert_eq!(verify(KEY, &payload, 1_061), Err(CaptchaError::Expired));
-        assert_eq!(verify(b"another key another key another!", &payload, 1_000), Err(CaptchaError::Invalid));
+        assert_eq!(
+            verify(b"another key another key another!", &payload, 1_000),
+            Err(CaptchaError::Invalid)
+        );
         assert_eq!(verify(KEY, "", 1_000), Err(CaptchaError::Missing));
         assert_eq!(verify(KEY, "!!!", 1_000), Err(CaptchaError::Malformed));
         // A wrong number.
-        let json = base64::engine::general_purpose::STANDARD.decode(&payload).unwrap();
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(&payload)
+            .unwrap();
         let mut s: Solution = serde_json::from_slice(&json).unwrap();
         s.number = s.number.wrapping_add(1);
-        assert_eq!(verify(KEY, &serde_json::to_string(&s).unwrap(), 1_000), Err(CaptchaError::Invalid));
+        assert_eq!(
+            verify(KEY, &serde_json::to_string(&s).unwrap(), 1_000),
+            Err(CaptchaError::Invalid)
+        );
         // A pushed-back expiry breaks the challenge hash.
         let mut s: Solution = serde_json::from_slice(&json).unwrap();
         s.salt = s.salt.replace("expires=1060", "expires=9999");
-        assert_eq!(verify(KEY, &serde_json::to_string(&s).unwrap(), 1_000), Err(CaptchaError::Invalid));
+        assert_eq!(
+            verify(KEY, &serde_json::to_string(&s).unwrap(), 1_000),
+            Err(CaptchaError::Invalid)
+        );
     }
 }

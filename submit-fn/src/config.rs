@@ -78,18 +78,16 @@ impl Config {
             return Err(ConfigError(problems));
         }
         let public_url = public_url.to_owned();
-        Config::from_lookup(
-            |name| {
-                std::env::var(name).ok().or_else(|| match name {
-                    "MOTCUA_BUCKET" => Some("motcua".into()),
-                    "MOTCUA_PUBLIC_URL" => Some(public_url.clone()),
-                    "MOTCUA_SIGNING_KEY" => Some(signing.clone()),
-                    "MOTCUA_CAPTCHA_KEY" => Some(captcha.clone()),
-                    "AWS_REGION" => Some("us-east-1".into()),
-                    _ => None,
-                })
-            },
-        )
+        Config::from_lookup(|name| {
+            std::env::var(name).ok().or_else(|| match name {
+                "MOTCUA_BUCKET" => Some("motcua".into()),
+                "MOTCUA_PUBLIC_URL" => Some(public_url.clone()),
+                "MOTCUA_SIGNING_KEY" => Some(signing.clone()),
+                "MOTCUA_CAPTCHA_KEY" => Some(captcha.clone()),
+                "AWS_REGION" => Some("us-east-1".into()),
+                _ => None,
+            })
+        })
     }
 
     /// A complete configuration for tests: fixed keys, bucket `motcua`, easy captcha.
@@ -118,7 +116,11 @@ impl Config {
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let bucket = get("MOTCUA_BUCKET").unwrap_or_else(|| {
             problems.push(
@@ -154,8 +156,9 @@ impl Config {
             );
             String::new()
         });
-        if !public_url.is_empty()
-            && !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+        if !(public_url.is_empty()
+            || public_url.starts_with("https://")
+            || public_url.starts_with("http://"))
         {
             problems.push(format!(
                 "MOTCUA_PUBLIC_URL=\"{public_url}\" phải bắt đầu bằng https:// (hoặc http:// khi chạy thử)"
@@ -208,8 +211,18 @@ impl Config {
                 },
             }
         };
-        let max_total_bytes = number("MOTCUA_MAX_TOTAL_BYTES", DEFAULT_MAX_TOTAL_BYTES, 1024, 5_900_000);
-        let max_file_bytes = number("MOTCUA_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, 1024, 100 * 1024 * 1024);
+        let max_total_bytes = number(
+            "MOTCUA_MAX_TOTAL_BYTES",
+            DEFAULT_MAX_TOTAL_BYTES,
+            1024,
+            5_900_000,
+        );
+        let max_file_bytes = number(
+            "MOTCUA_MAX_FILE_BYTES",
+            DEFAULT_MAX_FILE_BYTES,
+            1024,
+            100 * 1024 * 1024,
+        );
         let max_files = number("MOTCUA_MAX_FILES", 10, 1, 50) as usize;
         let captcha_max_number = number("MOTCUA_CAPTCHA_MAX_NUMBER", 100_000, 10, 10_000_000);
         let captcha_ttl_secs = number("MOTCUA_CAPTCHA_TTL", 1200, 30, 86_400);
@@ -222,7 +235,8 @@ impl Config {
                 "MOTCUA_UNIT_CODE=\"{u}\" không được có dấu cách hoặc dấu /, ví dụ H21.55.01"
             ));
         }
-        let human_question = get("MOTCUA_HUMAN_QUESTION").unwrap_or_else(|| DEFAULT_HUMAN_QUESTION.into());
+        let human_question =
+            get("MOTCUA_HUMAN_QUESTION").unwrap_or_else(|| DEFAULT_HUMAN_QUESTION.into());
         let human_answers = get("MOTCUA_HUMAN_ANSWERS")
             .map(|a| {
                 a.split(['|', ','])
@@ -285,15 +299,20 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let err = config(&[("MOTCUA_SIGNING_KEY", "short"), ("MOTCUA_MAX_TOTAL_BYTES", "9000000")])
-            .unwrap_err();
+        let err = config(&[
+            ("MOTCUA_SIGNING_KEY", "short"),
+            ("MOTCUA_MAX_TOTAL_BYTES", "9000000"),
+        ])
+        .unwrap_err();
         let text = err.to_string();
         for needle in [
             "MOTCUA_BUCKET",

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use base64::Engine;
 use bytes::Bytes;
-use catalog::validate::{FieldError, RawValues, safe_file_name, validate_attachment, validate_values};
+use catalog::validate::{
+    FieldError, RawValues, safe_file_name, validate_attachment, validate_values,
+};
 use catalog::{Appointment, Day, FieldType, FileKind, Procedure};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -98,7 +100,10 @@ impl SubmitError {
                 "procedure",
                 format!(
                     "Không có thủ tục mã \"{}\" trên trang này. Vui lòng chọn lại thủ tục từ danh mục.",
-                    code.chars().filter(|c| !c.is_control()).take(40).collect::<String>()
+                    code.chars()
+                        .filter(|c| !c.is_control())
+                        .take(40)
+                        .collect::<String>()
                 ),
             )],
             SubmitError::NotOnline(title) => vec![FieldError::new(
@@ -218,7 +223,11 @@ pub fn parse_code(code: &str) -> Option<&str> {
 /// `dossiers/{yyyy}/{mm}/{code}/`
 pub fn dossier_prefix(code: &str) -> Option<String> {
     let date = parse_code(code)?;
-    Some(format!("dossiers/20{}/{}/{code}/", &date[0..2], &date[2..4]))
+    Some(format!(
+        "dossiers/20{}/{}/{code}/",
+        &date[0..2],
+        &date[2..4]
+    ))
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {
@@ -238,7 +247,8 @@ impl AppState {
     /// idempotency key, so a repeated submission gets the same receipt; only its hash
     /// is stored.
     pub(crate) fn tracking_token(&self, code: &str, idempotency_hash: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.inner.config.signing_key).expect("any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.inner.config.signing_key).expect("any key length");
         mac.update(b"tracking\n");
         mac.update(code.as_bytes());
         mac.update(b"\n");
@@ -258,7 +268,11 @@ impl AppState {
 
     /// Takes one submission in. Returns the receipt and whether this call created the
     /// dossier (false: the same submission had already been stored).
-    pub async fn submit(&self, sub: Submission, now: OffsetDateTime) -> Result<(Receipt, bool), SubmitError> {
+    pub async fn submit(
+        &self,
+        sub: Submission,
+        now: OffsetDateTime,
+    ) -> Result<(Receipt, bool), SubmitError> {
         let now = now.to_offset(VN);
         let procedure = self
             .procedure(sub.procedure.trim())
@@ -283,12 +297,16 @@ impl AppState {
         // The spam check that needs no storage comes first.
         let challenge = match &sub.proof {
             HumanProof::Altcha(payload) => Some(
-                captcha::verify(&self.inner.config.captcha_key, payload, now.unix_timestamp())
-                    .map_err(SubmitError::Captcha)?,
+                captcha::verify(
+                    &self.inner.config.captcha_key,
+                    payload,
+                    now.unix_timestamp(),
+                )
+                .map_err(SubmitError::Captcha)?,
             ),
             HumanProof::Answer(answer) => {
                 let answer = answer.trim().to_lowercase();
-                if !self.inner.config.human_answers.iter().any(|a| *a == answer) {
+                if !self.inner.config.human_answers.contains(&answer) {
                     return Err(SubmitError::Invalid(vec![FieldError::new(
                         "human_answer",
                         if answer.is_empty() {
@@ -356,7 +374,10 @@ impl AppState {
                     body_sha256: body_hash.clone(),
                 };
                 let bytes = Bytes::from(serde_json::to_vec(&record).expect("json"));
-                if storage.put_if_absent(&record_key, bytes, "application/json").await? {
+                if storage
+                    .put_if_absent(&record_key, bytes, "application/json")
+                    .await?
+                {
                     record
                 } else {
                     // A concurrent twin won; our code claim stays unused.
@@ -392,7 +413,11 @@ impl AppState {
         let mut attachments = Vec::new();
         for (n, file) in files.iter().enumerate() {
             let kind = file.kind.expect("checked");
-            let dest = format!("{prefix}files/{}-{}", n + 1, safe_file_name(&file.name, kind));
+            let dest = format!(
+                "{prefix}files/{}-{}",
+                n + 1,
+                safe_file_name(&file.name, kind)
+            );
             let sha256 = match &file.source {
                 FileSource::Inline { bytes } => {
                     storage.put(&dest, bytes.clone(), kind.mime()).await?;
@@ -479,7 +504,11 @@ impl AppState {
         Ok((self.receipt(procedure, &manifest, &key_hash), created))
     }
 
-    fn check_record(&self, bytes: &[u8], body_hash: &str) -> Result<IdempotencyRecord, SubmitError> {
+    fn check_record(
+        &self,
+        bytes: &[u8],
+        body_hash: &str,
+    ) -> Result<IdempotencyRecord, SubmitError> {
         let record: IdempotencyRecord = serde_json::from_slice(bytes)
             .map_err(|e| StorageError::Unavailable(format!("idempotency record: {e}")))?;
         if record.body_sha256 != body_hash {
@@ -528,7 +557,12 @@ impl AppState {
         let (mut lo, mut hi) = (0u32, 10_000u32);
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            if self.storage().head(&format!("sequence/{day}/{mid:04}")).await?.is_some() {
+            if self
+                .storage()
+                .head(&format!("sequence/{day}/{mid:04}"))
+                .await?
+                .is_some()
+            {
                 lo = mid;
             } else {
                 hi = mid;
@@ -546,8 +580,15 @@ impl AppState {
     }
 
     /// Checks every file: field, count, staged key, size and real type.
-    async fn check_files(&self, procedure: &Procedure, files: &[IncomingFile]) -> Result<Vec<CheckedFile>, SubmitError> {
-        let form = procedure.form.as_ref().expect("online procedures have forms");
+    async fn check_files(
+        &self,
+        procedure: &Procedure,
+        files: &[IncomingFile],
+    ) -> Result<Vec<CheckedFile>, SubmitError> {
+        let form = procedure
+            .form
+            .as_ref()
+            .expect("online procedures have forms");
         let mut checked = Vec::new();
         let mut errors = Vec::new();
         if files.len() > self.inner.config.max_files {
@@ -562,7 +603,10 @@ impl AppState {
             return Err(SubmitError::Invalid(errors));
         }
         for file in files {
-            let Some(field) = form.field(&file.field).filter(|f| f.kind == FieldType::File) else {
+            let Some(field) = form
+                .field(&file.field)
+                .filter(|f| f.kind == FieldType::File)
+            else {
                 errors.push(FieldError::new(
                     "_form",
                     format!(
@@ -576,13 +620,19 @@ impl AppState {
                 if !errors.iter().any(|e| e.field == field.id) {
                     errors.push(FieldError::new(
                         &field.id,
-                        format!("Ô \"{}\" nhận tối đa {MAX_FILES_PER_FIELD} tệp.", field.label),
+                        format!(
+                            "Ô \"{}\" nhận tối đa {MAX_FILES_PER_FIELD} tệp.",
+                            field.label
+                        ),
                     ));
                 }
                 continue;
             }
             let (size, first) = match &file.source {
-                FileSource::Inline { bytes } => (bytes.len() as u64, bytes.slice(..bytes.len().min(SNIFF_BYTES as usize))),
+                FileSource::Inline { bytes } => (
+                    bytes.len() as u64,
+                    bytes.slice(..bytes.len().min(SNIFF_BYTES as usize)),
+                ),
                 FileSource::Staged { key } => {
                     if !valid_staging_key(key) {
                         errors.push(FieldError::new(
@@ -604,7 +654,10 @@ impl AppState {
                         }
                         Some(info) => {
                             let first = if info.size > 0 {
-                                self.storage().get_prefix(key, SNIFF_BYTES).await?.unwrap_or_default()
+                                self.storage()
+                                    .get_prefix(key, SNIFF_BYTES)
+                                    .await?
+                                    .unwrap_or_default()
                             } else {
                                 Bytes::new()
                             };
@@ -682,7 +735,14 @@ impl AppState {
     pub(crate) fn receipt(&self, procedure: &Procedure, m: &Manifest, key_hash: &str) -> Receipt {
         let token = self.tracking_token(&m.code, key_hash);
         let url = self.tracking_url(&m.code, &token);
-        receipt::build(&self.inner.site, &self.inner.unit_code, procedure, m, token, url)
+        receipt::build(
+            &self.inner.site,
+            &self.inner.unit_code,
+            procedure,
+            m,
+            token,
+            url,
+        )
     }
 }
 
@@ -703,7 +763,12 @@ fn sort_errors(procedure: &Procedure, mut errors: Vec<FieldError>) -> Vec<FieldE
         .flat_map(|f| f.fields())
         .map(|f| f.id.as_str())
         .collect();
-    errors.sort_by_key(|e| order.iter().position(|id| *id == e.field).map_or(0, |p| p + 1));
+    errors.sort_by_key(|e| {
+        order
+            .iter()
+            .position(|id| *id == e.field)
+            .map_or(0, |p| p + 1)
+    });
     errors
 }
 
@@ -726,7 +791,11 @@ pub fn valid_staging_key(key: &str) -> bool {
 pub fn display_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let shown: String = base.chars().filter(|c| !c.is_control()).take(80).collect();
-    if shown.trim().is_empty() { "tệp".into() } else { shown }
+    if shown.trim().is_empty() {
+        "tệp".into()
+    } else {
+        shown
+    }
 }
 
 fn contact_of(procedure: &Procedure, clean: &serde_json::Map<String, Value>) -> ContactInfo {
@@ -793,8 +862,12 @@ mod tests {
 
     #[test]
     fn staging_keys_are_strict() {
-        assert!(valid_staging_key("uploads/0123456789abcdef0123456789abcdef/1-scan.pdf"));
-        assert!(!valid_staging_key("uploads/0123456789abcdef0123456789abcdef/../x.pdf"));
+        assert!(valid_staging_key(
+            "uploads/0123456789abcdef0123456789abcdef/1-scan.pdf"
+        ));
+        assert!(!valid_staging_key(
+            "uploads/0123456789abcdef0123456789abcdef/../x.pdf"
+        ));
         assert!(!valid_staging_key("dossiers/2025/04/x/dossier.json"));
         assert!(!valid_staging_key("uploads/short/1-scan.pdf"));
     }

@@ -60,13 +60,20 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<EmbeddedS3> {
 pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("không tạo được thư mục dữ liệu {}", data_dir.display()))?;
-    let fs = s3s_fs::FileSystem::new(data_dir)
-        .map_err(|e| anyhow::anyhow!("không mở được kho S3 nhúng ở {}: {e:?}", data_dir.display()))?;
-    let access_key = format!("MOTCUA{}", hex::encode(rand::random::<[u8; 6]>()).to_uppercase());
+    let fs = s3s_fs::FileSystem::new(data_dir).map_err(|e| {
+        anyhow::anyhow!("không mở được kho S3 nhúng ở {}: {e:?}", data_dir.display())
+    })?;
+    let access_key = format!(
+        "MOTCUA{}",
+        hex::encode(rand::random::<[u8; 6]>()).to_uppercase()
+    );
     let secret_key = hex::encode(rand::random::<[u8; 20]>());
     let service = {
         let mut b = s3s::service::S3ServiceBuilder::new(Locked::new(fs));
-        b.set_auth(s3s::auth::SimpleAuth::from_single(access_key.clone(), secret_key.clone()));
+        b.set_auth(s3s::auth::SimpleAuth::from_single(
+            access_key.clone(),
+            secret_key.clone(),
+        ));
         b.build()
     };
     let listener = TcpListener::bind(bind)
@@ -85,7 +92,9 @@ pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3>
                 _ = &mut rx => break,
             };
             let _ = socket.set_nodelay(true);
-            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -128,69 +137,120 @@ impl Locked {
 
 #[async_trait::async_trait]
 impl S3 for Locked {
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         self.inner.create_bucket(req).await
     }
 
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         self.inner.head_bucket(req).await
     }
 
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         self.inner.list_buckets(req).await
     }
 
-    async fn get_bucket_location(&self, req: S3Request<GetBucketLocationInput>) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
         self.inner.get_bucket_location(req).await
     }
 
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         self.inner.get_object(req).await
     }
 
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         self.inner.head_object(req).await
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         self.inner.copy_object(req).await
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.inner.delete_object(req).await
     }
 
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         self.inner.delete_objects(req).await
     }
 
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         self.inner.list_objects(req).await
     }
 
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         self.inner.list_objects_v2(req).await
     }
 
-    async fn create_multipart_upload(&self, req: S3Request<CreateMultipartUploadInput>) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         self.inner.create_multipart_upload(req).await
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         self.inner.upload_part(req).await
     }
 
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         self.inner.list_parts(req).await
     }
 
-    async fn abort_multipart_upload(&self, req: S3Request<AbortMultipartUploadInput>) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.inner.abort_multipart_upload(req).await
     }
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
-            let _guard = self.lock_for(&req.input.bucket, &req.input.key).lock().await;
+            let _guard = self
+                .lock_for(&req.input.bucket, &req.input.key)
+                .lock()
+                .await;
             self.inner.put_object(req).await
         } else {
             self.inner.put_object(req).await
@@ -202,7 +262,10 @@ impl S3 for Locked {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
-            let _guard = self.lock_for(&req.input.bucket, &req.input.key).lock().await;
+            let _guard = self
+                .lock_for(&req.input.bucket, &req.input.key)
+                .lock()
+                .await;
             self.inner.complete_multipart_upload(req).await
         } else {
             self.inner.complete_multipart_upload(req).await

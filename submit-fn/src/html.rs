@@ -69,14 +69,24 @@ impl Shell {
 }
 
 /// A page with one message and a way back.
-pub fn message_page(shell: &Shell, title: &str, message: &str, back: Option<(&str, &str)>) -> String {
+pub fn message_page(
+    shell: &Shell,
+    title: &str,
+    message: &str,
+    back: Option<(&str, &str)>,
+) -> String {
     let mut main = format!(
         r#"<h1>{}</h1><div class="notice" role="alert"><p>{}</p></div>"#,
         escape(title),
         escape(message)
     );
     if let Some((href, label)) = back {
-        let _ = write!(main, r#"<p><a href="{}">{}</a></p>"#, escape(href), escape(label));
+        let _ = write!(
+            main,
+            r#"<p><a href="{}">{}</a></p>"#,
+            escape(href),
+            escape(label)
+        );
     }
     shell.page(title, &main)
 }
@@ -121,7 +131,12 @@ pub fn errors_page(shell: &Shell, title: &str, errors: &[FieldError]) -> String 
 }
 
 fn row(h: &mut String, label: &str, value: &str) {
-    let _ = write!(h, "<tr><th scope=\"row\">{}</th><td>{}</td></tr>", escape(label), escape(value));
+    let _ = write!(
+        h,
+        "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+        escape(label),
+        escape(value)
+    );
 }
 
 pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
@@ -140,12 +155,28 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
         title = escape(r.title),
         code = escape(&r.code),
     );
-    row(&mut h, "Đơn vị tiếp nhận", &format!("{} (mã {})", r.receiving_unit.name, r.receiving_unit.code));
+    row(
+        &mut h,
+        "Đơn vị tiếp nhận",
+        &format!("{} (mã {})", r.receiving_unit.name, r.receiving_unit.code),
+    );
     row(&mut h, "Người nộp hồ sơ", &r.applicant.name);
-    row(&mut h, "Địa chỉ", r.applicant.address.as_deref().unwrap_or("—"));
+    row(
+        &mut h,
+        "Địa chỉ",
+        r.applicant.address.as_deref().unwrap_or("—"),
+    );
     row(&mut h, "Số điện thoại", &r.applicant.phone);
-    row(&mut h, "Thư điện tử", r.applicant.email.as_deref().unwrap_or("—"));
-    row(&mut h, "Nội dung yêu cầu giải quyết", &format!("{} (mã thủ tục {})", r.requested, r.procedure.code));
+    row(
+        &mut h,
+        "Thư điện tử",
+        r.applicant.email.as_deref().unwrap_or("—"),
+    );
+    row(
+        &mut h,
+        "Nội dung yêu cầu giải quyết",
+        &format!("{} (mã thủ tục {})", r.requested, r.procedure.code),
+    );
     h.push_str("<tr><th scope=\"row\">Giấy tờ đã nhận</th><td>");
     if r.documents.is_empty() {
         h.push_str("Tờ khai trực tuyến");
@@ -163,9 +194,17 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
         h.push_str("</ol>");
     }
     let _ = write!(h, "Số bộ hồ sơ: {}</td></tr>", r.sets);
-    row(&mut h, "Thời gian giải quyết theo quy định", &r.processing_time);
+    row(
+        &mut h,
+        "Thời gian giải quyết theo quy định",
+        &r.processing_time,
+    );
     row(&mut h, "Thời gian nhận hồ sơ", &r.received_at_text);
-    row(&mut h, "Thời gian trả kết quả (hẹn trả)", &r.appointment.text);
+    row(
+        &mut h,
+        "Thời gian trả kết quả (hẹn trả)",
+        &r.appointment.text,
+    );
     row(&mut h, "Nơi nhận kết quả", &r.result_collection);
     let _ = write!(
         h,
@@ -195,7 +234,11 @@ pub fn track_page(shell: &Shell, t: &TrackView) -> String {
         code = escape(&t.code),
         label = escape(&t.status_label),
     );
-    row(&mut h, "Thủ tục", &format!("{} (mã {})", t.procedure.title, t.procedure.code));
+    row(
+        &mut h,
+        "Thủ tục",
+        &format!("{} (mã {})", t.procedure.title, t.procedure.code),
+    );
     row(&mut h, "Hẹn trả kết quả", &t.appointment_text);
     h.push_str("</tbody></table><h2>Quá trình xử lý</h2><ol class=\"track-history\">");
     for e in &t.history {
@@ -219,7 +262,11 @@ pub fn track_page(shell: &Shell, t: &TrackView) -> String {
 pub fn track_form_page(shell: &Shell, message: Option<&str>) -> String {
     let mut h = String::from("<h1>Tra cứu hồ sơ</h1>");
     if let Some(m) = message {
-        let _ = write!(h, r#"<div class="notice" role="alert"><p>{}</p></div>"#, escape(m));
+        let _ = write!(
+            h,
+            r#"<div class="notice" role="alert"><p>{}</p></div>"#,
+            escape(m)
+        );
     }
     h.push_str(
         r#"<form method="get" action="/api/track">

@@ -23,7 +23,10 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
 }
 
 /// One event through the router: the event JSON in, the response JSON out.
-pub async fn handle(router: Router, event: LambdaEvent<Value>) -> Result<impl Serialize, lambda_http::Error> {
+pub async fn handle(
+    router: Router,
+    event: LambdaEvent<Value>,
+) -> Result<impl Serialize, lambda_http::Error> {
     let (payload, context) = (event.payload, event.context);
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;
     let mut adapter = Adapter::from(router);
@@ -55,7 +58,10 @@ pub fn sanitize(mut event: Value) -> Value {
         } else {
             *headers = serde_json::json!({ BAD_BODY_HEADER: "1" });
         }
-        if let Some(h) = obj.get_mut("multiValueHeaders").and_then(Value::as_object_mut) {
+        if let Some(h) = obj
+            .get_mut("multiValueHeaders")
+            .and_then(Value::as_object_mut)
+        {
             h.insert(BAD_BODY_HEADER.into(), serde_json::json!(["1"]));
         }
     }

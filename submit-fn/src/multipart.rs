@@ -71,7 +71,9 @@ pub async fn read(mut mp: Multipart, config: &Config) -> Result<FormPost, Multip
     while let Some(mut field) = mp.next_field().await.map_err(|e| from_axum(e, config))? {
         parts += 1;
         if parts > MAX_PARTS {
-            return Err(MultipartError::Malformed("Biểu mẫu có quá nhiều ô. Vui lòng tải lại trang rồi gửi lại.".into()));
+            return Err(MultipartError::Malformed(
+                "Biểu mẫu có quá nhiều ô. Vui lòng tải lại trang rồi gửi lại.".into(),
+            ));
         }
         let name = field.name().unwrap_or_default().to_owned();
         if name.is_empty() || name.len() > 100 {

@@ -113,7 +113,14 @@ pub fn qr_svg(url: &str) -> String {
     )
 }
 
-pub fn build(site: &Site, unit_code: &str, procedure: &Procedure, m: &Manifest, token: String, url: String) -> Receipt {
+pub fn build(
+    site: &Site,
+    unit_code: &str,
+    procedure: &Procedure,
+    m: &Manifest,
+    token: String,
+    url: String,
+) -> Receipt {
     let mut documents = Vec::new();
     let mut covered = Vec::new();
     for doc in &procedure.documents {
@@ -171,7 +178,10 @@ pub fn build(site: &Site, unit_code: &str, procedure: &Procedure, m: &Manifest, 
         code: m.code.clone(),
         receiving_unit: Unit {
             code: unit_code.to_owned(),
-            name: format!("Bộ phận Một cửa – Ủy ban nhân dân {}", lower_first(&site.name)),
+            name: format!(
+                "Bộ phận Một cửa – Ủy ban nhân dân {}",
+                lower_first(&site.name)
+            ),
             address: site.address.clone(),
         },
         applicant: Applicant {

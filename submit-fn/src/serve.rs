@@ -14,17 +14,17 @@ use crate::storage::{Storage, s3_client};
 fn load_content(dir: &Path) -> anyhow::Result<Content> {
     catalog::load(dir).map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "nội dung ở {} có lỗi:\n{}",
-            dir.display(),
-            list.join("\n")
-        )
+        anyhow::anyhow!("nội dung ở {} có lỗi:\n{}", dir.display(), list.join("\n"))
     })
 }
 
 /// State for development: the embedded store in `data_dir/s3`, secrets kept in
 /// `data_dir/secrets`. The store must be kept alive as long as the state is used.
-pub async fn dev_state(content: &Content, data_dir: &Path, public_url: &str) -> anyhow::Result<(AppState, EmbeddedS3)> {
+pub async fn dev_state(
+    content: &Content,
+    data_dir: &Path,
+    public_url: &str,
+) -> anyhow::Result<(AppState, EmbeddedS3)> {
     let mut config = Config::from_env_for_dev(data_dir, public_url)?;
     let store = embedded_s3::start(&data_dir.join("s3")).await?;
     config.s3_endpoint = Some(store.endpoint.clone());
@@ -61,15 +61,21 @@ pub async fn main_from_env() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("không mở được cổng {addr} (MOTCUA_ADDR)"))?;
     let local = listener.local_addr()?;
-    let public_url = std::env::var("MOTCUA_PUBLIC_URL").unwrap_or_else(|_| format!("http://{local}"));
-    let content_dir = PathBuf::from(std::env::var("MOTCUA_CONTENT").unwrap_or_else(|_| "content".into()));
+    let public_url =
+        std::env::var("MOTCUA_PUBLIC_URL").unwrap_or_else(|_| format!("http://{local}"));
+    let content_dir =
+        PathBuf::from(std::env::var("MOTCUA_CONTENT").unwrap_or_else(|_| "content".into()));
     let content = load_content(&content_dir)?;
 
     let mut _store = None;
     let state = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
-        let secrets = PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
+        let secrets =
+            PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
         let config = Config::from_env_for_dev(&secrets, &public_url)?;
-        let keys = match (std::env::var("AWS_ACCESS_KEY_ID"), std::env::var("AWS_SECRET_ACCESS_KEY")) {
+        let keys = match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
             (Ok(a), Ok(s)) => Some((a, s)),
             _ => None,
         };
@@ -80,9 +86,14 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             .context("không dùng được bucket ở MOTCUA_S3_ENDPOINT")?;
         AppState::new(&content, client, config)
     } else {
-        let data = PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
+        let data =
+            PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
         let (state, store) = dev_state(&content, &data, &public_url).await?;
-        tracing::info!("kho S3 nhúng: {} (dữ liệu ở {})", store.endpoint, data.join("s3").display());
+        tracing::info!(
+            "kho S3 nhúng: {} (dữ liệu ở {})",
+            store.endpoint,
+            data.join("s3").display()
+        );
         _store = Some(store);
         state
     };

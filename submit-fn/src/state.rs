@@ -2,8 +2,8 @@
 //! the bucket, and the page layout.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
 
 use catalog::{Calendar, Content, Procedure, Site};
 

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -77,7 +79,11 @@ fn status_of<E>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Op
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(what: &str, key: &str, e: E) -> StorageError {
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(
+    what: &str,
+    key: &str,
+    e: E,
+) -> StorageError {
     let detail = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
     tracing::warn!(key, "{what} failed: {detail}");
     StorageError::Unavailable(format!("{what} {key}: {detail}"))
@@ -114,7 +120,9 @@ impl Storage {
             return Ok(());
         }
         if left == 0 {
-            return Err(StorageError::Unavailable(format!("{what} {key}: injected fault")));
+            return Err(StorageError::Unavailable(format!(
+                "{what} {key}: injected fault"
+            )));
         }
         self.fail_after.fetch_sub(1, Ordering::SeqCst);
         Ok(())
@@ -122,10 +130,23 @@ impl Storage {
 
     /// Creates the bucket if it does not exist (development and tests only).
     pub async fn ensure_bucket(&self) -> StorageResult<()> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if matches!(status_of(&e), Some(409)) => Ok(()),
             Err(e) => Err(unavailable("create bucket", &self.bucket, e)),
@@ -134,7 +155,12 @@ impl Storage {
 
     /// Writes `body` under `key` only if nothing is there yet (`If-None-Match: *`).
     /// Returns false when the key already exists (412, or 409 for a concurrent write).
-    pub async fn put_if_absent(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<bool> {
+    pub async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> StorageResult<bool> {
         self.tick("put", key)?;
         let result = self
             .client
@@ -171,7 +197,14 @@ impl Storage {
 
     pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {
         self.tick("get", key)?;
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out
                 .body
                 .collect()
@@ -213,7 +246,14 @@ impl Storage {
 
     pub async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
         self.tick("head", key)?;
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(ObjectInfo {
                 size: out.content_length.unwrap_or(0).max(0) as u64,
                 content_type: out.content_type,
@@ -254,7 +294,11 @@ impl Storage {
                 .send()
                 .await
                 .map_err(|e| unavailable("list", prefix, e))?;
-            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
             match out.next_continuation_token {
                 Some(t) if out.is_truncated == Some(true) => token = Some(t),
                 _ => break,

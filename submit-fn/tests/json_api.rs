@@ -8,9 +8,16 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn stage(h: &Harness, name: &str, bytes: &[u8]) -> String {
-    let key = format!("uploads/{}/1-{name}", hex::encode(rand::random::<[u8; 16]>()));
+    let key = format!(
+        "uploads/{}/1-{name}",
+        hex::encode(rand::random::<[u8; 16]>())
+    );
     h.storage()
-        .put(&key, Bytes::copy_from_slice(bytes), "application/octet-stream")
+        .put(
+            &key,
+            Bytes::copy_from_slice(bytes),
+            "application/octet-stream",
+        )
         .await
         .unwrap();
     key
@@ -18,7 +25,12 @@ async fn stage(h: &Harness, name: &str, bytes: &[u8]) -> String {
 
 fn today_code_prefix() -> String {
     let now = time::OffsetDateTime::now_utc().to_offset(submit_fn::dossier::VN);
-    format!("T00.01.01-{:02}{:02}{:02}-", now.year() % 100, u8::from(now.month()), now.day())
+    format!(
+        "T00.01.01-{:02}{:02}{:02}-",
+        now.year() % 100,
+        u8::from(now.month()),
+        now.day()
+    )
 }
 
 fn fields(a: &Answer) -> Vec<String> {
@@ -65,13 +77,28 @@ async fn a_dossier_is_received_stored_and_trackable() {
     assert_eq!(r["requested"], "Đăng ký khai sinh");
     assert_eq!(r["documents"][0]["name"], "Giấy chứng sinh");
     assert_eq!(r["documents"][0]["files"][0], "Giấy chứng sinh.pdf");
-    assert!(r["receiving_unit"]["name"].as_str().unwrap().contains("xã Thử Nghiệm"));
-    assert!(r["processing_time"].as_str().unwrap().contains("Ngay trong ngày"));
+    assert!(
+        r["receiving_unit"]["name"]
+            .as_str()
+            .unwrap()
+            .contains("xã Thử Nghiệm")
+    );
+    assert!(
+        r["processing_time"]
+            .as_str()
+            .unwrap()
+            .contains("Ngay trong ngày")
+    );
     assert_eq!(r["appointment"]["time"], "16:00");
     assert!(r["qr_svg"].as_str().unwrap().starts_with("<svg"));
     let token = r["tracking_token"].as_str().unwrap();
     assert!(token.len() >= 24);
-    assert!(r["tracking_url"].as_str().unwrap().contains("/api/track?code="));
+    assert!(
+        r["tracking_url"]
+            .as_str()
+            .unwrap()
+            .contains("/api/track?code=")
+    );
 
     // The bucket: manifest with hashes only, the file, the first event, the notice.
     let manifests = h.manifests().await;
@@ -87,13 +114,26 @@ async fn a_dossier_is_received_stored_and_trackable() {
     assert_eq!(att["type"], "application/pdf");
     assert_eq!(att["sha256"].as_str().unwrap().len(), 64);
     let file_key = att["key"].as_str().unwrap();
-    assert!(file_key.ends_with("/files/1-giay-chung-sinh.pdf"), "{file_key}");
-    assert_eq!(h.storage().get(file_key).await.unwrap().unwrap().as_ref(), PDF);
+    assert!(
+        file_key.ends_with("/files/1-giay-chung-sinh.pdf"),
+        "{file_key}"
+    );
+    assert_eq!(
+        h.storage().get(file_key).await.unwrap().unwrap().as_ref(),
+        PDF
+    );
     let prefix = manifests[0].trim_end_matches("dossier.json");
-    assert!(h.storage().get(&format!("{prefix}events/000001.json")).await.unwrap().is_some());
+    assert!(
+        h.storage()
+            .get(&format!("{prefix}events/000001.json"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     let outbox = h.storage().list("outbox/").await.unwrap();
     assert_eq!(outbox.len(), 1);
-    let notice: Value = serde_json::from_slice(&h.storage().get(&outbox[0]).await.unwrap().unwrap()).unwrap();
+    let notice: Value =
+        serde_json::from_slice(&h.storage().get(&outbox[0]).await.unwrap().unwrap()).unwrap();
     assert_eq!(notice["sms"]["to"], "0912345678");
     assert!(notice["sms"]["text"].as_str().unwrap().contains(code));
     assert_eq!(notice["email"]["to"], "lan@example.vn");
@@ -105,10 +145,17 @@ async fn a_dossier_is_received_stored_and_trackable() {
     assert_eq!(t["status"], "received");
     assert_eq!(t["procedure"]["code"], "1.001193");
     assert_eq!(t["history"][0]["status"], "received");
-    let wrong = h.get(&format!("/api/dossiers/{code}?token=AAAAAAAAAAAAAAAAAAAAAAAA")).await;
+    let wrong = h
+        .get(&format!(
+            "/api/dossiers/{code}?token=AAAAAAAAAAAAAAAAAAAAAAAA"
+        ))
+        .await;
     let missing = h.get(&format!("/api/dossiers/{code}")).await;
     let unknown = h
-        .get(&format!("/api/dossiers/{}9999?token={token}", today_code_prefix()))
+        .get(&format!(
+            "/api/dossiers/{}9999?token={token}",
+            today_code_prefix()
+        ))
         .await;
     let garbage = h.get("/api/dossiers/..%2F..%2Fetc?token=x").await;
     for other in [&missing, &unknown, &garbage] {
@@ -117,7 +164,9 @@ async fn a_dossier_is_received_stored_and_trackable() {
         assert_eq!(other.body, wrong.body);
     }
     assert!(wrong.text().contains("Không tìm thấy hồ sơ"));
-    let page = h.get(&format!("/api/track?code={code}&token={token}")).await;
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("<html lang=\"vi\">") && page.text().contains(code));
     let page = h.get(&format!("/api/track?code={code}&token=nope")).await;
@@ -139,10 +188,20 @@ async fn the_same_key_is_one_dossier_and_another_key_another() {
     assert_eq!(first.json()["receipt"], second.json()["receipt"]);
     assert_eq!(h.manifests().await.len(), 1);
 
-    let other = h.dossier("other-key-123456", khai_sinh_values(), uploads.clone()).await;
+    let other = h
+        .dossier("other-key-123456", khai_sinh_values(), uploads.clone())
+        .await;
     assert_eq!(other.status, StatusCode::CREATED);
-    assert_ne!(other.json()["receipt"]["code"], first.json()["receipt"]["code"]);
-    assert!(other.json()["receipt"]["code"].as_str().unwrap().ends_with("-0002"));
+    assert_ne!(
+        other.json()["receipt"]["code"],
+        first.json()["receipt"]["code"]
+    );
+    assert!(
+        other.json()["receipt"]["code"]
+            .as_str()
+            .unwrap()
+            .ends_with("-0002")
+    );
     assert_eq!(h.manifests().await.len(), 2);
 
     // The same key with different content is refused, not silently merged.
@@ -170,7 +229,10 @@ async fn concurrent_submissions_get_distinct_codes() {
                 .unwrap();
             let resp = router.oneshot(req).await.unwrap();
             assert_eq!(resp.status(), StatusCode::CREATED);
-            let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+            let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
             let v: Value = serde_json::from_slice(&bytes).unwrap();
             v["receipt"]["code"].as_str().unwrap().to_owned()
         }));
@@ -184,12 +246,32 @@ async fn concurrent_submissions_get_distinct_codes() {
     assert_eq!(codes.len(), 12);
     // Also from a second instance that starts with no hint (like another Lambda).
     let content = catalog::load(&content_dir()).unwrap();
-    let other = submit_fn::AppState::new(&content, h.storage().client().clone(), h.state.config().clone());
-    let h2 = Harness { router: submit_fn::router(other.clone()), state: other, store: None, moto: h.moto, dir: tempfile::tempdir().unwrap() };
-    let a = h2.post_json("/api/dossiers", &json!({"procedure": "2.000635", "idempotency_key": "second-instance",
-        "altcha": h.altcha().await, "values": trich_luc_values()})).await;
+    let other = submit_fn::AppState::new(
+        &content,
+        h.storage().client().clone(),
+        h.state.config().clone(),
+    );
+    let h2 = Harness {
+        router: submit_fn::router(other.clone()),
+        state: other,
+        store: None,
+        moto: h.moto,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let a = h2
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": "second-instance",
+        "altcha": h.altcha().await, "values": trich_luc_values()}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert!(a.json()["receipt"]["code"].as_str().unwrap().ends_with("-0013"));
+    assert!(
+        a.json()["receipt"]["code"]
+            .as_str()
+            .unwrap()
+            .ends_with("-0013")
+    );
 }
 
 #[tokio::test]
@@ -218,7 +300,11 @@ async fn direct_upload_with_presigned_put() {
     }
     assert_eq!(presigned_put(url, &up["headers"], PDF.to_vec()).await, 200);
     let d = h
-        .dossier("presigned-123456", khai_sinh_values(), json!([{"field": "giay_chung_sinh", "key": key, "name": "Giấy chứng sinh.pdf"}]))
+        .dossier(
+            "presigned-123456",
+            khai_sinh_values(),
+            json!([{"field": "giay_chung_sinh", "key": key, "name": "Giấy chứng sinh.pdf"}]),
+        )
         .await;
     assert_eq!(d.status, StatusCode::CREATED, "{}", d.text());
 }
@@ -240,9 +326,20 @@ async fn upload_requests_are_checked() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&a), vec!["_form", "giay_khac", "giay_khac", "_form"]);
     assert!(a.text().contains("vượt giới hạn"));
-    let a = h.post_json("/api/uploads", &json!({"procedure": "1.004837", "files": []})).await;
+    let a = h
+        .post_json(
+            "/api/uploads",
+            &json!({"procedure": "1.004837", "files": []}),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let a = h.post_raw("/api/uploads", "application/json", b"{\"procedure\":".to_vec()).await;
+    let a = h
+        .post_raw(
+            "/api/uploads",
+            "application/json",
+            b"{\"procedure\":".to_vec(),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
 
@@ -253,10 +350,26 @@ async fn every_problem_is_reported_at_once_in_vietnamese() {
     let values = json!({"ho_ten": "", "so_dinh_danh": "12345", "dien_thoai": "12345", "email": "khong-phai-email",
         "noi_cu_tru": {"detail": "Thôn 1"}, "ngay_sinh_tre": "2999-01-01", "so_ban": "99",
         "la": "x"});
-    let a = h.dossier("many-errors-1234", values, json!([{"field": "giay_chung_sinh", "key": exe, "name": "scan.pdf"}])).await;
+    let a = h
+        .dossier(
+            "many-errors-1234",
+            values,
+            json!([{"field": "giay_chung_sinh", "key": exe, "name": "scan.pdf"}]),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
     let f = fields(&a);
-    for id in ["_form", "ho_ten", "so_dinh_danh", "dien_thoai", "email", "noi_cu_tru", "ngay_sinh_tre", "so_ban", "giay_chung_sinh"] {
+    for id in [
+        "_form",
+        "ho_ten",
+        "so_dinh_danh",
+        "dien_thoai",
+        "email",
+        "noi_cu_tru",
+        "ngay_sinh_tre",
+        "so_ban",
+        "giay_chung_sinh",
+    ] {
         assert!(f.contains(&id.to_owned()), "{id} missing in {f:?}");
     }
     assert!(a.text().contains("không phải PDF"), "{}", a.text());
@@ -268,8 +381,15 @@ async fn bad_inputs_are_4xx_with_a_message() {
     let h = harness().await;
     // Malformed JSON, wrong shapes.
     for body in [&b"{not json"[..], b"[]", b"{\"procedure\": 5}", b""] {
-        let a = h.post_raw("/api/dossiers", "application/json", body.to_vec()).await;
-        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(body));
+        let a = h
+            .post_raw("/api/dossiers", "application/json", body.to_vec())
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
         assert!(a.json()["message"].as_str().unwrap().contains("JSON"));
     }
     // Wrong value types.
@@ -289,7 +409,9 @@ async fn bad_inputs_are_4xx_with_a_message() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.text().contains("dài quá"));
     // Missing attachment.
-    let a = h.dossier("no-file-1234567", khai_sinh_values(), json!([])).await;
+    let a = h
+        .dossier("no-file-1234567", khai_sinh_values(), json!([]))
+        .await;
     assert_eq!(fields(&a), vec!["giay_chung_sinh"]);
     // Staging keys that try to leave the staging area, and files on unknown fields.
     let a = h
@@ -313,15 +435,23 @@ async fn bad_inputs_are_4xx_with_a_message() {
     let key = stage(&h, "big.pdf", &big).await;
     let okey = stage(&h, "ok.pdf", PDF).await;
     let a = h
-        .dossier("too-big-1234567", khai_sinh_values(), json!([
-            {"field": "giay_chung_sinh", "key": okey, "name": "ok.pdf"},
-            {"field": "giay_khac", "key": key, "name": "big.pdf"}
-        ]))
+        .dossier(
+            "too-big-1234567",
+            khai_sinh_values(),
+            json!([
+                {"field": "giay_chung_sinh", "key": okey, "name": "ok.pdf"},
+                {"field": "giay_khac", "key": key, "name": "big.pdf"}
+            ]),
+        )
         .await;
     assert_eq!(fields(&a), vec!["giay_khac"]);
     // Too many files.
-    let many: Vec<Value> = (0..11).map(|_| json!({"field": "giay_chung_sinh", "key": okey, "name": "a.pdf"})).collect();
-    let a = h.dossier("too-many-1234567", khai_sinh_values(), json!(many)).await;
+    let many: Vec<Value> = (0..11)
+        .map(|_| json!({"field": "giay_chung_sinh", "key": okey, "name": "a.pdf"}))
+        .collect();
+    let a = h
+        .dossier("too-many-1234567", khai_sinh_values(), json!(many))
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.text().contains("tối đa"));
     // Unknown procedure, level 2, honeypot, no idempotency key.
@@ -333,10 +463,18 @@ async fn bad_inputs_are_4xx_with_a_message() {
         ("2.000635", "", "", "_form"),
     ] {
         let a = h
-            .post_json("/api/dossiers", &json!({"procedure": procedure, "idempotency_key": key, "website": website,
-                "altcha": altcha, "values": trich_luc_values()}))
+            .post_json(
+                "/api/dossiers",
+                &json!({"procedure": procedure, "idempotency_key": key, "website": website,
+                "altcha": altcha, "values": trich_luc_values()}),
+            )
             .await;
-        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{procedure}: {}", a.text());
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{procedure}: {}",
+            a.text()
+        );
         assert_eq!(fields(&a), vec![field]);
     }
     assert!(h.manifests().await.is_empty());
@@ -346,25 +484,56 @@ async fn bad_inputs_are_4xx_with_a_message() {
 async fn captcha_missing_wrong_stale_or_replayed_is_403() {
     let h = harness().await;
     let body = |key: &str, altcha: &str| json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha, "values": trich_luc_values()});
-    let a = h.post_json("/api/dossiers", &body("captcha-none-1234", "")).await;
+    let a = h
+        .post_json("/api/dossiers", &body("captcha-none-1234", ""))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.json()["message"].as_str().unwrap().contains("xác minh"));
-    let a = h.post_json("/api/dossiers", &body("captcha-junk-1234", "bm90IGpzb24=")).await;
+    let a = h
+        .post_json("/api/dossiers", &body("captcha-junk-1234", "bm90IGpzb24="))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // Signed with another key.
-    let c = submit_fn::captcha::create(b"another-key-another-key-another-key", 100, time::OffsetDateTime::now_utc().unix_timestamp(), 600);
-    let a = h.post_json("/api/dossiers", &body("captcha-forged-12", &submit_fn::captcha::solve(&c).unwrap())).await;
+    let c = submit_fn::captcha::create(
+        b"another-key-another-key-another-key",
+        100,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        600,
+    );
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &body("captcha-forged-12", &submit_fn::captcha::solve(&c).unwrap()),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // Stale.
     let key = h.state.config().captcha_key.clone();
-    let c = submit_fn::captcha::create(&key, 100, time::OffsetDateTime::now_utc().unix_timestamp() - 3600, 600);
-    let a = h.post_json("/api/dossiers", &body("captcha-stale-123", &submit_fn::captcha::solve(&c).unwrap())).await;
+    let c = submit_fn::captcha::create(
+        &key,
+        100,
+        time::OffsetDateTime::now_utc().unix_timestamp() - 3600,
+        600,
+    );
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &body("captcha-stale-123", &submit_fn::captcha::solve(&c).unwrap()),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.text().contains("hết hạn"));
     // Replayed for a different submission.
     let altcha = h.altcha().await;
-    assert_eq!(h.post_json("/api/dossiers", &body("captcha-first-123", &altcha)).await.status, StatusCode::CREATED);
-    let a = h.post_json("/api/dossiers", &body("captcha-second-12", &altcha)).await;
+    assert_eq!(
+        h.post_json("/api/dossiers", &body("captcha-first-123", &altcha))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let a = h
+        .post_json("/api/dossiers", &body("captcha-second-12", &altcha))
+        .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert!(a.text().contains("đã được dùng"));
     assert_eq!(h.manifests().await.len(), 1);
@@ -375,7 +544,6 @@ async fn storage_down_mid_submission_then_a_retry_succeeds_once() {
     let h = harness().await;
     let file = stage(&h, "a.pdf", PDF).await;
     let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
-    let mut failures = 0;
     for ops in 0..40 {
         let key = format!("storage-down-{ops:04}");
         let altcha = h.altcha().await;
@@ -386,18 +554,29 @@ async fn storage_down_mid_submission_then_a_retry_succeeds_once() {
         let a = h.post_json("/api/dossiers", &body).await;
         h.storage().fail_after(None);
         if a.status == StatusCode::CREATED {
-            assert!(failures > 5, "the store was down for only {failures} steps");
+            assert!(ops > 5, "the store was down for only {ops} steps");
             return;
         }
-        failures += 1;
         assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
         assert!(a.json()["message"].as_str().unwrap().contains("thử lại"));
-        assert_eq!(h.manifests().await.len(), before, "nothing visible as a dossier");
+        assert_eq!(
+            h.manifests().await.len(),
+            before,
+            "nothing visible as a dossier"
+        );
         let retry = h.post_json("/api/dossiers", &body).await;
-        assert_eq!(retry.status, StatusCode::CREATED, "after failing at step {ops}: {}", retry.text());
+        assert_eq!(
+            retry.status,
+            StatusCode::CREATED,
+            "after failing at step {ops}: {}",
+            retry.text()
+        );
         let again = h.post_json("/api/dossiers", &body).await;
         assert_eq!(again.status, StatusCode::OK);
-        assert_eq!(retry.json()["receipt"]["code"], again.json()["receipt"]["code"]);
+        assert_eq!(
+            retry.json()["receipt"]["code"],
+            again.json()["receipt"]["code"]
+        );
         assert_eq!(h.manifests().await.len(), before + 1);
     }
     panic!("never succeeded");

@@ -18,7 +18,11 @@ use serde_json::{Value, json};
 use submit_fn::captcha::{Challenge, solve};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn server_binary() -> PathBuf {
@@ -76,7 +80,14 @@ fn spawn_server() -> (Server, Duration) {
         std::thread::sleep(Duration::from_micros(500));
     }
     let took = start.elapsed();
-    (Server { child, port, _data: data }, took)
+    (
+        Server {
+            child,
+            port,
+            _data: data,
+        },
+        took,
+    )
 }
 
 /// A minimal keep-alive HTTP/1.1 client, so the client side costs little CPU.
@@ -90,11 +101,23 @@ impl Conn {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Conn { stream, buf: Vec::new() })
+        Ok(Conn {
+            stream,
+            buf: Vec::new(),
+        })
     }
 
-    fn request(&mut self, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\n", body.len());
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\n",
+            body.len()
+        );
         if let Some(ct) = content_type {
             head.push_str(&format!("content-type: {ct}\r\n"));
         }
@@ -111,12 +134,17 @@ impl Conn {
         loop {
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&self.buf[..end]).to_string();
-                let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let status: u16 = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 let len: usize = head
                     .lines()
                     .find_map(|l| {
                         let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
                     })
                     .unwrap_or(0);
                 while self.buf.len() < end + 4 + len {
@@ -163,8 +191,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    let connections: usize = std::env::var("BENCH_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(16);
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let connections: usize = std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
 
     // 1. Cold start.
     let mut starts = Vec::new();
@@ -281,7 +315,10 @@ fn main() {
         ("noi_cu_tru.province", "Tỉnh Mẫu"),
         ("ngay_sinh_tre", "01/05/2025"),
     ] {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
     }
     body.extend_from_slice(
         format!("--{boundary}\r\nContent-Disposition: form-data; name=\"giay_chung_sinh\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
@@ -293,7 +330,12 @@ fn main() {
     let mut conn = Conn::connect(server.port).unwrap();
     let t0 = Instant::now();
     let (status, _) = conn
-        .request("POST", "/api/dossiers/form", Some(&format!("multipart/form-data; boundary={boundary}")), &body)
+        .request(
+            "POST",
+            "/api/dossiers/form",
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            &body,
+        )
         .unwrap();
     let took = t0.elapsed();
     let after = vm_hwm_kb(pid).unwrap_or(0);

@@ -6,7 +6,9 @@ use axum::response::Response;
 use time::OffsetDateTime;
 
 use super::html;
-use crate::dossier::{FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError};
+use crate::dossier::{
+    FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError,
+};
 use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
 use crate::multipart;
 use crate::state::AppState;
@@ -33,7 +35,12 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
         Err(e) => {
             return html(
                 e.status(),
-                message_page(shell, "Hồ sơ chưa được gửi", &e.to_string(), Some(("javascript:history.back()", "Quay lại biểu mẫu"))),
+                message_page(
+                    shell,
+                    "Hồ sơ chưa được gửi",
+                    &e.to_string(),
+                    Some(("javascript:history.back()", "Quay lại biểu mẫu")),
+                ),
             );
         }
     };
@@ -61,14 +68,23 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
     };
     match state.submit(sub, OffsetDateTime::now_utc()).await {
         Ok((receipt, created)) => html(
-            if created { StatusCode::CREATED } else { StatusCode::OK },
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
             receipt_page(shell, &receipt),
         ),
         Err(SubmitError::Storage(e)) => {
             tracing::error!("storage failed during form submission: {e}");
             html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                message_page(shell, "Chưa gửi được hồ sơ", RETRY_MESSAGE, Some(("javascript:history.back()", "Quay lại biểu mẫu để thử lại"))),
+                message_page(
+                    shell,
+                    "Chưa gửi được hồ sơ",
+                    RETRY_MESSAGE,
+                    Some(("javascript:history.back()", "Quay lại biểu mẫu để thử lại")),
+                ),
             )
         }
         Err(SubmitError::SequenceExhausted) => html(
@@ -81,10 +97,20 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let errors = e.field_errors();
-            match state.procedure(post.procedure.trim()).filter(|p| p.is_online() && p.form.is_some()) {
+            match state
+                .procedure(post.procedure.trim())
+                .filter(|p| p.is_online() && p.form.is_some())
+            {
                 Some(p) => html(
                     status,
-                    form_errors_page(shell, p, &post.values, &errors, &config.human_question, &post.idempotency_key),
+                    form_errors_page(
+                        shell,
+                        p,
+                        &post.values,
+                        &errors,
+                        &config.human_question,
+                        &post.idempotency_key,
+                    ),
                 ),
                 None => html(status, errors_page(shell, "Hồ sơ chưa được gửi", &errors)),
             }

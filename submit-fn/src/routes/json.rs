@@ -7,7 +7,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use catalog::validate::{FieldError, RawValues, accepted_kinds, human_size, kinds_label, safe_file_name};
+use catalog::validate::{
+    FieldError, RawValues, accepted_kinds, human_size, kinds_label, safe_file_name,
+};
 use catalog::{FieldType, FileKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,7 +17,9 @@ use time::OffsetDateTime;
 
 use super::message;
 use crate::captcha;
-use crate::dossier::{FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError};
+use crate::dossier::{
+    FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError,
+};
 use crate::state::AppState;
 
 pub async fn challenge(State(state): State<AppState>) -> Response {
@@ -40,7 +44,9 @@ fn bad_json(e: &serde_json::Error) -> Response {
     };
     message(
         StatusCode::BAD_REQUEST,
-        &format!("Dữ liệu gửi lên không phải JSON hợp lệ{detail}. Vui lòng tải lại trang rồi gửi lại."),
+        &format!(
+            "Dữ liệu gửi lên không phải JSON hợp lệ{detail}. Vui lòng tải lại trang rồi gửi lại."
+        ),
     )
 }
 
@@ -66,7 +72,12 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let procedure = match state.procedure(req.procedure.trim()) {
         Some(p) if p.is_online() && p.form.is_some() => p,
-        Some(p) => return errors(StatusCode::UNPROCESSABLE_ENTITY, SubmitError::NotOnline(p.title.clone()).field_errors()),
+        Some(p) => {
+            return errors(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SubmitError::NotOnline(p.title.clone()).field_errors(),
+            );
+        }
         None => {
             return errors(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,7 +96,10 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     }
     let mut accepted = Vec::new();
     for file in &req.files {
-        let Some(field) = form.field(&file.field).filter(|f| f.kind == FieldType::File) else {
+        let Some(field) = form
+            .field(&file.field)
+            .filter(|f| f.kind == FieldType::File)
+        else {
             problems.push(FieldError::new(
                 "_form",
                 "Tệp đính kèm ở ô không thuộc thủ tục này. Vui lòng tải lại trang rồi gửi lại.",
@@ -93,12 +107,16 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             continue;
         };
         let kinds = accepted_kinds(field);
-        let limit = (u64::from(field.max_size_kb.unwrap_or(5120)) * 1024).min(config.max_file_bytes);
+        let limit =
+            (u64::from(field.max_size_kb.unwrap_or(5120)) * 1024).min(config.max_file_bytes);
         let name = crate::dossier::display_name(&file.name);
         match FileKind::from_mime(file.kind.trim()) {
             Some(kind) if kinds.contains(&kind) => {
                 if file.size == 0 {
-                    problems.push(FieldError::new(&field.id, format!("Tệp \"{name}\" trống. Vui lòng chọn lại tệp.")));
+                    problems.push(FieldError::new(
+                        &field.id,
+                        format!("Tệp \"{name}\" trống. Vui lòng chọn lại tệp."),
+                    ));
                 } else if file.size > limit {
                     problems.push(FieldError::new(
                         &field.id,
@@ -115,7 +133,11 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             }
             _ => problems.push(FieldError::new(
                 &field.id,
-                format!("Tệp \"{name}\" không phải {}. Ô này chỉ nhận {}.", kinds_label(kinds), kinds_label(kinds)),
+                format!(
+                    "Tệp \"{name}\" không phải {}. Ô này chỉ nhận {}.",
+                    kinds_label(kinds),
+                    kinds_label(kinds)
+                ),
             )),
         }
     }
@@ -126,8 +148,16 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     let ttl = Duration::from_secs(config.upload_ttl_secs);
     let mut out = Vec::new();
     for (n, (field, file, kind)) in accepted.into_iter().enumerate() {
-        let key = format!("uploads/{upload_id}/{}-{}", n + 1, safe_file_name(&file.name, kind));
-        match state.storage().presign_put(&key, file.size, kind.mime(), ttl).await {
+        let key = format!(
+            "uploads/{upload_id}/{}-{}",
+            n + 1,
+            safe_file_name(&file.name, kind)
+        );
+        match state
+            .storage()
+            .presign_put(&key, file.size, kind.mime(), ttl)
+            .await
+        {
             Ok((url, headers)) => {
                 let mut h: BTreeMap<String, String> = headers.into_iter().collect();
                 h.insert("content-type".into(), kind.mime().into());
@@ -142,7 +172,10 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
         }
     }
-    ([(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "uploads": out, "expires_in": config.upload_ttl_secs })))
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "uploads": out, "expires_in": config.upload_ttl_secs })),
+    )
         .into_response()
 }
 
@@ -187,7 +220,10 @@ fn raw_values(values: BTreeMap<String, Value>) -> Result<RawValues, FieldError> 
         match &v {
             Value::Null => {}
             Value::Array(items) => {
-                let items = items.iter().map(|i| scalar(&id, i)).collect::<Result<Vec<_>, _>>()?;
+                let items = items
+                    .iter()
+                    .map(|i| scalar(&id, i))
+                    .collect::<Result<Vec<_>, _>>()?;
                 raw.insert(id, items);
             }
             Value::Object(parts) => {
@@ -236,8 +272,17 @@ pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
     };
     match state.submit(sub, OffsetDateTime::now_utc()).await {
         Ok((receipt, created)) => {
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-            (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({ "receipt": receipt }))).into_response()
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (
+                status,
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(json!({ "receipt": receipt })),
+            )
+                .into_response()
         }
         Err(e) => submit_error_json(&e),
     }

@@ -68,7 +68,10 @@ async fn reject_bad_body(req: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> Response {
-    message(StatusCode::NOT_FOUND, "Không có địa chỉ này trong dịch vụ nộp hồ sơ.")
+    message(
+        StatusCode::NOT_FOUND,
+        "Không có địa chỉ này trong dịch vụ nộp hồ sơ.",
+    )
 }
 
 /// `{"message": …}` with a status.

@@ -46,7 +46,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `Ok(None)` for every kind of "not found".
-pub async fn lookup(state: &AppState, code: &str, token: &str) -> Result<Option<TrackView>, StorageError> {
+pub async fn lookup(
+    state: &AppState,
+    code: &str,
+    token: &str,
+) -> Result<Option<TrackView>, StorageError> {
     let code = code.trim();
     let token = token.trim();
     let Some(prefix) = dossier_prefix(code) else {
@@ -74,7 +78,9 @@ pub async fn lookup(state: &AppState, code: &str, token: &str) -> Result<Option<
             history.push(event);
         }
     }
-    let status = history.last().map_or("received".to_owned(), |e| e.status.clone());
+    let status = history
+        .last()
+        .map_or("received".to_owned(), |e| e.status.clone());
     let time = crate::receipt::hhmm(manifest.appointment.time);
     Ok(Some(TrackView {
         code: manifest.code.clone(),
@@ -90,7 +96,11 @@ pub async fn lookup(state: &AppState, code: &str, token: &str) -> Result<Option<
     }))
 }
 
-pub async fn track_json(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> Response {
+pub async fn track_json(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> Response {
     match lookup(&state, &code, q.token.as_deref().unwrap_or("")).await {
         Ok(Some(view)) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(view)).into_response(),
         Ok(None) => message(StatusCode::NOT_FOUND, NOT_FOUND),
@@ -105,10 +115,18 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     };
     match lookup(&state, code, token).await {
         Ok(Some(view)) => html(StatusCode::OK, track_page(shell, &view)),
-        Ok(None) => html(StatusCode::NOT_FOUND, track_form_page(shell, Some(NOT_FOUND))),
+        Ok(None) => html(
+            StatusCode::NOT_FOUND,
+            track_form_page(shell, Some(NOT_FOUND)),
+        ),
         Err(_) => html(
             StatusCode::SERVICE_UNAVAILABLE,
-            message_page(shell, "Chưa tra cứu được", "Hệ thống tạm thời gián đoạn. Vui lòng thử lại sau ít phút.", None),
+            message_page(
+                shell,
+                "Chưa tra cứu được",
+                "Hệ thống tạm thời gián đoạn. Vui lòng thử lại sau ít phút.",
+                None,
+            ),
         ),
     }
 }

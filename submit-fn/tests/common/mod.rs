@@ -84,12 +84,23 @@ impl Harness {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Answer { status, headers, body }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
-        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     pub async fn post_json(&self, uri: &str, body: &Value) -> Answer {
@@ -184,7 +195,10 @@ pub async fn presigned_put(url: &str, headers: &Value, body: Vec<u8>) -> u16 {
         req = req.header(k.as_str(), v.as_str().unwrap());
     }
     let resp = client
-        .request(req.body(http_body_util::Full::new(bytes::Bytes::from(body))).unwrap())
+        .request(
+            req.body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                .unwrap(),
+        )
         .await
         .unwrap();
     resp.status().as_u16()
@@ -196,7 +210,10 @@ pub fn multipart(texts: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (Stri
     let mut body = Vec::new();
     for (name, value) in texts {
         body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
         );
     }
     for (name, file_name, bytes) in files {
