@@ -3,8 +3,7 @@
 //! or half site. `Site` keeps the loaded content in memory for `serve`, where one
 //! changed procedure re-renders only its own pages and the listings.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -64,30 +63,23 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     move |source| BuildError::Write { path: path.display().to_string(), source }
 }
 
-fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-/// The generated files, by path, with the hash of what was written.
+/// The generated files, by path.
 #[derive(Debug, Default)]
 pub struct Written {
-    pub files: HashMap<String, u64>,
+    pub files: HashSet<String>,
 }
 
-fn write_file(root: &Path, (rel, bytes): &File) -> Result<u64, BuildError> {
+fn write_file(root: &Path, (rel, bytes): &File) -> Result<(), BuildError> {
     let path = root.join(rel);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     }
-    std::fs::write(&path, bytes).map_err(io_error(&path))?;
-    Ok(hash_bytes(bytes))
+    std::fs::write(&path, bytes).map_err(io_error(&path))
 }
 
 /// Checks internal links from the Markdown of `source` against the generated files.
 fn check_links(
-    written: &HashMap<String, u64>,
+    written: &HashSet<String>,
     source: &str,
     links: &[InternalLink],
     errors: &mut Vec<ContentError>,
@@ -105,7 +97,7 @@ fn check_links(
     }
 }
 
-pub fn link_resolves(written: &HashMap<String, u64>, target: &str) -> bool {
+pub fn link_resolves(written: &HashSet<String>, target: &str) -> bool {
     let path = target.split(['#', '?']).next().unwrap_or(target);
     let rel = path.trim_start_matches('/');
     if rel.is_empty() {
@@ -115,9 +107,9 @@ pub fn link_resolves(written: &HashMap<String, u64>, target: &str) -> bool {
         return true;
     }
     if rel.ends_with('/') {
-        written.contains_key(&format!("{rel}index.html"))
+        written.contains(&format!("{rel}index.html"))
     } else {
-        written.contains_key(rel) || written.contains_key(&format!("{rel}/index.html"))
+        written.contains(rel) || written.contains(&format!("{rel}/index.html"))
     }
 }
 
@@ -161,11 +153,8 @@ impl Site {
     fn render_all(&mut self, root: &Path, progress: bool) -> Result<Report, BuildError> {
         let previous = self.paths.out.is_dir().then_some(self.paths.out.as_path());
         self.photos = crate::render::images(&self.content, root, previous).map_err(|e| BuildError::Image(e.to_string()))?;
-        for entry in walk_files(root) {
-            self.written.files.insert(entry, 0);
-        }
         let renderer = Renderer::new(&self.theme, &self.content, self.dev_reload);
-        let written = Mutex::new(HashMap::with_capacity(self.content.procedures.len() * 4));
+        let written = Mutex::new(HashSet::with_capacity(self.content.procedures.len() * 4));
         let link_errors = Mutex::new(Vec::new());
         let all_links = Mutex::new(Vec::new());
         let total = self.content.procedures.len();
@@ -177,8 +166,9 @@ impl Site {
             for p in chunk {
                 let (files, l) = renderer.procedure(p)?;
                 for f in &files {
-                    local.push((f.0.clone(), write_file(root, f)?));
+                    write_file(root, f)?;
                 }
+                local.extend(files.into_iter().map(|f| f.0));
                 links.push((p.source.path.clone(), l));
             }
             written.lock().expect("lock").extend(local);
@@ -194,11 +184,11 @@ impl Site {
         let (rest, rest_links) = renderer.rest(&self.photos)?;
         others.extend(rest);
         for f in &others {
-            written.insert(f.0.clone(), write_file(root, f)?);
+            write_file(root, f)?;
         }
-        for entry in walk_files(root) {
-            written.entry(entry).or_insert(0);
-        }
+        written.extend(others.into_iter().map(|f| f.0));
+        // Resized photos are written by `images`.
+        written.extend(walk_files(&root.join("media")).into_iter().map(|p| format!("media/{p}")));
         let mut errors = link_errors.into_inner().expect("lock");
         for (source, links) in all_links.into_inner().expect("lock").iter().chain(rest_links.iter()) {
             check_links(&written, source, links, &mut errors);
@@ -206,7 +196,7 @@ impl Site {
         if !errors.is_empty() {
             return Err(BuildError::Content(errors));
         }
-        let pages = written.keys().filter(|k| k.ends_with(".html")).count();
+        let pages = written.iter().filter(|k| k.ends_with(".html")).count();
         let report = Report { pages, files: written.len(), procedures: total, millis: 0 };
         self.written.files = written;
         Ok(report)
@@ -267,14 +257,14 @@ impl Site {
             .filter(|s| !kept_slugs.contains(s.as_str()))
             .flat_map(|s| {
                 let prefix = format!("thu-tuc/{s}/");
-                new_files.keys().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
+                new_files.iter().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
             })
             .collect();
         for g in &gone {
             new_files.remove(g);
         }
         for f in &files {
-            new_files.insert(f.0.clone(), 0);
+            new_files.insert(f.0.clone());
         }
         let mut link_errors = Vec::new();
         for (source, l) in &links {
@@ -287,12 +277,13 @@ impl Site {
         let out = self.paths.out.clone();
         let mut changed_paths = Vec::new();
         for f in &files {
-            let h = hash_bytes(&f.1);
-            if self.written.files.get(&f.0) != Some(&h) {
+            // Comparing with what is on disk keeps unchanged files untouched (and the
+            // browser's cache valid) without keeping a hash of every page in memory.
+            let same = std::fs::read(out.join(&f.0)).is_ok_and(|old| old == f.1);
+            if !same {
                 write_atomically(&out, f)?;
                 changed_paths.push(f.0.clone());
             }
-            new_files.insert(f.0.clone(), h);
         }
         for g in gone {
             let _ = std::fs::remove_file(out.join(&g));

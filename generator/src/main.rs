@@ -50,9 +50,15 @@ fn main() -> ExitCode {
             Err(e) => fail(&e),
         },
         Command::Build => {
-            let result = Site::load(paths.clone(), false).and_then(|mut s| s.build(true));
+            let started = std::time::Instant::now();
+            let result = Site::load(paths.clone(), false).and_then(|mut s| {
+                let loaded = started.elapsed().as_millis();
+                s.build(true).map(|r| (loaded, r))
+            });
             match result {
-                Ok(r) => {
+                Ok((loaded_ms, r)) => {
+                    let total = started.elapsed().as_secs_f64();
+                    println!("Đọc và kiểm tra nội dung: {loaded_ms} ms; dựng và ghi: {} ms; tổng {total:.2} giây.", r.millis);
                     let secs = r.millis as f64 / 1000.0;
                     println!(
                         "Đã dựng {} trang ({} tệp, {} thủ tục) vào {} trong {:.2} giây ({:.0} trang/giây).",

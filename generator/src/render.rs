@@ -108,7 +108,11 @@ impl<'a> Renderer<'a> {
     fn page(&self, path: &str, template: &str, fill: impl FnOnce(&mut Context)) -> Result<File, RenderError> {
         let mut ctx = self.base.clone();
         fill(&mut ctx);
-        let html = self.theme.tera.render(template, &ctx).map_err(|e| RenderError {
+        self.render(path, template, &ctx)
+    }
+
+    fn render(&self, path: &str, template: &str, ctx: &Context) -> Result<File, RenderError> {
+        let html = self.theme.tera.render(template, ctx).map_err(|e| RenderError {
             page: path.to_owned(),
             template: template.to_owned(),
             message: error_chain(&e),
@@ -120,16 +124,14 @@ impl<'a> Renderer<'a> {
     pub fn procedure(&self, p: &Procedure) -> Result<(Vec<File>, Vec<InternalLink>), RenderError> {
         let (view, links) = views::procedure(p, &self.downloads);
         let dir = format!("thu-tuc/{}", p.slug);
+        // One context for the three pages: the view is converted for Tera once.
+        let mut ctx = self.base.clone();
+        ctx.insert("p", &view);
+        ctx.insert("section", "procedures");
         let mut files = Vec::with_capacity(4);
-        files.push(self.page(&format!("{dir}/index.html"), "procedure.html", |c| {
-            c.insert("p", &view);
-            c.insert("section", "procedures");
-        })?);
-        files.push(self.page(&format!("{dir}/mau-in/index.html"), "print.html", |c| {
-            c.insert("p", &view);
-            c.insert("print_html", &render_printable(p));
-            c.insert("section", "procedures");
-        })?);
+        files.push(self.render(&format!("{dir}/index.html"), "procedure.html", &ctx)?);
+        ctx.insert("print_html", &render_printable(p));
+        files.push(self.render(&format!("{dir}/mau-in/index.html"), "print.html", &ctx)?);
         if p.is_online() && p.form.is_some() {
             let api = &self.content.site.api_base;
             let action = format!("{api}/dossiers/form");
@@ -142,11 +144,8 @@ impl<'a> Renderer<'a> {
                 human_question: Some(&self.content.site.human_check.question),
                 idempotency_key: "",
             });
-            files.push(self.page(&format!("{dir}/nop-truc-tuyen/index.html"), "form.html", |c| {
-                c.insert("p", &view);
-                c.insert("form_html", &form_html);
-                c.insert("section", "procedures");
-            })?);
+            ctx.insert("form_html", &form_html);
+            files.push(self.render(&format!("{dir}/nop-truc-tuyen/index.html"), "form.html", &ctx)?);
             let schema = json!({
                 "code": p.code,
                 "title": p.title,
