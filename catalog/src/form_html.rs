@@ -251,12 +251,19 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
                     ("number", e)
                 }
                 FieldType::Date => {
+                    // "today" is only known in the browser: the script turns it into
+                    // min/max; a fixed date is written as is.
                     let mut e = r#" class="input-medium""#.to_owned();
-                    if field.max_date.is_some() {
-                        e.push_str(r#" data-max-date="today""#);
-                    }
-                    if field.min_date.is_some() {
-                        e.push_str(r#" data-min-date="today""#);
+                    for (attr, bound) in [("max", &field.max_date), ("min", &field.min_date)] {
+                        match bound {
+                            Some(crate::model::DateBound::Day(d)) => {
+                                let _ = write!(e, r#" {attr}="{}""#, d.iso());
+                            }
+                            Some(crate::model::DateBound::Keyword(_)) => {
+                                let _ = write!(e, r#" data-{attr}-date="today""#);
+                            }
+                            None => {}
+                        }
                     }
                     ("date", e)
                 }
@@ -337,7 +344,7 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
                     escape(first(values, &key)),
                     match *part {
                         "province" => r#" autocomplete="address-level1""#,
-                        "detail" => r#" autocomplete="street-address""#,
+                        "detail" => r#" autocomplete="address-line1""#,
                         _ => "",
                     }
                 );

@@ -131,7 +131,7 @@ fn validate_field(
     match field.kind {
         FieldType::File => {
             if required && !attached.contains(&field.id.as_str()) {
-                return Err(format!("Vui lòng đính kèm {}.", lower_first(label)));
+                return Err(format!("Vui lòng đính kèm {}", sentence(&lower_first(label))));
             }
             Ok(None)
         }
@@ -193,7 +193,7 @@ fn missing(field: &Field, required: bool) -> Result<Option<Value>, String> {
         FieldType::Select | FieldType::Radio => "chọn",
         _ => "nhập",
     };
-    Err(format!("Vui lòng {verb} {}.", lower_first(&field.label)))
+    Err(format!("Vui lòng {verb} {}", sentence(&lower_first(&field.label))))
 }
 
 fn check_length(field: &Field, value: &str) -> Result<(), String> {
@@ -311,6 +311,12 @@ fn validate_address(field: &Field, raw: &RawValues, required: bool) -> Result<Op
         ));
     }
     Ok(Some(Value::Object(parts)))
+}
+
+/// Ends a message with a full stop unless the label already ends a sentence.
+fn sentence(text: &str) -> String {
+    let text = text.trim_end_matches(['?', ':', '.']);
+    format!("{text}.")
 }
 
 fn bad_option(label: &str) -> String {

@@ -164,6 +164,7 @@
     }
     return v;
   }
+  function sentence(t) { return t.replace(/[?:.]+$/, '') + '.'; }
   function badOption(label) { return 'Lựa chọn ở "' + label + '" không có trong danh sách. Vui lòng chọn lại.'; }
   function options(f) {
     return Array.from(form.querySelectorAll('[name="' + f.id + '"] option, input[name="' + f.id + '"]'))
@@ -175,7 +176,7 @@
   function check(f) {
     var label = f.label, required = isRequired(f), v, n;
     if (f.type === 'file') {
-      if (required && !(f.input.files && f.input.files.length)) throw 'Vui lòng đính kèm ' + lowerFirst(label) + '.';
+      if (required && !(f.input.files && f.input.files.length)) throw 'Vui lòng đính kèm ' + sentence(lowerFirst(label));
       return;
     }
     if (f.type === 'address') {
@@ -202,7 +203,7 @@
     v = raw(f.id)[0];
     v = cleanText(label, v == null ? '' : v, f.type === 'textarea');
     if (!v) {
-      if (required) throw 'Vui lòng ' + (f.type === 'select' || f.type === 'radio' ? 'chọn ' : 'nhập ') + lowerFirst(label) + '.';
+      if (required) throw 'Vui lòng ' + (f.type === 'select' || f.type === 'radio' ? 'chọn ' : 'nhập ') + sentence(lowerFirst(label));
       return;
     }
     n = chars(v);
