@@ -352,6 +352,7 @@ impl AppState {
             Some(bytes) => Some(self.check_record(&bytes, &body_hash)?),
             None => None,
         };
+        let mut fresh = false;
         let record = match record {
             Some(r) => r,
             None => {
@@ -378,6 +379,7 @@ impl AppState {
                     .put_if_absent(&record_key, bytes, "application/json")
                     .await?
                 {
+                    fresh = true;
                     record
                 } else {
                     // A concurrent twin won; our code claim stays unused.
@@ -390,7 +392,8 @@ impl AppState {
         let code = record.code.clone();
         let prefix = dossier_prefix(&code).expect("own codes parse");
         let manifest_key = format!("{prefix}dossier.json");
-        if let Some(bytes) = storage.get(&manifest_key).await? {
+        // A record we just created cannot have a manifest yet.
+        if !fresh && let Some(bytes) = storage.get(&manifest_key).await? {
             let manifest: Manifest = serde_json::from_slice(&bytes)
                 .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
             return Ok((self.receipt(procedure, &manifest, &key_hash), false));
