@@ -39,12 +39,12 @@ pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let (events, _) = broadcast::channel(16);
         let dev = Arc::new(DevState { events, last_error: Mutex::new(None) });
-        let api = crate::dev_api::router(&paths, data, &site).await?;
-        let app = app(&paths.out, api, dev.clone());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("không mở được cổng {addr} (có chương trình khác đang dùng?)"))?;
         let local = listener.local_addr()?;
+        let (api, _store) = crate::dev_api::router(data, &site, &format!("http://{local}")).await?;
+        let app = app(&paths.out, api, dev.clone());
         watch(site, dev)?;
         println!("Trang web đang chạy tại http://{local}/  (sẵn sàng sau {} ms; nhấn Ctrl+C để dừng)", started.elapsed().as_millis());
         println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 /// binary bodies (×4/3), so a plain form post has to stay well below it.
 pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 5_500_000;
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
-pub const DEFAULT_HUMAN_QUESTION: &str = "Hai cộng ba bằng mấy? (viết bằng số)";
 
 #[derive(Clone)]
 pub struct Config {
@@ -34,8 +33,6 @@ pub struct Config {
     pub captcha_ttl_secs: u64,
     /// How long presigned upload URLs stay valid, in seconds.
     pub upload_ttl_secs: u64,
-    pub human_question: String,
-    pub human_answers: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -108,8 +105,6 @@ impl Config {
             captcha_max_number: 1000,
             captcha_ttl_secs: 600,
             upload_ttl_secs: 600,
-            human_question: DEFAULT_HUMAN_QUESTION.into(),
-            human_answers: vec!["5".into(), "năm".into()],
         }
     }
 
@@ -235,17 +230,6 @@ impl Config {
                 "MOTCUA_UNIT_CODE=\"{u}\" không được có dấu cách hoặc dấu /, ví dụ H21.55.01"
             ));
         }
-        let human_question =
-            get("MOTCUA_HUMAN_QUESTION").unwrap_or_else(|| DEFAULT_HUMAN_QUESTION.into());
-        let human_answers = get("MOTCUA_HUMAN_ANSWERS")
-            .map(|a| {
-                a.split(['|', ','])
-                    .map(|s| s.trim().to_lowercase())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_else(|| vec!["5".into(), "năm".into()]);
-
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -265,8 +249,6 @@ impl Config {
             captcha_max_number,
             captcha_ttl_secs,
             upload_ttl_secs,
-            human_question,
-            human_answers,
         })
     }
 }
@@ -338,7 +320,6 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.public_url, "https://iapet.gialai.gov.vn");
-        assert_eq!(c.human_answers, vec!["5", "năm"]);
         assert!(c.s3_endpoint.is_none());
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
     }

@@ -305,8 +305,10 @@ impl AppState {
                 .map_err(SubmitError::Captcha)?,
             ),
             HumanProof::Answer(answer) => {
-                let answer = answer.trim().to_lowercase();
-                if !self.inner.config.human_answers.contains(&answer) {
+                // The question and its answers are the site's (site.yaml), the same
+                // the static form page shows.
+                let answer = answer.trim();
+                if !self.inner.site.human_check.accepts(answer) {
                     return Err(SubmitError::Invalid(vec![FieldError::new(
                         "human_answer",
                         if answer.is_empty() {

@@ -74,7 +74,16 @@ pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3>
             access_key.clone(),
             secret_key.clone(),
         ));
-        b.build()
+        // The browser uploads straight to the store from the site's origin (another
+        // port), so the store must answer CORS like a bucket with a CORS rule would.
+        let cors = tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([http::Method::PUT, http::Method::GET, http::Method::HEAD])
+            .allow_headers(tower_http::cors::Any)
+            .expose_headers([http::header::ETAG]);
+        hyper_util::service::TowerToHyperService::new(
+            tower::ServiceBuilder::new().layer(cors).service(b.build()),
+        )
     };
     let listener = TcpListener::bind(bind)
         .await

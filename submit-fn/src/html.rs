@@ -50,9 +50,9 @@ impl Shell {
 <link rel="stylesheet" href="{css}">
 </head>
 <body>
-<a class="skip-link" href="#noi-dung">Bỏ qua, đến nội dung chính</a>
+<a class="skip" href="#noi-dung">Bỏ qua, đến nội dung chính</a>
 {header}
-<main id="noi-dung">
+<main id="noi-dung" class="wrap">
 {main}
 </main>
 {footer}

@@ -76,6 +76,10 @@ impl AppState {
         &self.inner.storage
     }
 
+    pub fn site(&self) -> &Site {
+        &self.inner.site
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

@@ -108,7 +108,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                         p,
                         &post.values,
                         &errors,
-                        &config.human_question,
+                        &state.site().human_check.question,
                         &post.idempotency_key,
                     ),
                 ),

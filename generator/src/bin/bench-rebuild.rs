@@ -1,0 +1,61 @@
+//! Measures what an editor waits for while `serve` runs: the time from one changed
+//! procedure file to a site whose pages and every listing are up to date.
+//!
+//! Usage: bench-rebuild CONTENT_DIR OUT_DIR [ROUNDS]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use generator::{Paths, Site};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let content = PathBuf::from(args.next().expect("CONTENT_DIR"));
+    let out = PathBuf::from(args.next().expect("OUT_DIR"));
+    let rounds: usize = args.next().map_or(20, |r| r.parse().expect("ROUNDS"));
+    let templates = PathBuf::from(std::env::var("TEMPLATES").unwrap_or_else(|_| "templates".into()));
+
+    let started = Instant::now();
+    let mut site = Site::load(Paths { content: content.clone(), templates, out: out.clone() }, true)
+        .map_err(|e| anyhow::anyhow!(e.report()))?;
+    site.build(false).map_err(|e| anyhow::anyhow!(e.report()))?;
+    println!("first build: {} procedures in {} ms", site.content.procedures.len(), started.elapsed().as_millis());
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(content.join("procedures"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let mut times = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let file = &files[(round * 7919) % files.len()];
+        let text = std::fs::read_to_string(file)?;
+        let (start, rest) = text.split_once("\ntitle: ").expect("title line");
+        let (title, end) = rest.split_once('\n').expect("line");
+        let marker = format!("Sửa lần {round}");
+        let new_title = format!("\"{} {marker}\"", title.trim_matches('"'));
+        std::fs::write(file, format!("{start}\ntitle: {new_title}\n{end}"))?;
+
+        let t = Instant::now();
+        let changed = site.rebuild(std::slice::from_ref(file)).map_err(|e| anyhow::anyhow!(e.report()))?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+
+        // Every listing must show the change.
+        for listing in ["index.html", "tim-kiem/index.json", "api/procedures.json"] {
+            let body = std::fs::read_to_string(out.join(listing))?;
+            anyhow::ensure!(body.contains(&marker), "{listing} does not show the change of round {round}");
+        }
+        anyhow::ensure!(!changed.is_empty());
+        std::fs::write(file, &text)?;
+        site.rebuild(std::slice::from_ref(file)).map_err(|e| anyhow::anyhow!(e.report()))?;
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let p90 = times[(times.len() * 9) / 10];
+    println!(
+        "one-file rebuild, {} procedures: median {median:.1} ms, p90 {p90:.1} ms, max {:.1} ms over {rounds} rounds (listings checked each round)",
+        site.content.procedures.len(),
+        times[times.len() - 1]
+    );
+    Ok(())
+}
