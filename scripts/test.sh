@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test of Một Cửa, installing what the tests need on a fresh machine
+# (beyond the Rust toolchain): Debian's Chromium, the Nu Html Checker's Java, the npm
+# packages of the browser tests, and the Python test servers (moto, aiosmtpd, cfn-lint).
+#
+#   scripts/test.sh            everything
+#   SKIP_E2E=1 scripts/test.sh  without the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+say() { printf '\n== %s\n' "$*"; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+say "Installing what the tests need"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check aiosmtpd 'moto[server]' cfn-lint 2>&1 | grep -v "Running pip as the 'root' user" || true
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+say "Building once (debug, all targets)"
+cargo build --workspace --all-targets
+
+say "Unit, integration, snapshot and router tests (embedded S3 store)"
+cargo test --workspace
+
+say "Storage tests again against a second S3 implementation (moto)"
+moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >/tmp/motcua-moto.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$moto_port/" >/dev/null 2>&1 && break; sleep 0.2; done
+MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test -p submit-fn --tests
+kill $moto_pid 2>/dev/null || true
+
+if [ -f infra/template.yaml ]; then
+  say "Infrastructure template (cfn-lint)"
+  cfn-lint infra/template.yaml
+fi
+
+if [ -z "${SKIP_E2E:-}" ]; then
+  say "End-to-end tests in headless Chromium (axe-core, Nu Html Checker)"
+  GENERATOR_BIN="$root/target/debug/generator" e2e/run.sh
+fi
+
+say "All tests passed"
