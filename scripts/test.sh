@@ -42,7 +42,8 @@ kill $moto_pid 2>/dev/null || true
 
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"
-  cfn-lint infra/template.yaml
+  # Through python3 so that a fresh pyenv needs no shim rehash.
+  python3 -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())' infra/template.yaml
 fi
 
 if [ -z "${SKIP_E2E:-}" ]; then
