@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod build;
+pub mod deploy;
 pub mod images;
 pub mod markdown;
 pub mod render;

@@ -1,4 +1,4 @@
-//! `generator check | build | serve` — the commune's site from content/.
+//! `generator check | build | serve | deploy` — the commune's site from content/.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +36,27 @@ enum Command {
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
+    /// Publish the built output folder to an S3 bucket, uploading only what changed.
+    Deploy {
+        /// The site bucket.
+        #[arg(long, env = "MOTCUA_SITE_BUCKET")]
+        bucket: String,
+        /// S3-compatible endpoint (addressed path-style); unset for AWS S3.
+        #[arg(long, env = "MOTCUA_SITE_ENDPOINT")]
+        endpoint: Option<String>,
+        /// Region (else AWS_REGION or the AWS profile's).
+        #[arg(long, env = "MOTCUA_SITE_REGION")]
+        region: Option<String>,
+        /// Key prefix inside the bucket.
+        #[arg(long, env = "MOTCUA_SITE_PREFIX", default_value = "")]
+        prefix: String,
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete objects in a bucket this tool has not deployed to before.
+        #[arg(long)]
+        delete_unknown: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +93,30 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
+            }
+        }
+        Command::Deploy { bucket, endpoint, region, prefix, dry_run, delete_unknown } => {
+            let options = generator::deploy::Options {
+                bucket,
+                prefix,
+                dry_run,
+                delete_unknown,
+                ..generator::deploy::Options::new("")
+            };
+            let run = async {
+                let client = generator::deploy::client(endpoint.as_deref(), region.as_deref()).await?;
+                generator::deploy::deploy(&client, &paths.out, &options).await
+            };
+            let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run));
+            match result {
+                Ok(report) => {
+                    print!("{}", generator::deploy::describe(&report, &options.bucket, &options.prefix));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("lỗi: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
         }
         Command::Serve { addr, data } => match generator::serve::run(paths, &addr, &data) {
