@@ -33,6 +33,8 @@ pub struct Config {
     pub captcha_ttl_secs: u64,
     /// How long presigned upload URLs stay valid, in seconds.
     pub upload_ttl_secs: u64,
+    /// E-mail and SMS delivery (MOTCUA_SMTP_URL, MOTCUA_SMS_URL, …).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -105,6 +107,7 @@ impl Config {
             captcha_max_number: 1000,
             captcha_ttl_secs: 600,
             upload_ttl_secs: 600,
+            notify: crate::notify::NotifyConfig::default(),
         }
     }
 
@@ -230,6 +233,7 @@ impl Config {
                 "MOTCUA_UNIT_CODE=\"{u}\" không được có dấu cách hoặc dấu /, ví dụ H21.55.01"
             ));
         }
+        let notify = crate::notify::NotifyConfig::from_lookup(&get, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -249,6 +253,7 @@ impl Config {
             captcha_max_number,
             captcha_ttl_secs,
             upload_ttl_secs,
+            notify,
         })
     }
 }

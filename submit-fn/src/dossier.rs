@@ -175,13 +175,34 @@ pub struct ProcedureRef {
 }
 
 /// One status change, `events/{seq:06}.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Event {
     pub at: String,
     pub status: String,
     pub label: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// The officer's login (absent for the citizen's own steps); not shown on tracking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The officer's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_name: Option<String>,
+    /// The appointment set by this step (on receipt by the desk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<Appointment>,
+    /// Papers asked for, the refusal reason, the delivery (desk or post) and the
+    /// postal tracking number, and files added by a supplement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_tracking: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Attachment>,
 }
 
 pub fn status_label(status: &str) -> &'static str {
@@ -192,6 +213,8 @@ pub fn status_label(status: &str) -> &'static str {
         "result-ready" => "Đã có kết quả, mời nhận",
         "returned" => "Đã trả kết quả",
         "refused" => "Từ chối giải quyết",
+        "supplemented" => "Đã bổ sung giấy tờ, chờ cán bộ xem xét",
+        "posted" => "Đã gửi kết quả qua bưu điện",
         _ => "Đang xử lý",
     }
 }
@@ -476,6 +499,7 @@ impl AppState {
                 receipt::hhmm(appointment.time),
                 appointment.day.vietnamese()
             )),
+            ..Event::default()
         };
         storage
             .put_if_absent(
@@ -492,6 +516,7 @@ impl AppState {
                 "application/json",
             )
             .await?;
+        crate::admin::index::hint(storage, &code, now).await?;
         let created = storage
             .put_if_absent(
                 &manifest_key,

@@ -1,6 +1,7 @@
 //! Một Cửa submission function: takes level 3/4 dossiers into S3, exactly once.
 //! The same axum router runs under AWS Lambda (`lambda_http`) and as a local server.
 
+pub mod admin;
 pub mod captcha;
 pub mod config;
 pub mod dossier;
@@ -8,6 +9,7 @@ pub mod embedded_s3;
 pub mod html;
 pub mod lambda;
 pub mod multipart;
+pub mod notify;
 pub mod receipt;
 pub mod routes;
 pub mod serve;

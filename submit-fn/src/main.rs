@@ -4,6 +4,16 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("officer") {
+        return match submit_fn::admin::cli::run(&args[1..]).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("submit-fn officer: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match submit_fn::serve::main_from_env().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -97,6 +97,7 @@ pub async fn main_from_env() -> anyhow::Result<()> {
         _store = Some(store);
         state
     };
+    let _outbox_worker = crate::notify::deliver::spawn_worker(state.clone());
     tracing::info!("submit-fn: http://{local}/api/health");
     axum::serve(listener, crate::router(state))
         .await

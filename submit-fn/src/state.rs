@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     pub shell: Shell,
     /// The day (YYMMDD) and the next sequence number to try for it.
     pub sequence_hint: Mutex<Option<(String, Arc<AtomicU32>)>>,
+    /// The officers' console: the dossier index kept between requests.
+    pub admin: crate::admin::AdminState,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
                 storage,
                 config,
                 sequence_hint: Mutex::new(None),
+                admin: Default::default(),
             }),
         }
     }
@@ -66,6 +69,7 @@ impl AppState {
             storage: arc.storage.clone(),
             shell: arc.shell.clone(),
             sequence_hint: Mutex::new(None),
+            admin: Default::default(),
         });
         AppState {
             inner: Arc::new(Inner { shell, ..inner }),

@@ -34,6 +34,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/dossiers/{code}", get(track::track_json))
         .route("/track", get(track::track_html))
+        .nest("/admin", crate::admin::routes(state.clone()))
+        .route(
+            "/dossiers/{code}/supplement",
+            post(crate::admin::supplement::supplement).layer(DefaultBodyLimit::max(form_limit)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(256 * 1024))
         .with_state(state);

@@ -75,7 +75,12 @@ pub async fn lookup(
         if let Some(bytes) = storage.get(&key).await?
             && let Ok(event) = serde_json::from_slice::<Event>(&bytes)
         {
-            history.push(event);
+            // Who did it stays inside the desk.
+            history.push(Event {
+                by: None,
+                by_name: None,
+                ..event
+            });
         }
     }
     let status = history

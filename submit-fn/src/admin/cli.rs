@@ -1,0 +1,88 @@
+//! `submit-fn officer add --login … --name … --role officer|admin [--replace]`, the
+//! password read from standard input (one line), stored hashed (argon2id) in the
+//! bucket's `config/officers/{login}.json` with a conditional write.
+//!
+//! Which bucket: the same rules as the server. With MOTCUA_S3_ENDPOINT, that store; with
+//! MOTCUA_BUCKET and no endpoint, AWS S3 through the usual credential chain; otherwise
+//! the embedded development store in `MOTCUA_DATA_DIR/s3` (default `data/s3`).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use super::auth::{Role, add_officer};
+use crate::config::Config;
+use crate::storage::{Storage, s3_client};
+
+const USAGE: &str = "cách dùng: submit-fn officer add --login TÊN --name \"Họ tên\" --role officer|admin [--replace] < mật-khẩu";
+
+pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) != Some("add") {
+        bail!("{USAGE}");
+    }
+    let mut login = None;
+    let mut name = None;
+    let mut role = Role::Officer;
+    let mut replace = false;
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--login" => login = it.next().cloned(),
+            "--name" => name = it.next().cloned(),
+            "--role" => {
+                let r = it.next().map(String::as_str).unwrap_or("");
+                role = Role::parse(r).with_context(|| {
+                    format!("vai trò \"{r}\" không có; dùng officer hoặc admin")
+                })?;
+            }
+            "--replace" => replace = true,
+            other => bail!("không hiểu tham số \"{other}\"\n{USAGE}"),
+        }
+    }
+    let (Some(login), Some(name)) = (login, name) else {
+        bail!("{USAGE}");
+    };
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("không đọc được mật khẩu từ đầu vào chuẩn")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+
+    let data = PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
+    let mut config = Config::from_env_for_dev(&data, "http://127.0.0.1")?;
+    let mut _store = None;
+    let client = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
+        let keys = match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(a), Ok(s)) => Some((a, s)),
+            _ => None,
+        };
+        s3_client(&config, keys).await
+    } else if std::env::var_os("MOTCUA_BUCKET").is_some() {
+        s3_client(&config, None).await
+    } else {
+        let store = crate::embedded_s3::start(&data.join("s3")).await?;
+        config.s3_endpoint = Some(store.endpoint.clone());
+        let client = s3_client(&config, Some(store.keys())).await;
+        _store = Some(store);
+        client
+    };
+    let storage = Storage::new(client, config.bucket.clone());
+    if _store.is_some() {
+        storage.ensure_bucket().await?;
+    }
+    let officer = add_officer(&storage, &login, &name, role, password, replace).await?;
+    println!(
+        "Đã lưu cán bộ {} ({}, {:?}) vào s3://{}/config/officers/{}.json",
+        officer.login,
+        officer.name,
+        officer.role,
+        storage.bucket(),
+        officer.login
+    );
+    Ok(())
+}

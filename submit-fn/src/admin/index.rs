@@ -1,0 +1,442 @@
+//! The dossier list for the desk, fast with tens of thousands of dossiers.
+//!
+//! Reading every manifest and every event per request would cost two or more GETs per
+//! dossier. Instead:
+//!
+//! - every change (a submission, before its manifest; an officer's step or a citizen's
+//!   supplement, after its event) drops a *hint*, an empty object
+//!   `index/changes/{unix_ms:013}-{rand}-{code}` (written before the manifest, so a crash
+//!   cannot leave a dossier without a hint; a hint whose manifest never appears is kept
+//!   as pending for a day and then dropped);
+//! - the function keeps the summaries in memory (warm Lambda instances and the local
+//!   server reuse them) and on each list request reads only the hints after its
+//!   watermark (one ListObjectsV2 with `StartAfter`, re-reading a [`WINDOW_MS`] margin
+//!   for hints that land late), then re-reads just those dossiers;
+//! - a snapshot of all summaries, `index/snapshot.json`, lets a cold instance start
+//!   with one GET; it is derived data (rewritten with a plain PUT, any version is
+//!   correct because hints after its watermark are re-read);
+//! - without a snapshot (first start, or dossiers from before the index) the summaries
+//!   are rebuilt from a listing of `dossiers/`, newest months first.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::admin::auth::list_after;
+use crate::dossier::{Event, Manifest, dossier_prefix, status_label};
+use crate::state::AppState;
+use crate::storage::{Storage, StorageError, StorageResult};
+
+pub const HINTS: &str = "index/changes/";
+pub const SNAPSHOT: &str = "index/snapshot.json";
+/// Hints are re-read this far behind the watermark.
+pub const WINDOW_MS: i64 = 120_000;
+const PENDING_MS: i64 = 24 * 3600 * 1000;
+const CONCURRENCY: usize = 32;
+
+fn now_ms(now: OffsetDateTime) -> i64 {
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Records that `code` changed.
+pub async fn hint(storage: &Storage, code: &str, now: OffsetDateTime) -> StorageResult<()> {
+    let key = format!(
+        "{HINTS}{:013}-{}-{code}",
+        now_ms(now),
+        hex::encode(rand::random::<[u8; 4]>())
+    );
+    storage
+        .put_if_absent(&key, Bytes::new(), "application/octet-stream")
+        .await
+        .map(|_| ())
+}
+
+/// One line of the desk's list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub code: String,
+    pub procedure: String,
+    pub procedure_title: String,
+    pub applicant: String,
+    pub received_at: String,
+    pub status: String,
+    pub status_label: String,
+    /// "2025-04-30T16:00" (the latest set by the desk, else the one on the receipt).
+    pub appointment: String,
+    /// Number of events (the sequence number of the last).
+    pub seq: u32,
+    pub updated_at: String,
+}
+
+impl Summary {
+    pub fn open(&self) -> bool {
+        !matches!(
+            self.status.as_str(),
+            "result-ready" | "returned" | "posted" | "refused"
+        )
+    }
+    pub fn overdue(&self, now_local: &str) -> bool {
+        self.open() && self.appointment.as_str() < now_local
+    }
+    pub fn is_new(&self) -> bool {
+        matches!(self.status.as_str(), "received" | "supplemented")
+    }
+}
+
+/// Builds the summary from a manifest and its events.
+pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
+    let last = events.last();
+    let status = last.map_or("received", |e| e.status.as_str()).to_owned();
+    let appointment = events
+        .iter()
+        .rev()
+        .find_map(|e| e.appointment)
+        .unwrap_or(m.appointment);
+    Summary {
+        code: m.code.clone(),
+        procedure: m.procedure.code.clone(),
+        procedure_title: m.procedure.title.clone(),
+        applicant: m.contact.name.clone(),
+        received_at: m.received_at.clone(),
+        status_label: status_label(&status).to_owned(),
+        status,
+        appointment: format!(
+            "{}T{}",
+            appointment.day.iso(),
+            crate::receipt::hhmm(appointment.time)
+        ),
+        seq: events.len() as u32,
+        updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
+    }
+}
+
+/// Reads a dossier's manifest and events (`None` if it has no manifest).
+pub async fn read_dossier(
+    storage: &Storage,
+    code: &str,
+) -> StorageResult<Option<(Manifest, Vec<Event>)>> {
+    let Some(prefix) = dossier_prefix(code) else {
+        return Ok(None);
+    };
+    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
+        return Ok(None);
+    };
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
+    let mut events = Vec::new();
+    for key in storage.list(&format!("{prefix}events/")).await? {
+        if let Some(bytes) = storage.get(&key).await?
+            && let Ok(e) = serde_json::from_slice::<Event>(&bytes)
+        {
+            events.push(e);
+        }
+    }
+    Ok(Some((manifest, events)))
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Snapshot {
+    watermark_ms: i64,
+    summaries: Vec<Summary>,
+}
+
+#[derive(Default)]
+pub struct Index {
+    loaded: bool,
+    pub(crate) map: HashMap<String, Summary>,
+    watermark_ms: i64,
+    seen: HashSet<String>,
+    pending: HashMap<String, i64>,
+    snapshot_watermark_ms: i64,
+    changes_since_snapshot: usize,
+}
+
+/// How a refresh went (for the bench and the logs).
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct RefreshStats {
+    pub rebuilt: bool,
+    pub from_snapshot: bool,
+    pub hints: usize,
+    pub reread: usize,
+}
+
+impl Index {
+    /// Brings the summaries up to date with the bucket.
+    pub async fn refresh(
+        &mut self,
+        storage: &Storage,
+        now: OffsetDateTime,
+    ) -> StorageResult<RefreshStats> {
+        let mut stats = RefreshStats::default();
+        let now = now_ms(now);
+        if !self.loaded {
+            match storage.get(SNAPSHOT).await? {
+                Some(bytes) => match serde_json::from_slice::<Snapshot>(&bytes) {
+                    Ok(s) => {
+                        self.map = s
+                            .summaries
+                            .into_iter()
+                            .map(|s| (s.code.clone(), s))
+                            .collect();
+                        self.watermark_ms = s.watermark_ms;
+                        self.snapshot_watermark_ms = s.watermark_ms;
+                        stats.from_snapshot = true;
+                    }
+                    Err(_) => self.rebuild(storage, now).await?,
+                },
+                None => {
+                    self.rebuild(storage, now).await?;
+                    stats.rebuilt = true;
+                }
+            }
+            self.loaded = true;
+        }
+        let from = (self.watermark_ms - WINDOW_MS).max(0);
+        let keys = list_after(storage, HINTS, &format!("{HINTS}{from:013}")).await?;
+        let mut changed: HashSet<String> = HashSet::new();
+        for key in keys {
+            if self.seen.contains(&key) {
+                continue;
+            }
+            let Some(rest) = key.strip_prefix(HINTS) else {
+                continue;
+            };
+            // {ms:013}-{rand:8}-{code}
+            if let Some(code) = rest.get(23..) {
+                changed.insert(code.to_owned());
+            }
+            self.seen.insert(key);
+        }
+        stats.hints = changed.len();
+        changed.extend(self.pending.keys().cloned());
+        self.watermark_ms = self.watermark_ms.max(now);
+        let keep_from = format!("{HINTS}{:013}", self.watermark_ms - WINDOW_MS);
+        self.seen.retain(|k| *k >= keep_from);
+        stats.reread = changed.len();
+        let results: Vec<_> = futures_util::stream::iter(changed)
+            .map(|code| async move {
+                let r = read_dossier(storage, &code).await;
+                (code, r)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for (code, r) in results {
+            match r? {
+                Some((m, events)) => {
+                    self.pending.remove(&code);
+                    self.map.insert(code, summarize(&m, &events));
+                    self.changes_since_snapshot += 1;
+                }
+                None => {
+                    let first = *self.pending.entry(code.clone()).or_insert(now);
+                    if now - first > PENDING_MS {
+                        self.pending.remove(&code);
+                    }
+                }
+            }
+        }
+        if self.changes_since_snapshot >= 200
+            || (self.changes_since_snapshot > 0
+                && self.watermark_ms - self.snapshot_watermark_ms > 10 * 60_000)
+            || self.watermark_ms - self.snapshot_watermark_ms > 24 * 3_600_000
+        {
+            self.write_snapshot(storage).await?;
+        }
+        Ok(stats)
+    }
+
+    async fn write_snapshot(&mut self, storage: &Storage) -> StorageResult<()> {
+        let snapshot = Snapshot {
+            // Hints after this are re-read on load (with the window).
+            watermark_ms: self.watermark_ms,
+            summaries: self.map.values().cloned().collect(),
+        };
+        storage
+            .put(
+                SNAPSHOT,
+                Bytes::from(serde_json::to_vec(&snapshot).expect("json")),
+                "application/json",
+            )
+            .await?;
+        self.snapshot_watermark_ms = self.watermark_ms;
+        self.changes_since_snapshot = 0;
+        Ok(())
+    }
+
+    /// Reads every dossier: one listing of `dossiers/`, then the manifests and events.
+    async fn rebuild(&mut self, storage: &Storage, now: i64) -> StorageResult<()> {
+        let keys = storage.list("dossiers/").await?;
+        let mut codes: Vec<(String, String)> = Vec::new();
+        let mut events: HashMap<String, Vec<String>> = HashMap::new();
+        for key in keys {
+            let parts: Vec<&str> = key.splitn(5, '/').collect();
+            if parts.len() < 5 {
+                continue;
+            }
+            let code = parts[3].to_owned();
+            if parts[4] == "dossier.json" {
+                codes.push((code, key));
+            } else if parts[4].starts_with("events/") {
+                events.entry(code).or_default().push(key);
+            }
+        }
+        // Newest months first, so a partial failure keeps the recent ones.
+        codes.sort_by(|a, b| b.1.cmp(&a.1));
+        let events = &events;
+        let results: Vec<StorageResult<Option<Summary>>> = futures_util::stream::iter(codes)
+            .map(|(code, key)| async move {
+                let Some(bytes) = storage.get(&key).await? else {
+                    return Ok(None);
+                };
+                let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else {
+                    return Ok(None);
+                };
+                let mut list = Vec::new();
+                for k in events.get(&code).into_iter().flatten() {
+                    if let Some(b) = storage.get(k).await?
+                        && let Ok(e) = serde_json::from_slice::<Event>(&b)
+                    {
+                        list.push(e);
+                    }
+                }
+                Ok(Some(summarize(&m, &list)))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        self.map.clear();
+        for r in results {
+            if let Some(s) = r? {
+                self.map.insert(s.code.clone(), s);
+            }
+        }
+        // Hints before the rebuild are covered by it (less the window).
+        self.watermark_ms = now;
+        self.changes_since_snapshot = self.map.len().max(1);
+        Ok(())
+    }
+}
+
+/// The query of `GET /api/admin/dossiers`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub procedure: Option<String>,
+    /// Received on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Received on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    pub q: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    /// Submitted or supplemented, waiting for the desk.
+    pub new: usize,
+    pub overdue: usize,
+    pub waiting_papers: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListAnswer {
+    pub counts: Counts,
+    /// How many match the filters.
+    pub matched: usize,
+    pub offset: usize,
+    pub items: Vec<SummaryView>,
+    pub refresh: RefreshStats,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryView {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub overdue: bool,
+}
+
+/// Refreshes the index and answers a list query.
+fn nonempty(o: &Option<String>) -> Option<&str> {
+    o.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub async fn list(
+    state: &AppState,
+    q: &ListQuery,
+    now: OffsetDateTime,
+) -> StorageResult<ListAnswer> {
+    let mut index = state.inner.admin.index.lock().await;
+    let refresh = index.refresh(state.storage(), now).await?;
+    let local = now.to_offset(crate::dossier::VN);
+    let now_local = format!(
+        "{}T{:02}:{:02}",
+        catalog::Day(local.date()).iso(),
+        local.hour(),
+        local.minute()
+    );
+    let all: Vec<&Summary> = index.map.values().collect();
+    let counts = Counts {
+        total: all.len(),
+        new: all.iter().filter(|s| s.is_new()).count(),
+        overdue: all.iter().filter(|s| s.overdue(&now_local)).count(),
+        waiting_papers: all
+            .iter()
+            .filter(|s| s.status == "supplement-requested")
+            .count(),
+    };
+    let text =
+        q.q.as_deref()
+            .map(|t| catalog::text::fold(t.trim()).to_lowercase())
+            .filter(|t| !t.is_empty());
+    let mut matched: Vec<&Summary> = all
+        .into_iter()
+        .filter(|s| match nonempty(&q.status) {
+            None => true,
+            Some("new") => s.is_new(),
+            Some("overdue") => s.overdue(&now_local),
+            Some("open") => s.open(),
+            Some(st) => s.status == st,
+        })
+        .filter(|s| nonempty(&q.procedure).is_none_or(|p| s.procedure == p))
+        .filter(|s| nonempty(&q.from).is_none_or(|f| s.received_at.get(..10).unwrap_or("") >= f))
+        .filter(|s| nonempty(&q.to).is_none_or(|t| s.received_at.get(..10).unwrap_or("") <= t))
+        .filter(|s| {
+            text.as_ref().is_none_or(|t| {
+                s.code.to_lowercase().contains(t.as_str())
+                    || catalog::text::fold(&s.applicant)
+                        .to_lowercase()
+                        .contains(t.as_str())
+            })
+        })
+        .collect();
+    // Newest first (received_at is RFC 3339 at +07:00, so it sorts as text).
+    matched.sort_by(|a, b| {
+        b.received_at
+            .cmp(&a.received_at)
+            .then_with(|| b.code.cmp(&a.code))
+    });
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let items = matched
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| SummaryView {
+            overdue: s.overdue(&now_local),
+            summary: (*s).clone(),
+        })
+        .collect();
+    Ok(ListAnswer {
+        counts,
+        matched: matched.len(),
+        offset,
+        items,
+        refresh,
+    })
+}

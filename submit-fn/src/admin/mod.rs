@@ -1,0 +1,343 @@
+//! The one-stop desk's API, `/api/admin/*`: officers' sessions, the dossier list, a
+//! dossier with its attachments and history, the processing steps, and the outbox.
+//!
+//! Every route but `POST /api/admin/login` needs a valid session cookie; every
+//! state-changing one also needs `X-CSRF-Token` equal to the session's nonce.
+
+pub mod actions;
+pub mod auth;
+pub mod cli;
+pub mod index;
+pub mod supplement;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::dossier::{RETRY_MESSAGE, dossier_prefix, value_text};
+use crate::routes::message;
+use crate::state::AppState;
+use auth::Session;
+
+/// What the function keeps between requests for the console.
+#[derive(Default)]
+pub struct AdminState {
+    pub index: tokio::sync::Mutex<index::Index>,
+}
+
+/// Presigned GET URLs for attachments live this long.
+pub const ATTACHMENT_URL_SECS: u64 = 300;
+
+pub const NO_SESSION: &str =
+    "Phiên làm việc đã hết hạn hoặc chưa đăng nhập. Vui lòng đăng nhập lại.";
+pub const BAD_CSRF: &str =
+    "Yêu cầu thiếu mã chống giả mạo (CSRF) hoặc mã không đúng. Vui lòng tải lại trang rồi thử lại.";
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/session", get(session))
+        .route("/logout", post(logout))
+        .route("/dossiers", get(list))
+        .route("/dossiers/{code}", get(detail))
+        .route("/dossiers/{code}/attachment", get(attachment))
+        .route("/dossiers/{code}/actions", post(actions::act))
+        .route("/outbox", get(crate::notify::routes::outbox))
+        .route("/outbox/deliver", post(crate::notify::routes::deliver))
+        .fallback(|| async {
+            message(
+                StatusCode::NOT_FOUND,
+                "Không có địa chỉ này trong trang cán bộ.",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state, require_session));
+    Router::new().route("/login", post(login)).merge(protected)
+}
+
+/// Rejects requests without a valid session (401) or, when they change something,
+/// without the session's CSRF nonce (403). Puts the [`Session`] in the extensions.
+async fn require_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let Some(session) = auth::cookie_token(req.headers())
+        .and_then(|t| auth::verify(&state.config().signing_key, t, now))
+    else {
+        return no_store(message(StatusCode::UNAUTHORIZED, NO_SESSION));
+    };
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        let given = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), session.csrf.as_bytes()) {
+            return no_store(message(StatusCode::FORBIDDEN, BAD_CSRF));
+        }
+    }
+    req.extensions_mut().insert(session);
+    no_store(next.run(req).await)
+}
+
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn session_json(s: &Session) -> Value {
+    json!({
+        "login": s.login,
+        "name": s.name,
+        "role": s.role,
+        "csrf": s.csrf,
+        "expires_at": s.expires,
+    })
+}
+
+/// `POST /api/admin/login`, JSON or a plain form.
+async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let form: Option<LoginForm> = if is_form {
+        serde_urlencoded_form(&body)
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let Some(form) = form else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Vui lòng nhập tên đăng nhập và mật khẩu.",
+        );
+    };
+    let now = OffsetDateTime::now_utc();
+    match auth::login(&state, &form.login, &form.password, now).await {
+        Ok(officer) => {
+            let session = auth::new_session(&officer, now.unix_timestamp());
+            let token = auth::sign(&state.config().signing_key, &session);
+            let cookie = auth::cookie(&state, Some(&token));
+            if is_form {
+                ([(header::SET_COOKIE, cookie)], Redirect::to("/can-bo/")).into_response()
+            } else {
+                (
+                    [
+                        (header::SET_COOKIE, cookie),
+                        (header::CACHE_CONTROL, "no-store".to_owned()),
+                    ],
+                    axum::Json(session_json(&session)),
+                )
+                    .into_response()
+            }
+        }
+        Err(e) => {
+            let status = match e {
+                auth::LoginError::Wrong => StatusCode::UNAUTHORIZED,
+                auth::LoginError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                auth::LoginError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            message(status, &e.message())
+        }
+    }
+}
+
+/// `a=b&c=d` into the login form.
+fn serde_urlencoded_form(body: &[u8]) -> Option<LoginForm> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut form = LoginForm {
+        login: String::new(),
+        password: String::new(),
+    };
+    for pair in text.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v)?;
+        match k {
+            "login" => form.login = v,
+            "password" => form.password = v,
+            _ => {}
+        }
+    }
+    Some(form)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let h = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
+    axum::Json(session_json(&s)).into_response()
+}
+
+async fn logout(State(state): State<AppState>) -> Response {
+    (
+        [(header::SET_COOKIE, auth::cookie(&state, None))],
+        axum::Json(json!({"ok": true})),
+    )
+        .into_response()
+}
+
+async fn list(State(state): State<AppState>, Query(q): Query<index::ListQuery>) -> Response {
+    match index::list(&state, &q, OffsetDateTime::now_utc()).await {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    }
+}
+
+pub const NOT_FOUND: &str = "Không có hồ sơ với mã này.";
+
+/// A presigned GET for `key`, valid `ttl`.
+pub async fn presign_get(state: &AppState, key: &str, ttl: Duration) -> Option<String> {
+    let storage = state.storage();
+    let presign = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).ok()?;
+    storage
+        .client()
+        .get_object()
+        .bucket(storage.bucket())
+        .key(key)
+        .presigned(presign)
+        .await
+        .ok()
+        .map(|r| r.uri().to_owned())
+}
+
+/// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
+/// attachments (each with a presigned GET URL valid five minutes), the history, and the
+/// steps open now.
+async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+    let (manifest, events) = match index::read_dossier(state.storage(), &code).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
+    let summary = index::summarize(&manifest, &events);
+    let procedure = state.procedure(&manifest.procedure.code);
+    let mut fields = Vec::new();
+    if let Some(form) = procedure.and_then(|p| p.form.as_ref()) {
+        for f in form.fields() {
+            if let Some(v) = manifest.fields.get(&f.id) {
+                let text = f
+                    .options
+                    .iter()
+                    .find(|o| Some(o.value.as_str()) == v.as_str())
+                    .map_or_else(|| value_text(v), |o| o.label.clone());
+                fields.push(json!({"id": f.id, "label": f.label, "value": text}));
+            }
+        }
+    } else {
+        for (k, v) in &manifest.fields {
+            fields.push(json!({"id": k, "label": k, "value": value_text(v)}));
+        }
+    }
+    let ttl = Duration::from_secs(ATTACHMENT_URL_SECS);
+    let mut attachments = Vec::new();
+    let mut all: Vec<(crate::dossier::Attachment, &'static str)> = manifest
+        .attachments
+        .iter()
+        .cloned()
+        .map(|a| (a, "nộp lần đầu"))
+        .collect();
+    for e in &events {
+        all.extend(e.files.iter().cloned().map(|a| (a, "bổ sung")));
+    }
+    for (a, origin) in all {
+        attachments.push(json!({
+            "field": a.field,
+            "name": a.name,
+            "size": a.size,
+            "type": a.kind,
+            "sha256": a.sha256,
+            "key": a.key,
+            "origin": origin,
+            "url": presign_get(&state, &a.key, ttl).await,
+        }));
+    }
+    let proposed = actions::proposed_appointment(&state, &manifest, OffsetDateTime::now_utc());
+    axum::Json(json!({
+        "code": manifest.code,
+        "procedure": manifest.procedure,
+        "contact": manifest.contact,
+        "received_at": manifest.received_at,
+        "channel": manifest.channel,
+        "status": summary.status,
+        "status_label": summary.status_label,
+        "appointment": summary.appointment,
+        "seq": summary.seq,
+        "fields": fields,
+        "attachments": attachments,
+        "attachment_url_secs": ATTACHMENT_URL_SECS,
+        "history": events,
+        "actions": actions::allowed(&summary.status),
+        "proposed_appointment": proposed.day.iso(),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: String,
+}
+
+/// `GET /api/admin/dossiers/{code}/attachment?key=`: a fresh presigned URL (303), only
+/// for a file of that dossier.
+async fn attachment(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Response {
+    let Some(prefix) = dossier_prefix(&code) else {
+        return message(StatusCode::NOT_FOUND, NOT_FOUND);
+    };
+    if !q.key.starts_with(&prefix) || q.key.contains("..") {
+        return message(StatusCode::NOT_FOUND, "Tệp này không thuộc hồ sơ.");
+    }
+    let (manifest, events) = match index::read_dossier(state.storage(), &code).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
+    let known = manifest.attachments.iter().any(|a| a.key == q.key)
+        || events.iter().flat_map(|e| &e.files).any(|a| a.key == q.key);
+    if !known {
+        return message(StatusCode::NOT_FOUND, "Tệp này không thuộc hồ sơ.");
+    }
+    match presign_get(&state, &q.key, Duration::from_secs(ATTACHMENT_URL_SECS)).await {
+        Some(url) => Redirect::to(&url).into_response(),
+        None => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    }
+}

@@ -1,0 +1,140 @@
+//! `POST /api/dossiers/{code}/supplement`: the citizen sends the papers the desk asked
+//! for (multipart: `token`, optional `note`, one or more `files`), from the tracking
+//! page. Allowed only while the dossier waits for papers; the files go under the
+//! dossier's `files/` and the step is an event like the desk's (conditional write), which
+//! hands the dossier back to the desk ("supplemented").
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use catalog::FileKind;
+use catalog::validate::safe_file_name;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::actions::{CONFLICT, append_event};
+use super::index::read_dossier;
+use crate::dossier::{
+    Attachment, Event, RETRY_MESSAGE, display_name, dossier_prefix, format_time, status_label,
+};
+use crate::routes::message;
+use crate::routes::track::NOT_FOUND;
+use crate::state::AppState;
+
+pub async fn supplement(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    mp: Multipart,
+) -> Response {
+    let post = match crate::multipart::read(mp, state.config()).await {
+        Ok(p) => p,
+        Err(e) => return message(e.status(), &e.to_string()),
+    };
+    let first = |k: &str| {
+        post.values
+            .get(k)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let token = first("token");
+    let note: String = first("note")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    // Same answer for a wrong token and an unknown code.
+    let view = match crate::routes::track::lookup(&state, &code, &token).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
+    if view.status != "supplement-requested" {
+        return message(
+            StatusCode::CONFLICT,
+            "Hồ sơ hiện không chờ bổ sung giấy tờ; không cần gửi thêm.",
+        );
+    }
+    if post.files.is_empty() {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Vui lòng chọn ít nhất một tệp giấy tờ bổ sung (ảnh JPG/PNG hoặc PDF).",
+        );
+    }
+    if post.files.len() > state.config().max_files {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Quá nhiều tệp; hãy gộp các trang vào một tệp PDF.",
+        );
+    }
+    let mut kinds = Vec::new();
+    for (_, name, bytes) in &post.files {
+        match FileKind::sniff(&bytes[..bytes.len().min(32)]) {
+            Some(kind) => kinds.push(kind),
+            None => {
+                return message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!(
+                        "Tệp \"{}\" không phải ảnh hoặc PDF. Vui lòng chọn ảnh chụp hoặc bản quét giấy tờ.",
+                        display_name(name)
+                    ),
+                );
+            }
+        }
+    }
+    let result = async {
+        let storage = state.storage();
+        let Some((manifest, events)) = read_dossier(storage, &code).await? else {
+            return Ok(message(StatusCode::NOT_FOUND, NOT_FOUND));
+        };
+        let seq = events.len() as u32 + 1;
+        let prefix = dossier_prefix(&manifest.code).expect("stored codes parse");
+        let mut files = Vec::new();
+        for (n, ((field, name, bytes), kind)) in post.files.iter().zip(&kinds).enumerate() {
+            let key = format!(
+                "{prefix}files/s{seq:03}-{}-{}",
+                n + 1,
+                safe_file_name(name, *kind)
+            );
+            storage.put(&key, bytes.clone(), kind.mime()).await?;
+            files.push(Attachment {
+                field: field.clone(),
+                name: display_name(name),
+                key,
+                size: bytes.len() as u64,
+                sha256: hex::encode(Sha256::digest(bytes)),
+                kind: kind.mime().to_owned(),
+            });
+        }
+        let now = OffsetDateTime::now_utc();
+        let event = Event {
+            at: format_time(now),
+            status: "supplemented".into(),
+            label: status_label("supplemented").into(),
+            note: Some(if note.trim().is_empty() {
+                format!("Công dân đã gửi {} tệp bổ sung.", files.len())
+            } else {
+                format!(
+                    "Công dân đã gửi {} tệp bổ sung. Ghi chú: {}",
+                    files.len(),
+                    note.trim()
+                )
+            }),
+            files,
+            ..Event::default()
+        };
+        if !append_event(&state, &manifest, &event, seq, now).await? {
+            return Ok(message(StatusCode::CONFLICT, CONFLICT));
+        }
+        Ok::<_, crate::storage::StorageError>(
+            (
+                StatusCode::OK,
+                axum::Json(json!({"status": "supplemented", "status_label": event.label})),
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|_| message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE))
+}

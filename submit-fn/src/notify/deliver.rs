@@ -1,0 +1,246 @@
+//! The delivery worker: sends what is due in `outbox/`, once.
+//!
+//! For each record not yet marked `outbox-sent/{id}` and due (`next_attempt_at`), a
+//! worker first claims `outbox-lease/{id}/{attempts}-{5-minute slot}` with
+//! `If-None-Match: *`, so two workers (two Lambda instances, the console's button and the
+//! timer) never send the same attempt; a crashed worker's claim lapses with its slot.
+//! Each channel that goes through is marked `outbox-sent/{id}/{sms|email}`; when all are,
+//! `outbox-sent/{id}`. A failure raises `attempts` and sets `next_attempt_at` with
+//! exponential backoff (30 s, 1 min, 2 min, … at most 1 h), and the record stays visible
+//! in the console.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{NotifyConfig, OutboxRecord, sms_body};
+use crate::dossier::{format_time, parse_time};
+use crate::state::AppState;
+use crate::storage::StorageResult;
+
+#[derive(Debug, Default, Serialize)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub waiting: usize,
+    pub not_configured: usize,
+}
+
+pub fn backoff(attempts: u32) -> Duration {
+    Duration::from_secs((30u64 << attempts.saturating_sub(1).min(7)).min(3600))
+}
+
+/// Sends every due record. `now` is a parameter so tests can step time.
+pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult<DeliveryReport> {
+    let storage = state.storage();
+    let c = &state.config().notify;
+    let mut report = DeliveryReport::default();
+    let sent: HashSet<String> = storage.list("outbox-sent/").await?.into_iter().collect();
+    let slot = now.unix_timestamp() / 300;
+    for key in storage.list("outbox/").await? {
+        let Some(id) = key
+            .strip_prefix("outbox/")
+            .and_then(|k| k.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if sent.contains(&format!("outbox-sent/{id}")) {
+            continue;
+        }
+        let Some(bytes) = storage.get(&key).await? else {
+            continue;
+        };
+        let Ok(mut record) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
+            tracing::error!("outbox record {key} unreadable");
+            continue;
+        };
+        if record
+            .next_attempt_at
+            .as_deref()
+            .and_then(parse_time)
+            .is_some_and(|t| t > now)
+        {
+            report.waiting += 1;
+            continue;
+        }
+        let want_sms = record.sms.is_some() && !sent.contains(&format!("outbox-sent/{id}/sms"));
+        let want_email =
+            record.email.is_some() && !sent.contains(&format!("outbox-sent/{id}/email"));
+        if (want_sms && c.sms_url.is_none()) || (want_email && c.smtp_url.is_none()) {
+            report.not_configured += 1;
+        }
+        let can_sms = want_sms && c.sms_url.is_some();
+        let can_email = want_email && c.smtp_url.is_some();
+        if !can_sms && !can_email {
+            continue;
+        }
+        let lease = format!("outbox-lease/{id}/{}-{slot}", record.attempts);
+        if !storage
+            .put_if_absent(&lease, Bytes::from(format_time(now)), "text/plain")
+            .await?
+        {
+            continue;
+        }
+        let mut errors = Vec::new();
+        let mut done_sms = !want_sms;
+        let mut done_email = !want_email;
+        if can_sms {
+            let sms = record.sms.as_ref().expect("checked");
+            match send_sms(c, &sms.to, &sms.text).await {
+                Ok(()) => {
+                    storage
+                        .put_if_absent(
+                            &format!("outbox-sent/{id}/sms"),
+                            Bytes::from(format_time(now)),
+                            "text/plain",
+                        )
+                        .await?;
+                    done_sms = true;
+                }
+                Err(e) => errors.push(format!("SMS: {e}")),
+            }
+        }
+        if can_email {
+            let email = record.email.as_ref().expect("checked");
+            match send_email(c, &email.to, &email.subject, &email.body).await {
+                Ok(()) => {
+                    storage
+                        .put_if_absent(
+                            &format!("outbox-sent/{id}/email"),
+                            Bytes::from(format_time(now)),
+                            "text/plain",
+                        )
+                        .await?;
+                    done_email = true;
+                }
+                Err(e) => errors.push(format!("E-mail: {e}")),
+            }
+        }
+        if done_sms && done_email {
+            storage
+                .put_if_absent(
+                    &format!("outbox-sent/{id}"),
+                    Bytes::from(format_time(now)),
+                    "text/plain",
+                )
+                .await?;
+            report.sent += 1;
+        } else if !errors.is_empty() {
+            record.attempts += 1;
+            let next = now + backoff(record.attempts);
+            record.next_attempt_at = Some(format_time(next));
+            record.last_error = Some(errors.join("; "));
+            tracing::warn!(
+                id,
+                attempts = record.attempts,
+                "notice not delivered: {}",
+                errors.join("; ")
+            );
+            storage
+                .put(
+                    &key,
+                    Bytes::from(serde_json::to_vec_pretty(&record).expect("json")),
+                    "application/json",
+                )
+                .await?;
+            report.failed += 1;
+        }
+    }
+    Ok(report)
+}
+
+fn short(e: impl std::fmt::Display) -> String {
+    e.to_string().chars().take(300).collect()
+}
+
+pub async fn send_email(
+    c: &NotifyConfig,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    let url = c.smtp_url.as_deref().ok_or("chưa cấu hình máy chủ thư")?;
+    let from: Mailbox = c.mail_from.parse().map_err(short)?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| format!("địa chỉ người nhận sai: {e}"))?;
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(short)?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map_err(short)?
+        .timeout(Some(Duration::from_secs(15)))
+        .build();
+    transport.send(message).await.map(|_| ()).map_err(short)
+}
+
+pub async fn send_sms(c: &NotifyConfig, phone: &str, text: &str) -> Result<(), String> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let url = c.sms_url.as_deref().ok_or("chưa cấu hình cổng SMS")?;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(short)?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
+    let mut req = http::Request::post(url).header(http::header::CONTENT_TYPE, &c.sms_content_type);
+    if let Some((name, value)) = c.sms_auth_header.as_deref().and_then(|h| h.split_once(':')) {
+        req = req.header(name.trim(), value.trim());
+    }
+    let req = req
+        .body(Full::new(Bytes::from(sms_body(c, phone, text))))
+        .map_err(short)?;
+    let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
+        .await
+        .map_err(|_| "cổng SMS không trả lời sau 15 giây".to_owned())?
+        .map_err(|e| format!("không kết nối được cổng SMS: {}", short(e)))?;
+    let status = resp.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Err(format!(
+            "cổng SMS trả lời {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ))
+    }
+}
+
+/// Runs the worker every `interval_secs` (the local server; on Lambda an EventBridge
+/// schedule calls `POST /api/admin/outbox/deliver`-equivalent code instead, see README).
+pub fn spawn_worker(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let c = &state.config().notify;
+    if c.interval_secs == 0 || (c.smtp_url.is_none() && c.sms_url.is_none()) {
+        return None;
+    }
+    let every = Duration::from_secs(c.interval_secs);
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = deliver_due(&state, OffsetDateTime::now_utc()).await {
+                tracing::warn!("outbox delivery: {e}");
+            }
+        }
+    }))
+}

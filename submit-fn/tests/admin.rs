@@ -1,0 +1,375 @@
+//! The desk's console API: sessions, the list, a dossier, the steps, and what is refused.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use serde_json::{Value, json};
+use submit_fn::admin::auth::{self, Role};
+
+const PASSWORD: &str = "mat-khau-du-dai-123";
+
+async fn officer(h: &Harness, login: &str, role: Role) {
+    auth::add_officer(
+        h.storage(),
+        login,
+        "Nguyễn Văn Cán Bộ",
+        role,
+        PASSWORD,
+        false,
+    )
+    .await
+    .unwrap();
+}
+
+struct Login {
+    cookie: String,
+    csrf: String,
+}
+
+async fn login(h: &Harness, login: &str) -> Login {
+    let a = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": login, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let set = a.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    assert!(set.contains("Path=/api/admin"), "{set}");
+    Login {
+        cookie: set.split(';').next().unwrap().to_owned(),
+        csrf: a.json()["csrf"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl Login {
+    async fn get(&self, h: &Harness, uri: &str) -> Answer {
+        h.send(
+            Request::get(uri)
+                .header("cookie", &self.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+    async fn post(&self, h: &Harness, uri: &str, body: &Value) -> Answer {
+        h.send(
+            Request::post(uri)
+                .header("cookie", &self.cookie)
+                .header("x-csrf-token", &self.csrf)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(body).unwrap()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+async fn submit(h: &Harness, key: &str) -> (String, String) {
+    let altcha = h.altcha().await;
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
+                "values": trich_luc_values()}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let r = &a.json()["receipt"];
+    (
+        r["code"].as_str().unwrap().to_owned(),
+        r["tracking_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn officer_logs_in_lists_and_processes_a_dossier() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (code, token) = submit(&h, "admin-flow-0001").await;
+    let s = login(&h, "lan").await;
+
+    let me = s.get(&h, "/api/admin/session").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["login"], "lan");
+    assert_eq!(me.json()["csrf"], s.csrf.as_str());
+
+    let list = s.get(&h, "/api/admin/dossiers").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+    let l = list.json();
+    assert_eq!(l["counts"]["total"], 1);
+    assert_eq!(l["counts"]["new"], 1);
+    assert_eq!(l["items"][0]["code"], code.as_str());
+    assert_eq!(l["items"][0]["status"], "received");
+
+    let d = s.get(&h, &format!("/api/admin/dossiers/{code}")).await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text());
+    let d = d.json();
+    assert_eq!(d["seq"], 1);
+    assert!(
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["value"] == "Trần Văn Bình")
+    );
+    assert_eq!(d["actions"], json!(["receive", "request-papers", "refuse"]));
+    let proposed = d["proposed_appointment"].as_str().unwrap().to_owned();
+
+    // Receive with the proposed appointment.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{code}/actions"),
+            &json!({"action": "receive", "expected_seq": 1, "appointment": proposed}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "accepted");
+    assert!(
+        r.json()["appointment"]
+            .as_str()
+            .unwrap()
+            .starts_with(&proposed)
+    );
+
+    // A second officer working from the same view is refused.
+    let r2 = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{code}/actions"),
+            &json!({"action": "refuse", "expected_seq": 1, "reason": "trùng"}),
+        )
+        .await;
+    assert_eq!(r2.status, StatusCode::CONFLICT);
+    assert!(
+        r2.text().contains("Hồ sơ vừa được cán bộ khác cập nhật"),
+        "{}",
+        r2.text()
+    );
+
+    // Papers, the citizen's supplement, result, hand-over by post.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{code}/actions"),
+            &json!({"action": "request-papers", "expected_seq": 2, "missing": "Bản sao giấy khai sinh"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = h.get(&format!("/api/dossiers/{code}?token={token}")).await;
+    assert_eq!(t.json()["status_label"], "Cần bổ sung giấy tờ");
+    assert!(
+        !t.text().contains("\"by\""),
+        "officer login leaked: {}",
+        t.text()
+    );
+
+    let boundary = "XbOuNdArY";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"khai-sinh.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{}\r\n--{boundary}--\r\n",
+        std::str::from_utf8(PDF).unwrap()
+    );
+    let sup = h
+        .post_raw(
+            &format!("/api/dossiers/{code}/supplement"),
+            &format!("multipart/form-data; boundary={boundary}"),
+            body.into_bytes(),
+        )
+        .await;
+    assert_eq!(sup.status, StatusCode::OK, "{}", sup.text());
+    let l = s.get(&h, "/api/admin/dossiers?status=new").await.json();
+    assert_eq!(l["items"][0]["status"], "supplemented");
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 1);
+    assert!(
+        d["attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .contains("X-Amz-Signature")
+    );
+
+    for (n, body) in [
+        json!({"action": "result-ready", "expected_seq": 4}),
+        json!({"action": "hand-over", "expected_seq": 5, "method": "post", "postal_tracking": "EB123456789VN"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = s
+            .post(&h, &format!("/api/admin/dossiers/{code}/actions"), &body)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "step {n}: {}", r.text());
+    }
+    let t = h
+        .get(&format!("/api/dossiers/{code}?token={token}"))
+        .await
+        .json();
+    assert_eq!(t["status"], "posted");
+    assert_eq!(t["status_label"], "Đã gửi kết quả qua bưu điện");
+    assert_eq!(t["history"].as_array().unwrap().len(), 6);
+
+    // Every step is kept, with who did it, and each has a notice in the outbox.
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    let history = d["history"].as_array().unwrap();
+    assert_eq!(history[1]["by"], "lan");
+    assert_eq!(history[5]["postal_tracking"], "EB123456789VN");
+    let outbox = h.storage().list("outbox/").await.unwrap();
+    assert_eq!(outbox.len(), 6, "{outbox:?}");
+
+    // A step that does not fit the status is refused.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{code}/actions"),
+            &json!({"action": "receive", "expected_seq": 6}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let out = s.post(&h, "/api/admin/logout", &json!({})).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+}
+
+#[tokio::test]
+async fn appointment_must_be_a_working_day_and_filters_work() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (a, _) = submit(&h, "filter-0001").await;
+    let (b, _) = submit(&h, "filter-0002").await;
+    let s = login(&h, "lan").await;
+    // 2030-01-05 is a Saturday.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{a}/actions"),
+            &json!({"action": "receive", "appointment": "2030-01-05"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("ngày nghỉ"), "{}", r.text());
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{a}/actions"),
+            &json!({"action": "refuse", "reason": "Không thuộc thẩm quyền"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let l = s.get(&h, "/api/admin/dossiers?status=refused").await.json();
+    assert_eq!(l["matched"], 1);
+    assert_eq!(l["items"][0]["code"], a.as_str());
+    let l = s.get(&h, "/api/admin/dossiers?status=new").await.json();
+    assert_eq!(l["matched"], 1);
+    assert_eq!(l["items"][0]["code"], b.as_str());
+    let l = s
+        .get(&h, "/api/admin/dossiers?procedure=nope&from=2000-01-01")
+        .await
+        .json();
+    assert_eq!(l["matched"], 0);
+    // Newest first.
+    let l = s.get(&h, "/api/admin/dossiers").await.json();
+    assert_eq!(l["items"][0]["code"], b.as_str());
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    for i in 0..5 {
+        let a = h
+            .post_json(
+                "/api/admin/login",
+                &json!({"login": "lan", "password": "sai"}),
+            )
+            .await;
+        if i < 4 {
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{i}");
+            assert!(a.text().contains("không đúng"));
+        } else {
+            assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+    // Even the right password is refused while locked.
+    let a = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(a.text().contains("tạm khóa"), "{}", a.text());
+    assert!(a.text().contains("15 phút"), "{}", a.text());
+    // Unknown logins answer like wrong passwords.
+    let a = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "khong-co", "password": "x"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn form_login_sets_the_cookie_and_redirects() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Admin).await;
+    let a = h
+        .post_raw(
+            "/api/admin/login",
+            "application/x-www-form-urlencoded",
+            format!("login=lan&password={PASSWORD}").into_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.headers["location"], "/can-bo/");
+    // Local public URL: no Secure; elsewhere Secure.
+    assert!(!a.headers["set-cookie"].to_str().unwrap().contains("Secure"));
+    let h2 = harness_with(|c| c.public_url = "https://xa.gov.vn".into()).await;
+    officer(&h2, "lan", Role::Admin).await;
+    let a = h2
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": PASSWORD}),
+        )
+        .await;
+    assert!(
+        a.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn officer_cli_refuses_a_second_add() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let again = auth::add_officer(h.storage(), "lan", "Khác", Role::Admin, PASSWORD, false).await;
+    assert!(matches!(again, Err(auth::AddOfficerError::Exists(_))));
+    let stored = h
+        .storage()
+        .get("config/officers/lan.json")
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(stored.to_vec()).unwrap();
+    assert!(text.contains("$argon2id$"), "{text}");
+    assert!(!text.contains(PASSWORD));
+}
