@@ -284,6 +284,7 @@ impl<'a> Renderer<'a> {
         }
         files.push(self.page("lien-he/index.html", "contact.html", |c| c.insert("section", "contact"))?);
         files.push(self.page("tra-cuu/index.html", "track.html", |c| c.insert("section", "track"))?);
+        files.push(self.page("can-bo/index.html", "can-bo.html", |c| c.insert("section", "staff"))?);
         files.push(self.page("tim-kiem/index.html", "search.html", |c| c.insert("section", "procedures"))?);
         files.push(self.page("404.html", "404.html", |_| {})?);
         let base = self.content.site.base_url.trim_end_matches('/');

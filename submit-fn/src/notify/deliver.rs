@@ -4,7 +4,7 @@
 //! worker first claims `outbox-lease/{id}/{attempts}-{5-minute slot}` with
 //! `If-None-Match: *`, so two workers (two Lambda instances, the console's button and the
 //! timer) never send the same attempt; a crashed worker's claim lapses with its slot.
-//! Each channel that goes through is marked `outbox-sent/{id}/{sms|email}`; when all are,
+//! Each channel that goes through is marked `outbox-sent/{id}.{sms|email}`; when all are,
 //! `outbox-sent/{id}`. A failure raises `attempts` and sets `next_attempt_at` with
 //! exponential backoff (30 s, 1 min, 2 min, … at most 1 h), and the record stays visible
 //! in the console.
@@ -69,9 +69,9 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
             report.waiting += 1;
             continue;
         }
-        let want_sms = record.sms.is_some() && !sent.contains(&format!("outbox-sent/{id}/sms"));
+        let want_sms = record.sms.is_some() && !sent.contains(&format!("outbox-sent/{id}.sms"));
         let want_email =
-            record.email.is_some() && !sent.contains(&format!("outbox-sent/{id}/email"));
+            record.email.is_some() && !sent.contains(&format!("outbox-sent/{id}.email"));
         if (want_sms && c.sms_url.is_none()) || (want_email && c.smtp_url.is_none()) {
             report.not_configured += 1;
         }
@@ -92,11 +92,16 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
         let mut done_email = !want_email;
         if can_sms {
             let sms = record.sms.as_ref().expect("checked");
-            match send_sms(c, &sms.to, &sms.text).await {
+            let text = if c.sms_ascii {
+                super::strip_marks(&sms.text)
+            } else {
+                sms.text.clone()
+            };
+            match send_sms(c, &sms.to, &text).await {
                 Ok(()) => {
                     storage
                         .put_if_absent(
-                            &format!("outbox-sent/{id}/sms"),
+                            &format!("outbox-sent/{id}.sms"),
                             Bytes::from(format_time(now)),
                             "text/plain",
                         )
@@ -112,7 +117,7 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
                 Ok(()) => {
                     storage
                         .put_if_absent(
-                            &format!("outbox-sent/{id}/email"),
+                            &format!("outbox-sent/{id}.email"),
                             Bytes::from(format_time(now)),
                             "text/plain",
                         )

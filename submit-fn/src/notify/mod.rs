@@ -3,7 +3,7 @@
 //! them (e-mail over SMTP with lettre, SMS through a configurable HTTP gateway).
 //!
 //! A record is marked sent once with `If-None-Match: *` on `outbox-sent/{id}` (and per
-//! channel, `outbox-sent/{id}/sms`, `…/email`, so a channel that went through is not sent
+//! channel, `outbox-sent/{id}.sms`, `…/email`, so a channel that went through is not sent
 //! again when the other is retried). Failures are retried with backoff: the record
 //! carries `attempts`, `next_attempt_at` and `last_error`. Delivery never blocks a
 //! dossier: records are written after the step, sent later.
@@ -168,10 +168,28 @@ pub struct OutboxRecord {
 
 fn sms_text(state: &AppState, text: String) -> String {
     if state.config().notify.sms_ascii {
-        catalog::text::fold(&text)
+        strip_marks(&text)
     } else {
         text
     }
+}
+
+/// Vietnamese without diacritics, case kept (codes and tracking tokens in links must
+/// survive): "Hẹn trả" → "Hen tra", "Đ" → "D".
+pub fn strip_marks(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.chars()
+        .map(|c| match c {
+            'đ' | 'ð' => 'd',
+            'Đ' | 'Ð' => 'D',
+            '–' | '—' => '-',
+            '…' => '.',
+            other => other,
+        })
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect()
 }
 
 /// The notice for an officer's (or the citizen's supplement) step, if the step has one.

@@ -1,0 +1,97 @@
+// Trang cán bộ: đăng nhập, danh sách hồ sơ, xem hồ sơ, các bước xử lý. Không dùng thư viện.
+(function () {
+  "use strict";
+  var API = "/api/admin";
+  var csrf = "";
+  var $ = function (id) { return document.getElementById(id); };
+  function esc(s) { return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
+  function say(text, bad) { var m = $("cb-msg"); m.className = bad ? "notice error" : "notice"; m.textContent = text || ""; }
+  function call(method, path, body) {
+    var opt = { method: method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") { opt.headers["X-CSRF-Token"] = csrf; opt.headers["Content-Type"] = "application/json"; opt.body = JSON.stringify(body || {}); }
+    return fetch(API + path, opt).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (r.status === 401) { show(false); }
+        if (!r.ok) { throw new Error(j.message || ("Lỗi " + r.status)); }
+        return j;
+      });
+    });
+  }
+  function show(on) { $("cb-login").hidden = on; $("cb-app").hidden = !on; }
+  function started(s) { csrf = s.csrf; $("cb-who").textContent = s.name + " (" + s.login + ")"; show(true); list(); outbox(); }
+  function day(t) { return t ? t.slice(8, 10) + "/" + t.slice(5, 7) + "/" + t.slice(0, 4) : ""; }
+  function list() {
+    var f = new FormData($("cb-filter")), q = [];
+    f.forEach(function (v, k) { if (v) q.push(k + "=" + encodeURIComponent(v)); });
+    call("GET", "/dossiers?" + q.join("&")).then(function (d) {
+      var c = d.counts;
+      $("cb-counts").textContent = "Tổng " + c.total + " hồ sơ · mới " + c.new + " · quá hạn " + c.overdue + " · chờ bổ sung " + c.waiting_papers + " · khớp bộ lọc " + d.matched;
+      $("cb-rows").innerHTML = d.items.map(function (s) {
+        return "<tr><td><a href=\"#" + esc(s.code) + "\" data-code=\"" + esc(s.code) + "\">" + esc(s.code) + "</a></td><td>" + esc(s.applicant) + "</td><td>" + esc(s.procedure_title) +
+          "</td><td>" + day(s.received_at) + "</td><td>" + day(s.appointment) + (s.overdue ? " <strong>(quá hạn)</strong>" : "") + "</td><td>" + esc(s.status_label) + "</td></tr>";
+      }).join("");
+    }).catch(function (e) { say(e.message, true); });
+  }
+  var FORMS = {
+    "receive": ["Tiếp nhận, hẹn trả", "<label>Ngày hẹn trả <input type=\"date\" name=\"appointment\" required></label>"],
+    "request-papers": ["Yêu cầu bổ sung", "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>"],
+    "result-ready": ["Đã có kết quả", ""],
+    "hand-over": ["Trả kết quả", "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label>"],
+    "refuse": ["Từ chối", "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>"]
+  };
+  function open(code) {
+    call("GET", "/dossiers/" + encodeURIComponent(code)).then(function (d) {
+      $("cb-d-h").textContent = "Hồ sơ " + d.code + " – " + d.status_label;
+      var h = "<p>" + esc(d.procedure.title) + " · Hẹn trả: " + esc(day(d.appointment)) + " " + esc(d.appointment.slice(11)) + "</p><table class=\"receipt-table\"><tbody>";
+      d.fields.forEach(function (f) { h += "<tr><th scope=\"row\">" + esc(f.label) + "</th><td>" + esc(f.value) + "</td></tr>"; });
+      h += "</tbody></table><h3>Tệp đính kèm (liên kết dùng được " + Math.round(d.attachment_url_secs / 60) + " phút)</h3><ul>";
+      d.attachments.forEach(function (a) { h += "<li><a href=\"" + esc(a.url) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
+      h += "</ul><h3>Quá trình xử lý</h3><ol>";
+      d.history.forEach(function (e) { h += "<li>" + esc(e.at.slice(0, 16).replace("T", " ")) + " – " + esc(e.label) + (e.by_name ? " – " + esc(e.by_name) : "") + (e.note ? "<br>" + esc(e.note) : "") + "</li>"; });
+      $("cb-d-body").innerHTML = h + "</ol>";
+      $("cb-actions").innerHTML = d.actions.map(function (a) {
+        return "<form class=\"cb-action\" data-action=\"" + a + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + FORMS[a][0] + "</h3>" + FORMS[a][1] + "<button class=\"button\" type=\"submit\">" + FORMS[a][0] + "</button></form>";
+      }).join("");
+      var ap = $("cb-actions").querySelector("input[name=appointment]");
+      if (ap) { ap.value = d.proposed_appointment; }
+      $("cb-dossier").hidden = false; $("cb-dossier").focus();
+    }).catch(function (e) { say(e.message, true); });
+  }
+  function outbox() {
+    call("GET", "/outbox").then(function (o) {
+      var bad = o.waiting.filter(function (r) { return r.attempts > 0; });
+      $("cb-outbox").innerHTML = "<p>Đã gửi " + o.delivered + " · đang chờ " + o.waiting.length + (o.smtp_configured ? "" : " · chưa cấu hình máy chủ thư") + (o.sms_configured ? "" : " · chưa cấu hình cổng SMS") + "</p>" +
+        (bad.length ? "<ul>" + bad.map(function (r) { return "<li>" + esc(r.code) + " (" + esc(r.kind) + "): " + r.attempts + " lần, lỗi: " + esc(r.last_error) + "</li>"; }).join("") + "</ul>" : "");
+    }).catch(function () {});
+  }
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    if (f.id === "cb-login-form") {
+      ev.preventDefault();
+      fetch(API + "/login", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ login: $("cb-user").value, password: $("cb-pass").value }) })
+        .then(function (r) { return r.json().then(function (j) { if (!r.ok) { throw new Error(j.message); } return j; }); })
+        .then(function (s) { $("cb-pass").value = ""; say(""); started(s); })
+        .catch(function (e) { say(e.message, true); });
+    } else if (f.id === "cb-filter") {
+      ev.preventDefault(); list();
+    } else if (f.classList.contains("cb-action")) {
+      ev.preventDefault();
+      var body = { action: f.dataset.action, expected_seq: Number(f.dataset.seq) };
+      new FormData(f).forEach(function (v, k) { body[k] = v; });
+      call("POST", "/dossiers/" + encodeURIComponent(f.dataset.code) + "/actions", body)
+        .then(function (r) { say("Đã ghi: " + r.status_label); open(f.dataset.code); list(); })
+        .catch(function (e) { say(e.message, true); });
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest("a[data-code]");
+    if (a) { ev.preventDefault(); open(a.dataset.code); }
+  });
+  $("cb-logout").addEventListener("click", function () { call("POST", "/logout").then(function () { csrf = ""; show(false); }); });
+  $("cb-deliver").addEventListener("click", function () {
+    call("POST", "/outbox/deliver").then(function (r) { say("Đã gửi " + r.sent + ", lỗi " + r.failed + ", chờ " + r.waiting); outbox(); }).catch(function (e) { say(e.message, true); });
+  });
+  fetch(API + "/session", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (s) { if (s) { started(s); } else { show(false); } }).catch(function () { show(false); });
+}());
