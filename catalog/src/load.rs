@@ -378,6 +378,7 @@ pub fn parse_procedure(root: &Path, rel: &str, text: &str) -> Result<Procedure, 
     }
     p.body = body;
     p.source = source;
+    p.search_text = crate::text::fold(&format!("{} {} {} {}", p.title, p.code, p.field, p.summary));
     let errors = check_procedure(root, &p, text);
     if errors.is_empty() { Ok(p) } else { Err(errors) }
 }
@@ -607,7 +608,7 @@ fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
     errors
 }
 
-pub fn check_unique(procedures: &[Procedure]) -> Vec<ContentError> {
+pub fn check_unique<'a>(procedures: impl IntoIterator<Item = &'a Procedure>) -> Vec<ContentError> {
     let mut errors = Vec::new();
     let mut codes: HashMap<&str, &str> = HashMap::new();
     let mut slugs: HashMap<&str, &str> = HashMap::new();

@@ -140,6 +140,9 @@ pub struct Procedure {
     /// Where it was read from, relative to the content folder.
     #[serde(skip)]
     pub source: Source,
+    /// Title, code, field and summary folded for search, worked out once at load.
+    #[serde(skip)]
+    pub search_text: String,
 }
 
 impl Procedure {

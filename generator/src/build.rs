@@ -215,34 +215,53 @@ impl Site {
             *self = fresh;
             return Ok(vec!["*".into()]);
         }
-        let mut content = self.content.clone();
-        let mut removed_slugs = Vec::new();
+        // Parse and check first, so that a broken edit changes nothing.
         let mut errors = Vec::new();
-        let mut touched = Vec::new();
+        let mut parsed = Vec::new();
         for path in changed {
             let rel = format!("procedures/{}", path.file_name().unwrap_or_default().to_string_lossy());
-            if let Some(i) = content.procedures.iter().position(|p| p.source.path == rel) {
-                let old = content.procedures.remove(i);
-                removed_slugs.push(old.slug);
-            }
             if path.is_file() {
                 let text = std::fs::read_to_string(path).map_err(io_error(path))?;
                 match catalog::load::parse_procedure(&self.paths.content, &rel, &text) {
-                    Ok(p) => {
-                        touched.push(p.code.clone());
-                        content.procedures.push(p);
-                    }
+                    Ok(p) => parsed.push((rel, Some(p))),
                     Err(e) => errors.extend(e),
                 }
+            } else {
+                parsed.push((rel, None));
             }
         }
-        errors.extend(catalog::load::check_unique(&content.procedures));
+        let replaced: HashSet<&str> = parsed.iter().map(|(rel, _)| rel.as_str()).collect();
+        let after = self
+            .content
+            .procedures
+            .iter()
+            .filter(|p| !replaced.contains(p.source.path.as_str()))
+            .chain(parsed.iter().filter_map(|(_, p)| p.as_ref()));
+        errors.extend(catalog::load::check_unique(after));
         if !errors.is_empty() {
             return Err(BuildError::Content(errors));
         }
+        let mut removed = Vec::new();
+        let mut touched = Vec::new();
+        let content = &mut self.content;
+        for (rel, procedure) in parsed {
+            if let Some(i) = content.procedures.iter().position(|p| p.source.path == rel) {
+                removed.push(content.procedures.remove(i));
+            }
+            if let Some(p) = procedure {
+                touched.push(p.code.clone());
+                content.procedures.push(p);
+            }
+        }
         content.sort();
-        let renderer = Renderer::new(&self.theme, &content, self.dev_reload);
-        let mut files = renderer.listings()?;
+        let content = &self.content;
+        let renderer = Renderer::new(&self.theme, content, self.dev_reload);
+        let fields: HashSet<String> = removed
+            .iter()
+            .map(|p| p.field.clone())
+            .chain(touched.iter().filter_map(|c| content.procedure(c)).map(|p| p.field.clone()))
+            .collect();
+        let mut files = renderer.listings_for(Some(&fields))?;
         let mut links = Vec::new();
         for code in &touched {
             let p = content.procedure(code).expect("just added");
@@ -250,30 +269,45 @@ impl Site {
             files.extend(f);
             links.push((p.source.path.clone(), l));
         }
-        let mut new_files = self.written.files.clone();
         let kept_slugs: HashSet<&str> = content.procedures.iter().map(|p| p.slug.as_str()).collect();
-        let gone: Vec<String> = removed_slugs
+        let gone: Vec<String> = removed
             .iter()
-            .filter(|s| !kept_slugs.contains(s.as_str()))
-            .flat_map(|s| {
-                let prefix = format!("thu-tuc/{s}/");
-                new_files.iter().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
+            .filter(|p| !kept_slugs.contains(p.slug.as_str()))
+            .flat_map(|p| {
+                let prefix = format!("thu-tuc/{}/", p.slug);
+                self.written.files.iter().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
             })
             .collect();
-        for g in &gone {
-            new_files.remove(g);
-        }
-        for f in &files {
-            new_files.insert(f.0.clone());
-        }
         let mut link_errors = Vec::new();
-        for (source, l) in &links {
-            check_links(&new_files, source, l, &mut link_errors);
-        }
-        if !link_errors.is_empty() {
-            return Err(BuildError::Content(link_errors));
+        {
+            let new_files: HashSet<&str> = files.iter().map(|f| f.0.as_str()).collect();
+            let gone: HashSet<&str> = gone.iter().map(String::as_str).collect();
+            for (source, l) in &links {
+                for link in l {
+                    let resolves = |candidate: &str| {
+                        (self.written.files.contains(candidate) && !gone.contains(candidate)) || new_files.contains(candidate)
+                    };
+                    let path = link.target.split(['#', '?']).next().unwrap_or("").trim_start_matches('/');
+                    let ok = path.is_empty()
+                        || path == "api/track"
+                        || resolves(path)
+                        || resolves(&format!("{path}index.html"))
+                        || resolves(&format!("{path}/index.html"));
+                    if !ok {
+                        check_links(&HashSet::new(), source, std::slice::from_ref(link), &mut link_errors);
+                    }
+                }
+            }
         }
         drop(renderer);
+        if !link_errors.is_empty() {
+            // Put the content back as it was: the last good site stays.
+            let content = &mut self.content;
+            content.procedures.retain(|p| !touched.contains(&p.code));
+            content.procedures.extend(removed);
+            content.sort();
+            return Err(BuildError::Content(link_errors));
+        }
         let out = self.paths.out.clone();
         let mut changed_paths = Vec::new();
         for f in &files {
@@ -284,13 +318,13 @@ impl Site {
                 write_atomically(&out, f)?;
                 changed_paths.push(f.0.clone());
             }
+            self.written.files.insert(f.0.clone());
         }
         for g in gone {
             let _ = std::fs::remove_file(out.join(&g));
+            self.written.files.remove(&g);
             changed_paths.push(g);
         }
-        self.written.files = new_files;
-        self.content = content;
         Ok(changed_paths)
     }
 }

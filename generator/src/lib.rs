@@ -10,5 +10,7 @@ pub mod search;
 pub mod views;
 
 pub use build::{BuildError, Paths, Report, Site};
+#[cfg(feature = "serve")]
 pub mod dev_api;
+#[cfg(feature = "serve")]
 pub mod serve;

@@ -29,6 +29,7 @@ enum Command {
     /// Build the site into the output folder (swapped in only when the build succeeds).
     Build,
     /// Build, serve on localhost with the function at /api, rebuild on change.
+    #[cfg(feature = "serve")]
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
@@ -119,6 +120,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "serve")]
         Command::Serve { addr, data } => match generator::serve::run(paths, &addr, &data) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -11,12 +11,17 @@ use serde::Serialize;
 use serde_json::json;
 use tera::{Context, Tera};
 
+use rayon::prelude::*;
+
 use crate::assets::Assets;
 use crate::markdown::{self, InternalLink};
 use crate::search;
 use crate::views::{self, Downloads};
 
 pub type File = (String, Vec<u8>);
+
+/// Above this many procedures the home page lists fields instead of every procedure.
+pub const COMPACT_HOME_AFTER: usize = 300;
 
 /// Templates and assets, loaded once.
 pub struct Theme {
@@ -160,53 +165,112 @@ impl<'a> Renderer<'a> {
     }
 
     /// Every page that lists procedures: home, fields, search index, catalogue, sitemap.
+    /// They are independent, so they render in parallel.
     pub fn listings(&self) -> Result<Vec<File>, RenderError> {
+        self.listings_for(None)
+    }
+
+    /// The listings, with only the field pages of `fields` (all when `None`): a
+    /// one-file rebuild leaves the other fields' pages as they are.
+    pub fn listings_for(&self, fields: Option<&std::collections::HashSet<String>>) -> Result<Vec<File>, RenderError> {
         let groups = views::groups(self.content);
         let latest: Vec<_> = self.content.news.iter().take(5).map(news_row).collect();
+        let trace = std::env::var_os("MOTCUA_TRACE").is_some();
+        let timed = |name: &str, f: &dyn Fn() -> Result<Vec<File>, RenderError>| {
+            let t = std::time::Instant::now();
+            let r = f();
+            if trace {
+                eprintln!("  {name}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+            }
+            r
+        };
+        let jobs: Vec<(&str, Box<dyn Fn() -> Result<Vec<File>, RenderError> + Sync>)> = vec![
+            ("home", Box::new(|| {
+                Ok(vec![self.page("index.html", "home.html", |c| {
+                    // A province-sized catalogue would make a home page of megabytes:
+                    // past this many procedures the home lists fields, each with its page.
+                    let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
+                    c.insert("compact", &compact);
+                    if compact {
+                        let names: Vec<_> = groups.iter().map(|g| json!({ "name": g.name, "slug": g.slug, "count": g.count })).collect();
+                        c.insert("groups", &names);
+                    } else {
+                        c.insert("groups", &groups);
+                    }
+                    c.insert("latest_news", &latest);
+                    c.insert("section", "home");
+                })?])
+            })),
+            ("fields", Box::new(|| {
+                groups
+                    .par_iter()
+                    .filter(|g| fields.is_none_or(|f| f.contains(g.name)))
+                    .map(|g| {
+                        self.page(&format!("linh-vuc/{}/index.html", g.slug), "field.html", |c| {
+                            c.insert("group", g);
+                            c.insert("section", "procedures");
+                        })
+                    })
+                    .collect()
+            })),
+            ("search", Box::new(|| Ok(vec![("tim-kiem/index.json".into(), search::index(&self.content.procedures))]))),
+            ("catalogue", Box::new(|| Ok(vec![("api/procedures.json".into(), self.catalogue_json())]))),
+            ("sitemap", Box::new(|| Ok(vec![("sitemap.xml".into(), self.sitemap().into_bytes())]))),
+        ];
+        let parts: Vec<Result<Vec<File>, RenderError>> = jobs.par_iter().map(|(name, job)| timed(name, job.as_ref())).collect();
         let mut files = Vec::new();
-        files.push(self.page("index.html", "home.html", |c| {
-            c.insert("groups", &groups);
-            c.insert("latest_news", &latest);
-            c.insert("section", "home");
-        })?);
-        for g in &groups {
-            files.push(self.page(&format!("linh-vuc/{}/index.html", g.slug), "field.html", |c| {
-                c.insert("group", g);
-                c.insert("section", "procedures");
-            })?);
+        for part in parts {
+            files.extend(part?);
         }
-        files.push(("tim-kiem/index.json".into(), search::index(&self.content.procedures)));
-        files.push(("api/procedures.json".into(), self.catalogue_json()));
-        files.push(("sitemap.xml".into(), self.sitemap().into_bytes()));
         Ok(files)
     }
 
     fn catalogue_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            code: &'a str,
+            title: &'a str,
+            field: &'a str,
+            level: u8,
+            level_name: &'static str,
+            summary: &'a str,
+            authority: &'a str,
+            processing: &'a catalog::Processing,
+            fee: &'a catalog::Fee,
+            delivery: &'a [catalog::Delivery],
+            url: String,
+            form_url: Option<String>,
+            schema_url: Option<String>,
+            reviewed: catalog::Day,
+        }
+        #[derive(Serialize)]
+        struct Catalogue<'a> {
+            site: &'a str,
+            procedures: Vec<Entry<'a>>,
+        }
         let base = self.content.site.base_url.trim_end_matches('/');
-        let list: Vec<_> = self
+        let procedures = self
             .content
             .procedures
             .iter()
-            .map(|p| {
-                json!({
-                    "code": p.code,
-                    "title": p.title,
-                    "field": p.field,
-                    "level": p.level,
-                    "level_name": p.level_name(),
-                    "summary": p.summary,
-                    "authority": p.authority,
-                    "processing": p.processing,
-                    "fee": p.fee,
-                    "delivery": p.delivery,
-                    "url": format!("{base}/thu-tuc/{}/", p.slug),
-                    "form_url": p.is_online().then(|| format!("{base}/thu-tuc/{}/nop-truc-tuyen/", p.slug)),
-                    "schema_url": p.is_online().then(|| format!("{base}/api/forms/{}.json", p.code)),
-                    "reviewed": p.reviewed,
-                })
+            .map(|p| Entry {
+                code: &p.code,
+                title: &p.title,
+                field: &p.field,
+                level: p.level,
+                level_name: p.level_name(),
+                summary: &p.summary,
+                authority: &p.authority,
+                processing: &p.processing,
+                fee: &p.fee,
+                delivery: &p.delivery,
+                url: format!("{base}/thu-tuc/{}/", p.slug),
+                form_url: p.is_online().then(|| format!("{base}/thu-tuc/{}/nop-truc-tuyen/", p.slug)),
+                schema_url: p.is_online().then(|| format!("{base}/api/forms/{}.json", p.code)),
+                reviewed: p.reviewed,
             })
             .collect();
-        serde_json::to_vec_pretty(&json!({ "site": self.content.site.name, "procedures": list })).expect("json")
+        serde_json::to_vec(&Catalogue { site: &self.content.site.name, procedures }).expect("json")
     }
 
     fn sitemap(&self) -> String {

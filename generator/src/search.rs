@@ -6,12 +6,9 @@ use catalog::text::fold;
 
 /// `[[title, slug, code, level, folded words], …]`
 pub fn index(procedures: &[Procedure]) -> Vec<u8> {
-    let rows: Vec<(&str, &str, &str, u8, String)> = procedures
+    let rows: Vec<(&str, &str, &str, u8, &str)> = procedures
         .iter()
-        .map(|p| {
-            let words = fold(&format!("{} {} {} {}", p.title, p.code, p.field, p.summary));
-            (p.title.as_str(), p.slug.as_str(), p.code.as_str(), p.level, words)
-        })
+        .map(|p| (p.title.as_str(), p.slug.as_str(), p.code.as_str(), p.level, p.search_text.as_str()))
         .collect();
     serde_json::to_vec(&rows).expect("json")
 }

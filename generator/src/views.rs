@@ -137,6 +137,7 @@ pub struct ProcedureRow<'a> {
 pub struct FieldGroup<'a> {
     pub name: &'a str,
     pub slug: String,
+    pub count: usize,
     pub procedures: Vec<ProcedureRow<'a>>,
 }
 
@@ -148,10 +149,12 @@ pub fn groups(content: &Content) -> Vec<FieldGroup<'_>> {
             groups.push(FieldGroup {
                 name: &p.field,
                 slug: catalog::text::slugify(&p.field),
+                count: 0,
                 procedures: Vec::new(),
             });
         }
         let group = groups.last_mut().expect("just pushed");
+        group.count += 1;
         group.procedures.push(ProcedureRow {
             code: &p.code,
             title: &p.title,

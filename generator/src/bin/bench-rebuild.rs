@@ -40,8 +40,16 @@ fn main() -> anyhow::Result<()> {
         let changed = site.rebuild(std::slice::from_ref(file)).map_err(|e| anyhow::anyhow!(e.report()))?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
 
-        // Every listing must show the change.
-        for listing in ["index.html", "tim-kiem/index.json", "api/procedures.json"] {
+        // Every listing must show the change: the procedure's field page (the home lists
+        // procedures only for small catalogues), the search index and the catalogue.
+        let field = text
+            .lines()
+            .find_map(|l| l.strip_prefix("field: "))
+            .map(|f| catalog::text::slugify(f.trim_matches('"')))
+            .expect("field line");
+        let field_page = format!("linh-vuc/{field}/index.html");
+        let home = if site.content.procedures.len() > generator::render::COMPACT_HOME_AFTER { None } else { Some("index.html") };
+        for listing in [Some(field_page.as_str()), home, Some("tim-kiem/index.json"), Some("api/procedures.json")].into_iter().flatten() {
             let body = std::fs::read_to_string(out.join(listing))?;
             anyhow::ensure!(body.contains(&marker), "{listing} does not show the change of round {round}");
         }
