@@ -3,8 +3,9 @@
 //! are always set: without them s3s answers signed requests with 501.
 //!
 //! s3s-fs checks `If-None-Match: *` and then writes, which is not atomic; the wrapper
-//! below serialises conditional writes per key so that two concurrent claims of the
-//! same key cannot both succeed, as on AWS S3.
+//! below serialises conditional writes (and reads) per key so that two concurrent claims
+//! of the same key cannot both succeed, and a compare-and-swap never loses an update, as
+//! on AWS S3.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -178,6 +179,13 @@ impl S3 for Locked {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        // s3s-fs opens the file, then reads the ETag from a side file written after the
+        // data; under the key's lock a GET never pairs old data with a newer ETag, which
+        // would let a compare-and-swap (If-Match) overwrite a newer value, as S3 never does.
+        let _guard = self
+            .lock_for(&req.input.bucket, &req.input.key)
+            .lock()
+            .await;
         self.inner.get_object(req).await
     }
 

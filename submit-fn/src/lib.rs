@@ -15,6 +15,7 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod storage;
+pub mod widgets;
 
 pub use config::Config;
 pub use html::Shell;

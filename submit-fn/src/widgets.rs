@@ -1,0 +1,383 @@
+//! The home page's live widgets: visitor statistics and the opinion poll. No cookies and
+//! no personal data: the browser sends a random id it made itself (kept in
+//! sessionStorage for visits, localStorage for the poll), and only that id is stored.
+//!
+//! Counting stays exact under concurrency by writing only with conditions:
+//!
+//! - a visit is counted once per browser session and day: `stats/visits/{day}/{sid}`
+//!   written with `If-None-Match: *`; only the request that created it counts;
+//! - counters are small objects `stats/count/{period}/{shard}` holding a number, updated
+//!   by compare-and-swap: GET (number + ETag), PUT with `If-Match: <etag>` (or
+//!   `If-None-Match: *` when absent), again on 412/409. A visit increments one random
+//!   shard of each period (day, ISO week, month, year, total), so concurrent visits
+//!   rarely meet on one object, and a read sums the shards;
+//! - "online now" = distinct session ids seen in the last 5 minutes:
+//!   `stats/online/{yyyymmddHHMM}/{sid}` (If-None-Match), counted by listing 5 prefixes;
+//! - a vote is `polls/{id}/votes/{voter}` with `If-None-Match: *` (one per browser), then
+//!   a compare-and-swap increment of `polls/{id}/count/{option}/{shard}`.
+//!
+//! Days, weeks, months and years are Vietnam's (UTC+7).
+
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::routes::message;
+use crate::state::AppState;
+use crate::storage::Storage;
+
+/// Shards per counter: concurrent increments spread over this many objects.
+pub const SHARDS: u32 = 4;
+/// Minutes a visitor counts as online after their last page view.
+pub const ONLINE_MINUTES: i64 = 5;
+const MAX_ATTEMPTS: u32 = 40;
+
+const BUSY: &str = "Hệ thống đang bận, số liệu chưa cập nhật được. Vui lòng thử lại sau.";
+
+fn vietnam_now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(7, 0, 0).expect("valid offset"))
+}
+
+/// A random id made by the browser: 8–64 characters of `[A-Za-z0-9_-]`.
+fn valid_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The periods a visit at `now` counts in, as key parts.
+pub fn periods(now: OffsetDateTime) -> [String; 5] {
+    let (iso_year, week, _) = now.to_iso_week_date();
+    [
+        format!(
+            "d-{:04}-{:02}-{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day()
+        ),
+        format!("w-{iso_year:04}-W{week:02}"),
+        format!("m-{:04}-{:02}", now.year(), u8::from(now.month())),
+        format!("y-{:04}", now.year()),
+        "total".to_owned(),
+    ]
+}
+
+fn status_of<E>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> String {
+    let detail = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+    tracing::warn!("{what}: {detail}");
+    format!("{what}: {detail}")
+}
+
+/// The number stored under `key` and its ETag (`None` if absent).
+async fn read_counter(storage: &Storage, key: &str) -> Result<(u64, Option<String>), String> {
+    match storage
+        .client()
+        .get_object()
+        .bucket(storage.bucket())
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let etag = out.e_tag().map(str::to_owned);
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| unavailable("read counter", e))?
+                .into_bytes();
+            let n = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            Ok((n, etag))
+        }
+        Err(e) if status_of(&e) == Some(404) => Ok((0, None)),
+        Err(e) => Err(unavailable("read counter", e)),
+    }
+}
+
+/// Adds one to the counter at `key` by compare-and-swap; never loses an increment.
+pub async fn increment(storage: &Storage, key: &str) -> Result<u64, String> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let (n, etag) = read_counter(storage, key).await?;
+        let next = n + 1;
+        let put = storage
+            .client()
+            .put_object()
+            .bucket(storage.bucket())
+            .key(key)
+            .content_type("text/plain")
+            .body(ByteStream::from(next.to_string().into_bytes()));
+        let put = match &etag {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(_) => return Ok(next),
+            // Someone else wrote first (or is writing): read again and retry.
+            Err(e) if matches!(status_of(&e), Some(412 | 409)) => {
+                let wait = 2 + rand::random::<u64>() % (5 * u64::from(attempt + 1)).min(100);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(e) => return Err(unavailable("write counter", e)),
+        }
+    }
+    Err(format!(
+        "counter {key}: still contended after {MAX_ATTEMPTS} attempts"
+    ))
+}
+
+/// The sum of a counter's shards.
+async fn sum(storage: &Storage, prefix: &str) -> Result<u64, String> {
+    let reads = (0..SHARDS).map(|s| {
+        let key = format!("{prefix}/{s}");
+        async move { read_counter(storage, &key).await.map(|(n, _)| n) }
+    });
+    let values = futures_util::future::try_join_all(reads).await?;
+    Ok(values.into_iter().sum())
+}
+
+/// Writes an empty marker if absent; true if this call created it.
+async fn claim(storage: &Storage, key: &str) -> Result<bool, String> {
+    storage
+        .put_if_absent(key, bytes::Bytes::new(), "text/plain")
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct Hit {
+    /// The browser session's random id.
+    pub sid: String,
+}
+
+fn no_store(body: serde_json::Value) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn online(storage: &Storage, now: OffsetDateTime) -> Result<u64, String> {
+    let lists = (0..ONLINE_MINUTES).map(|m| {
+        let t = now - time::Duration::minutes(m);
+        let prefix = format!(
+            "stats/online/{:04}{:02}{:02}{:02}{:02}/",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        );
+        async move { storage.list(&prefix).await.map_err(|e| e.to_string()) }
+    });
+    let mut ids: Vec<String> = futures_util::future::try_join_all(lists)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.rsplit('/').next().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids.len() as u64)
+}
+
+async fn figures(storage: &Storage, now: OffsetDateTime) -> Result<serde_json::Value, String> {
+    let keys = periods(now).map(|p| format!("stats/count/{p}"));
+    let (day, week, month, year, total, online) = tokio::try_join!(
+        sum(storage, &keys[0]),
+        sum(storage, &keys[1]),
+        sum(storage, &keys[2]),
+        sum(storage, &keys[3]),
+        sum(storage, &keys[4]),
+        online(storage, now),
+    )?;
+    Ok(json!({
+        "today": day, "week": week, "month": month, "year": year, "total": total,
+        "online": online.max(1),
+    }))
+}
+
+/// `POST /api/stats {"sid": "…"}`: counts the visit (once per session and day), marks
+/// the session online, answers the figures.
+pub async fn stats_hit(State(state): State<AppState>, Json(hit): Json<Hit>) -> Response {
+    if !valid_id(&hit.sid) {
+        return message(StatusCode::UNPROCESSABLE_ENTITY, "Mã phiên không hợp lệ.");
+    }
+    let storage = state.storage();
+    let now = vietnam_now();
+    let result = async {
+        let [day, ..] = periods(now);
+        let minute = format!(
+            "stats/online/{:04}{:02}{:02}{:02}{:02}/{}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            hit.sid
+        );
+        let visit = format!("stats/visits/{day}/{}", hit.sid);
+        let (new_visit, _) = tokio::try_join!(claim(storage, &visit), claim(storage, &minute))?;
+        if new_visit {
+            let shard = rand::random::<u32>() % SHARDS;
+            let increments = periods(now).map(|p| {
+                let key = format!("stats/count/{p}/{shard}");
+                async move { increment(storage, &key).await }
+            });
+            futures_util::future::try_join_all(increments).await?;
+        }
+        figures(storage, now).await
+    }
+    .await;
+    match result {
+        Ok(body) => no_store(body),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, BUSY),
+    }
+}
+
+/// `GET /api/stats`: the figures, counting nothing.
+pub async fn stats_get(State(state): State<AppState>) -> Response {
+    match figures(state.storage(), vietnam_now()).await {
+        Ok(body) => no_store(body),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, BUSY),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Vote {
+    pub voter: String,
+    pub option: String,
+}
+
+async fn results(state: &AppState, id: &str) -> Result<serde_json::Value, String> {
+    let poll = state.site().poll.as_ref().expect("checked");
+    let reads = poll.options.iter().map(|o| {
+        let prefix = format!("polls/{id}/count/{}", o.value);
+        async move { sum(state.storage(), &prefix).await }
+    });
+    let counts = futures_util::future::try_join_all(reads).await?;
+    let total: u64 = counts.iter().sum();
+    let options: Vec<_> = poll
+        .options
+        .iter()
+        .zip(&counts)
+        .map(|(o, n)| json!({"value": o.value, "label": o.label, "votes": n}))
+        .collect();
+    Ok(json!({"id": id, "question": poll.question, "total": total, "options": options}))
+}
+
+fn poll_exists(state: &AppState, id: &str) -> bool {
+    state.site().poll.as_ref().is_some_and(|p| p.id == id)
+}
+
+/// `GET /api/polls/{id}`: the results.
+pub async fn poll_results(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if !poll_exists(&state, &id) {
+        return message(StatusCode::NOT_FOUND, "Không có cuộc thăm dò này.");
+    }
+    match results(&state, &id).await {
+        Ok(body) => no_store(body),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, BUSY),
+    }
+}
+
+/// `POST /api/polls/{id} {"voter": "…", "option": "…"}`: one vote per voter id; 201 with
+/// the results, or 409 with them if this voter has voted already.
+pub async fn poll_vote(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(vote): Json<Vote>,
+) -> Response {
+    if !poll_exists(&state, &id) {
+        return message(StatusCode::NOT_FOUND, "Không có cuộc thăm dò này.");
+    }
+    let poll = state.site().poll.as_ref().expect("checked");
+    if !valid_id(&vote.voter) {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Mã người bình chọn không hợp lệ.",
+        );
+    }
+    if !poll.options.iter().any(|o| o.value == vote.option) {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Hãy chọn một trong các phương án.",
+        );
+    }
+    let storage = state.storage();
+    let result = async {
+        let first = storage
+            .put_if_absent(
+                &format!("polls/{id}/votes/{}", vote.voter),
+                bytes::Bytes::from(vote.option.clone()),
+                "text/plain",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if first {
+            let shard = rand::random::<u32>() % SHARDS;
+            increment(
+                storage,
+                &format!("polls/{id}/count/{}/{shard}", vote.option),
+            )
+            .await?;
+        }
+        results(&state, &id).await.map(|r| (first, r))
+    }
+    .await;
+    match result {
+        Ok((true, body)) => (
+            StatusCode::CREATED,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(body),
+        )
+            .into_response(),
+        Ok((false, mut body)) => {
+            body["message"] = json!("Bạn đã bình chọn rồi; mỗi trình duyệt chỉ được một lần.");
+            (
+                StatusCode::CONFLICT,
+                [(header::CACHE_CONTROL, "no-store")],
+                Json(body),
+            )
+                .into_response()
+        }
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, BUSY),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_vietnamese() {
+        // 2025-12-31 18:30 UTC is already 1 January 2026 in Vietnam (ISO week 1).
+        let t = time::macros::datetime!(2025-12-31 18:30 UTC)
+            .to_offset(UtcOffset::from_hms(7, 0, 0).unwrap());
+        assert_eq!(
+            periods(t),
+            ["d-2026-01-01", "w-2026-W01", "m-2026-01", "y-2026", "total"].map(String::from)
+        );
+        assert!(valid_id("a1b2c3d4e5"));
+        assert!(!valid_id("short"));
+        assert!(!valid_id("../../etc/passwd"));
+    }
+}

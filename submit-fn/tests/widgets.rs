@@ -1,0 +1,178 @@
+//! Visitor statistics and the poll, through the router against the embedded store:
+//! counts stay exact when many requests arrive at once.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use submit_fn::embedded_s3;
+use submit_fn::storage::{Storage, s3_client};
+use submit_fn::{AppState, Config, router};
+use tower::ServiceExt;
+
+struct Setup {
+    router: Router,
+    _store: embedded_s3::EmbeddedS3,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let content_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
+    let mut content = catalog::load(&content_dir).expect("fixture content loads");
+    content.site.poll = Some(catalog::Poll {
+        id: "tim-thay-trang".into(),
+        question: "Làm thế nào bạn tìm thấy trang web này?".into(),
+        options: ["bang-tin", "can-bo", "nguoi-quen"]
+            .map(|v| catalog::Choice {
+                value: v.into(),
+                label: v.to_uppercase(),
+            })
+            .into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = embedded_s3::start(dir.path()).await.unwrap();
+    let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
+    let client = s3_client(&config, Some(store.keys())).await;
+    Storage::new(client.clone(), config.bucket.clone())
+        .ensure_bucket()
+        .await
+        .unwrap();
+    let state = AppState::new(&content, client, config);
+    Setup {
+        router: router(state),
+        _store: store,
+        _dir: dir,
+    }
+}
+
+async fn send(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let res = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    if status.is_success() || status == StatusCode::CONFLICT {
+        let cache = res
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(cache.as_deref(), Some("no-store"), "{status}");
+    }
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn sid(n: usize) -> String {
+    format!("visitor-{n:06}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_visits_are_all_counted_once() {
+    let s = setup().await;
+    let (status, empty) = send(&s.router, "GET", "/api/stats", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(empty["total"], 0);
+
+    // 60 different visitors at once, each also reloading once: 60 visits.
+    let mut tasks = Vec::new();
+    for n in 0..120 {
+        let router = s.router.clone();
+        tasks.push(tokio::spawn(async move {
+            send(
+                &router,
+                "POST",
+                "/api/stats",
+                Some(json!({"sid": sid(n % 60)})),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, figures) = send(&s.router, "GET", "/api/stats", None).await;
+    for period in ["today", "week", "month", "year", "total"] {
+        assert_eq!(figures[period], 60, "{period}: {figures}");
+    }
+    assert_eq!(figures["online"], 60);
+
+    let (status, _) = send(
+        &s.router,
+        "POST",
+        "/api/stats",
+        Some(json!({"sid": "x/../y"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_vote_per_browser_and_exact_results() {
+    let s = setup().await;
+    let uri = "/api/polls/tim-thay-trang";
+    let (status, before) = send(&s.router, "GET", uri, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(before["total"], 0);
+    assert_eq!(before["options"].as_array().unwrap().len(), 3);
+
+    // 45 voters at once, each sending twice: 45 votes, 15 per option.
+    let options = ["bang-tin", "can-bo", "nguoi-quen"];
+    let mut tasks = Vec::new();
+    for n in 0..90 {
+        let router = s.router.clone();
+        let vote = json!({"voter": sid(n % 45), "option": options[(n % 45) % 3]});
+        tasks.push(tokio::spawn(async move {
+            send(&router, "POST", uri, Some(vote)).await
+        }));
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::CREATED, _) => created += 1,
+            (StatusCode::CONFLICT, body) => {
+                assert!(body["message"].as_str().unwrap().contains("đã bình chọn"));
+                refused += 1
+            }
+            (status, body) => panic!("{status} {body}"),
+        }
+    }
+    assert_eq!((created, refused), (45, 45));
+    let (_, results) = send(&s.router, "GET", uri, None).await;
+    assert_eq!(results["total"], 45);
+    for o in results["options"].as_array().unwrap() {
+        assert_eq!(o["votes"], 15, "{results}");
+    }
+
+    let (status, _) = send(
+        &s.router,
+        "POST",
+        uri,
+        Some(json!({"voter": sid(999), "option": "khac"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = send(&s.router, "GET", "/api/polls/khong-co", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
