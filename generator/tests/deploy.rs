@@ -2,6 +2,8 @@
 //! published; a second deploy of the same files uploads nothing; one changed file is
 //! one upload; a removed file is deleted; a dry run changes nothing.
 
+#![cfg(feature = "serve")] // the embedded store comes with the function
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
