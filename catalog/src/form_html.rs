@@ -86,15 +86,27 @@ pub fn render_form(view: &FormView) -> String {
         h.push_str("</fieldset>");
     }
     if let Some(question) = view.human_question {
-        let error = view.errors.iter().find(|e| e.field == "human_answer").map(|e| e.message.as_str());
+        let error = view
+            .errors
+            .iter()
+            .find(|e| e.field == "human_answer")
+            .map(|e| e.message.as_str());
         let _ = write!(
             h,
             r#"<div class="field human-check{}" id="field-human_answer"><label for="f-human_answer">Câu hỏi kiểm tra: {} <span class="req" aria-hidden="true">*</span></label><p class="hint" id="f-human_answer-hint">Câu hỏi này giúp chặn thư rác tự động.</p>{}<input class="input-short" type="text" id="f-human_answer" name="human_answer" autocomplete="off" aria-describedby="f-human_answer-hint{}"{}></div>"#,
             if error.is_some() { " has-error" } else { "" },
             escape(question),
             error_line("human_answer", error),
-            if error.is_some() { " f-human_answer-error" } else { "" },
-            if error.is_some() { r#" aria-invalid="true""# } else { "" },
+            if error.is_some() {
+                " f-human_answer-error"
+            } else {
+                ""
+            },
+            if error.is_some() {
+                r#" aria-invalid="true""#
+            } else {
+                ""
+            },
         );
     }
     // A field people never see; bots that fill every input give themselves away.
@@ -189,7 +201,11 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
     } else {
         format!(r#" aria-describedby="{}""#, described.join(" "))
     };
-    let invalid = if error.is_some() { r#" aria-invalid="true""# } else { "" };
+    let invalid = if error.is_some() {
+        r#" aria-invalid="true""#
+    } else {
+        ""
+    };
     let required_attr = if field.required { " required" } else { "" };
     let has_error = if error.is_some() { " has-error" } else { "" };
     let type_name = field.kind.name();
@@ -232,7 +248,12 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
     }
 
     match field.kind {
-        FieldType::Text | FieldType::Email | FieldType::Phone | FieldType::CitizenId | FieldType::Number | FieldType::Date => {
+        FieldType::Text
+        | FieldType::Email
+        | FieldType::Phone
+        | FieldType::CitizenId
+        | FieldType::Number
+        | FieldType::Date => {
             let (input_type, extra) = match field.kind {
                 FieldType::Email => ("email", r#" autocomplete="email" spellcheck="false""#.to_owned()),
                 FieldType::Phone => ("tel", r#" inputmode="tel" autocomplete="tel""#.to_owned()),
@@ -286,7 +307,9 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
             let extra = if autocomplete.is_empty() {
                 extra
             } else {
-                extra.replace(r#" autocomplete="email""#, "").replace(r#" autocomplete="tel""#, "")
+                extra
+                    .replace(r#" autocomplete="email""#, "")
+                    .replace(r#" autocomplete="tel""#, "")
             };
             let _ = write!(
                 h,
@@ -294,29 +317,59 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
             );
         }
         FieldType::Textarea => {
-            let max = field.max_length.map(|m| format!(r#" maxlength="{m}""#)).unwrap_or_default();
+            let max = field
+                .max_length
+                .map(|m| format!(r#" maxlength="{m}""#))
+                .unwrap_or_default();
             let _ = write!(
                 h,
                 r#"<textarea id="f-{id}" name="{id}" rows="3"{max}{required_attr}{aria}{invalid}>{value}</textarea>"#
             );
         }
         FieldType::Select => {
-            let _ = write!(h, r#"<select id="f-{id}" name="{id}"{required_attr}{aria}{invalid}><option value="">— Chọn —</option>"#);
+            let _ = write!(
+                h,
+                r#"<select id="f-{id}" name="{id}"{required_attr}{aria}{invalid}><option value="">— Chọn —</option>"#
+            );
             let chosen = first(values, id);
             for o in &field.options {
                 let selected = if o.value == chosen { " selected" } else { "" };
-                let _ = write!(h, r#"<option value="{}"{selected}>{}</option>"#, escape(&o.value), escape(&o.label));
+                let _ = write!(
+                    h,
+                    r#"<option value="{}"{selected}>{}</option>"#,
+                    escape(&o.value),
+                    escape(&o.label)
+                );
             }
             h.push_str("</select>");
         }
         FieldType::Radio | FieldType::Checkbox if !field.options.is_empty() => {
-            let input_type = if field.kind == FieldType::Radio { "radio" } else { "checkbox" };
-            let chosen: Vec<&str> = values.get(id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+            let input_type = if field.kind == FieldType::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
+            let chosen: Vec<&str> = values
+                .get(id)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
             h.push_str(r#"<div class="choices">"#);
             for (n, o) in field.options.iter().enumerate() {
-                let input_id = if n == 0 { format!("f-{id}") } else { format!("f-{id}-{n}") };
-                let checked = if chosen.contains(&o.value.as_str()) { " checked" } else { "" };
-                let req = if n == 0 && field.kind == FieldType::Radio { required_attr } else { "" };
+                let input_id = if n == 0 {
+                    format!("f-{id}")
+                } else {
+                    format!("f-{id}-{n}")
+                };
+                let checked = if chosen.contains(&o.value.as_str()) {
+                    " checked"
+                } else {
+                    ""
+                };
+                let req = if n == 0 && field.kind == FieldType::Radio {
+                    required_attr
+                } else {
+                    ""
+                };
                 let _ = write!(
                     h,
                     r#"<div class="choice"><input type="{input_type}" id="{input_id}" name="{id}" value="{}"{checked}{req}{invalid}><label for="{input_id}">{}</label></div>"#,
@@ -327,7 +380,11 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
             h.push_str("</div>");
         }
         FieldType::Checkbox | FieldType::Radio => {
-            let checked = if matches!(first(values, id), "on" | "true" | "1") { " checked" } else { "" };
+            let checked = if matches!(first(values, id), "on" | "true" | "1") {
+                " checked"
+            } else {
+                ""
+            };
             let _ = write!(
                 h,
                 r#"<input type="checkbox" id="f-{id}" name="{id}" value="on"{checked}{required_attr}{aria}{invalid}><label for="f-{id}">{label}{mark}</label>"#
@@ -336,7 +393,11 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
         FieldType::Address => {
             for (part, part_label, part_required) in ADDRESS_PARTS {
                 let key = format!("{id}.{part}");
-                let req = if field.required && *part_required { " required" } else { "" };
+                let req = if field.required && *part_required {
+                    " required"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     h,
                     r#"<div class="subfield"><label for="f-{id}-{part}">{}</label><input type="text" id="f-{id}-{part}" name="{key}" value="{}" maxlength="200"{}{req}{invalid}></div>"#,
@@ -382,12 +443,21 @@ pub fn render_printable(p: &Procedure) -> String {
     };
     let mut h = String::new();
     for section in &form.sections {
-        let _ = write!(h, r#"<section class="print-section"><h2>{}</h2><dl class="print-fields">"#, escape(&section.title));
+        let _ = write!(
+            h,
+            r#"<section class="print-section"><h2>{}</h2><dl class="print-fields">"#,
+            escape(&section.title)
+        );
         for f in &section.fields {
             if f.kind == FieldType::File {
                 continue;
             }
-            let _ = write!(h, "<dt>{}{}</dt><dd>", escape(&f.label), if f.required { " *" } else { "" });
+            let _ = write!(
+                h,
+                "<dt>{}{}</dt><dd>",
+                escape(&f.label),
+                if f.required { " *" } else { "" }
+            );
             match f.kind {
                 FieldType::Select | FieldType::Radio => {
                     for o in &f.options {

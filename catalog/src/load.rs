@@ -84,8 +84,9 @@ impl Content {
             .sort_by(|a, b| (&a.field, &a.title, &a.code).cmp(&(&b.field, &b.title, &b.code)));
         self.news
             .sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.slug.cmp(&b.slug)));
-        self.pages
-            .sort_by(|a, b| (a.menu.unwrap_or(u32::MAX), &a.slug).cmp(&(b.menu.unwrap_or(u32::MAX), &b.slug)));
+        self.pages.sort_by(|a, b| {
+            (a.menu.unwrap_or(u32::MAX), &a.slug).cmp(&(b.menu.unwrap_or(u32::MAX), &b.slug))
+        });
     }
 }
 
@@ -104,13 +105,14 @@ pub fn load(root: &Path) -> Result<Content, Vec<ContentError>> {
 
     // Procedures are most of the content (thousands of files in a province): parse
     // them in parallel, keeping the files' order for stable reports.
-    let parsed: Vec<Result<Procedure, Vec<ContentError>>> = markdown_files(root, "procedures", &mut errors)
-        .par_iter()
-        .map(|rel| {
-            let text = read_to_string_checked(root, rel).map_err(|e| vec![e])?;
-            parse_procedure(root, rel, &text)
-        })
-        .collect();
+    let parsed: Vec<Result<Procedure, Vec<ContentError>>> =
+        markdown_files(root, "procedures", &mut errors)
+            .par_iter()
+            .map(|rel| {
+                let text = read_to_string_checked(root, rel).map_err(|e| vec![e])?;
+                parse_procedure(root, rel, &text)
+            })
+            .collect();
     let mut procedures = Vec::with_capacity(parsed.len());
     for result in parsed {
         match result {
@@ -141,8 +143,14 @@ pub fn load(root: &Path) -> Result<Content, Vec<ContentError>> {
             Err(e) => errors.push(e),
         }
     }
-    errors.extend(check_unique_slugs(news.iter().map(|n| (&n.slug, &n.source)), "tin"));
-    errors.extend(check_unique_slugs(pages.iter().map(|p| (&p.slug, &p.source)), "trang"));
+    errors.extend(check_unique_slugs(
+        news.iter().map(|n| (&n.slug, &n.source)),
+        "tin",
+    ));
+    errors.extend(check_unique_slugs(
+        pages.iter().map(|p| (&p.slug, &p.source)),
+        "trang",
+    ));
 
     match (site, holidays, errors.is_empty()) {
         (Some(site), Some(holidays), true) => {
@@ -177,7 +185,11 @@ fn read_to_string_checked(root: &Path, rel: &str) -> Result<String, ContentError
     })
 }
 
-fn read_yaml<T: DeserializeOwned>(root: &Path, rel: &str, errors: &mut Vec<ContentError>) -> Option<T> {
+fn read_yaml<T: DeserializeOwned>(
+    root: &Path,
+    rel: &str,
+    errors: &mut Vec<ContentError>,
+) -> Option<T> {
     let text = match read_to_string_checked(root, rel) {
         Ok(t) => t,
         Err(e) => {
@@ -308,7 +320,10 @@ fn explain_serde(key: &str, message: &str) -> (String, String) {
     if message.starts_with("unknown field") {
         let expected = names.get(1..).map(|n| n.join(", ")).unwrap_or_default();
         return (
-            format!("khóa \"{}\" không có trong mẫu nội dung", names.first().unwrap_or(&"?")),
+            format!(
+                "khóa \"{}\" không có trong mẫu nội dung",
+                names.first().unwrap_or(&"?")
+            ),
             format!("kiểm tra chính tả; các khóa dùng được ở đây: {expected}"),
         );
     }
@@ -343,7 +358,10 @@ fn explain_serde(key: &str, message: &str) -> (String, String) {
         );
     }
     if message.starts_with("ngày ") {
-        return (message.to_owned(), "viết ngày theo dạng NNNN-TT-NN, ví dụ 2025-04-30".into());
+        return (
+            message.to_owned(),
+            "viết ngày theo dạng NNNN-TT-NN, ví dụ 2025-04-30".into(),
+        );
     }
     if message.starts_with("data did not match any variant") {
         return (
@@ -351,7 +369,10 @@ fn explain_serde(key: &str, message: &str) -> (String, String) {
             "với giới hạn ngày, dùng \"today\" hoặc một ngày dạng NNNN-TT-NN".into(),
         );
     }
-    (message.to_owned(), "sửa giá trị theo mẫu trong README".into())
+    (
+        message.to_owned(),
+        "sửa giá trị theo mẫu trong README".into(),
+    )
 }
 
 fn explain_expected(expected: &str) -> String {
@@ -380,7 +401,11 @@ pub fn parse_procedure(root: &Path, rel: &str, text: &str) -> Result<Procedure, 
     p.source = source;
     p.search_text = crate::text::fold(&format!("{} {} {} {}", p.title, p.code, p.field, p.summary));
     let errors = check_procedure(root, &p, text);
-    if errors.is_empty() { Ok(p) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_news(root: &Path, rel: &str, text: &str) -> Result<NewsItem, ContentError> {
@@ -470,28 +495,67 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
     let rel = p.source.path.as_str();
     let mut errors = Vec::new();
     let mut err = |needle: &str, key: &str, problem: String, fix: String| {
-        errors.push(ContentError::new(rel, line_of(text, needle), key, problem, fix));
+        errors.push(ContentError::new(
+            rel,
+            line_of(text, needle),
+            key,
+            problem,
+            fix,
+        ));
     };
 
     let code_ok = p.code.len() == 8
         && p.code.as_bytes()[1] == b'.'
-        && p.code.bytes().enumerate().all(|(i, b)| i == 1 || b.is_ascii_digit());
+        && p.code
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 1 || b.is_ascii_digit());
     if !code_ok {
-        err("code:", "code", format!("mã thủ tục \"{}\" sai dạng", p.code), "mã quốc gia có dạng số.sáu số, ví dụ \"1.001193\" (đặt trong ngoặc kép)".into());
+        err(
+            "code:",
+            "code",
+            format!("mã thủ tục \"{}\" sai dạng", p.code),
+            "mã quốc gia có dạng số.sáu số, ví dụ \"1.001193\" (đặt trong ngoặc kép)".into(),
+        );
     }
     if !(1..=4).contains(&p.level) {
-        err("level:", "level", format!("mức độ {} không có", p.level), "dùng 1, 2, 3 hoặc 4".into());
+        err(
+            "level:",
+            "level",
+            format!("mức độ {} không có", p.level),
+            "dùng 1, 2, 3 hoặc 4".into(),
+        );
     }
     if let Some(cutoff) = &p.processing.cutoff
         && parse_hhmm(cutoff).is_none()
     {
-        err("cutoff:", "processing.cutoff", format!("giờ \"{cutoff}\" sai dạng"), "viết giờ theo dạng HH:MM, ví dụ \"15:00\"".into());
+        err(
+            "cutoff:",
+            "processing.cutoff",
+            format!("giờ \"{cutoff}\" sai dạng"),
+            "viết giờ theo dạng HH:MM, ví dụ \"15:00\"".into(),
+        );
     }
     if p.delivery.is_empty() {
-        err("delivery:", "delivery", "chưa có cách nhận kết quả".into(), "ghi ít nhất một trong: desk, post, online".into());
+        err(
+            "delivery:",
+            "delivery",
+            "chưa có cách nhận kết quả".into(),
+            "ghi ít nhất một trong: desk, post, online".into(),
+        );
     }
-    if p.level == 4 && !p.delivery.iter().any(|d| matches!(d, Delivery::Post | Delivery::Online)) {
-        err("delivery:", "delivery", "mức độ 4 phải trả kết quả qua bưu chính hoặc trực tuyến".into(), "thêm post hoặc online vào delivery, hoặc hạ xuống mức độ 3".into());
+    if p.level == 4
+        && !p
+            .delivery
+            .iter()
+            .any(|d| matches!(d, Delivery::Post | Delivery::Online))
+    {
+        err(
+            "delivery:",
+            "delivery",
+            "mức độ 4 phải trả kết quả qua bưu chính hoặc trực tuyến".into(),
+            "thêm post hoặc online vào delivery, hoặc hạ xuống mức độ 3".into(),
+        );
     }
     match (&p.form, p.level) {
         (None, 3 | 4) => err(
@@ -503,7 +567,10 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
         (Some(_), 1 | 2) => err(
             "form:",
             "form",
-            format!("thủ tục mức độ {} không nhận hồ sơ trực tuyến nên không dùng biểu mẫu", p.level),
+            format!(
+                "thủ tục mức độ {} không nhận hồ sơ trực tuyến nên không dùng biểu mẫu",
+                p.level
+            ),
             "bỏ khóa form, hoặc nâng mức độ lên 3".into(),
         ),
         _ => {}
@@ -535,7 +602,6 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
             }
         }
     }
-    drop(err);
     if let Some(form) = &p.form {
         errors.extend(check_form(rel, text, form));
     }
@@ -551,58 +617,124 @@ fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
             // The line is looked up only when there is something to report.
             let mut err = |sub: &str, problem: String, fix: &str| {
                 let line = line_of(text, &format!("id: {}", f.id));
-                errors.push(ContentError::new(rel, line, format!("{key}{sub}"), problem, fix));
+                errors.push(ContentError::new(
+                    rel,
+                    line,
+                    format!("{key}{sub}"),
+                    problem,
+                    fix,
+                ));
             };
             let id_ok = f.id.starts_with(|c: char| c.is_ascii_lowercase())
-                && f.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && f.id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !id_ok {
-                err(".id", format!("id \"{}\" sai dạng", f.id), "id chỉ gồm chữ thường không dấu, số và dấu gạch dưới, ví dụ ho_ten");
+                err(
+                    ".id",
+                    format!("id \"{}\" sai dạng", f.id),
+                    "id chỉ gồm chữ thường không dấu, số và dấu gạch dưới, ví dụ ho_ten",
+                );
             }
             if seen.insert(&f.id, s).is_some() {
-                err(".id", format!("id \"{}\" bị trùng trong biểu mẫu", f.id), "đặt cho mỗi ô một id riêng");
+                err(
+                    ".id",
+                    format!("id \"{}\" bị trùng trong biểu mẫu", f.id),
+                    "đặt cho mỗi ô một id riêng",
+                );
             }
             let choice = matches!(f.kind, FieldType::Select | FieldType::Radio);
             if choice && f.options.is_empty() {
-                err(".options", format!("ô \"{}\" kiểu lựa chọn nhưng không có options", f.id), "thêm options: danh sách { value, label }");
+                err(
+                    ".options",
+                    format!("ô \"{}\" kiểu lựa chọn nhưng không có options", f.id),
+                    "thêm options: danh sách { value, label }",
+                );
             }
             if !choice && f.kind != FieldType::Checkbox && !f.options.is_empty() {
-                err(".options", format!("ô \"{}\" không phải kiểu lựa chọn nên không dùng options", f.id), "đổi type thành select hoặc radio, hoặc bỏ options");
+                err(
+                    ".options",
+                    format!(
+                        "ô \"{}\" không phải kiểu lựa chọn nên không dùng options",
+                        f.id
+                    ),
+                    "đổi type thành select hoặc radio, hoặc bỏ options",
+                );
             }
             if f.kind == FieldType::File && f.max_size_kb.is_some_and(|kb| kb > 5120) {
-                err(".max_size_kb", format!("giới hạn {} KB quá lớn", f.max_size_kb.unwrap_or(0)), "tối đa 5120 (5 MB) cho mỗi tệp");
+                err(
+                    ".max_size_kb",
+                    format!("giới hạn {} KB quá lớn", f.max_size_kb.unwrap_or(0)),
+                    "tối đa 5120 (5 MB) cho mỗi tệp",
+                );
             }
             if f.kind != FieldType::File && (!f.accept.is_empty() || f.max_size_kb.is_some()) {
-                err(".accept", format!("ô \"{}\" không phải tệp đính kèm nên không dùng accept/max_size_kb", f.id), "đổi type thành file hoặc bỏ hai khóa này");
+                err(
+                    ".accept",
+                    format!(
+                        "ô \"{}\" không phải tệp đính kèm nên không dùng accept/max_size_kb",
+                        f.id
+                    ),
+                    "đổi type thành file hoặc bỏ hai khóa này",
+                );
             }
         }
     }
     let kinds: BTreeMap<&str, FieldType> = form.fields().map(|f| (f.id.as_str(), f.kind)).collect();
     let mut refer = |key: &str, id: &str, want: &[FieldType], what: &str| {
-        let ok = kinds.get(id).is_some_and(|k| want.is_empty() || want.contains(k));
+        let ok = kinds
+            .get(id)
+            .is_some_and(|k| want.is_empty() || want.contains(k));
         if !ok {
             errors.push(ContentError::new(
                 rel,
-                line_of(text, &format!(": {id}")).or_else(|| line_of(text, key.rsplit('.').next().unwrap_or(key))),
+                line_of(text, &format!(": {id}"))
+                    .or_else(|| line_of(text, key.rsplit('.').next().unwrap_or(key))),
                 key,
                 format!("không có ô \"{id}\" {what} trong biểu mẫu"),
                 "ghi đúng id của một ô trong form.sections",
             ));
         }
     };
-    refer("form.contact.name", &form.contact.name, &[FieldType::Text], "kiểu text");
-    refer("form.contact.phone", &form.contact.phone, &[FieldType::Phone], "kiểu phone");
+    refer(
+        "form.contact.name",
+        &form.contact.name,
+        &[FieldType::Text],
+        "kiểu text",
+    );
+    refer(
+        "form.contact.phone",
+        &form.contact.phone,
+        &[FieldType::Phone],
+        "kiểu phone",
+    );
     if let Some(email) = &form.contact.email {
-        refer("form.contact.email", email, &[FieldType::Email], "kiểu email");
+        refer(
+            "form.contact.email",
+            email,
+            &[FieldType::Email],
+            "kiểu email",
+        );
     }
     if let Some(address) = &form.contact.address {
-        refer("form.contact.address", address, &[FieldType::Address], "kiểu address");
+        refer(
+            "form.contact.address",
+            address,
+            &[FieldType::Address],
+            "kiểu address",
+        );
     }
     for f in form.fields() {
         if let Some(c) = &f.required_if {
             refer(&format!("{}.required_if.field", f.id), &c.field, &[], "");
         }
         if let Some(b) = &f.birth_date_field {
-            refer(&format!("{}.birth_date_field", f.id), b, &[FieldType::Date], "kiểu date");
+            refer(
+                &format!("{}.birth_date_field", f.id),
+                b,
+                &[FieldType::Date],
+                "kiểu date",
+            );
         }
     }
     errors

@@ -68,7 +68,9 @@ impl Default for HumanCheck {
 impl HumanCheck {
     pub fn accepts(&self, answer: &str) -> bool {
         let answer = crate::text::fold(answer.trim());
-        self.answers.iter().any(|a| crate::text::fold(a.trim()) == answer)
+        self.answers
+            .iter()
+            .any(|a| crate::text::fold(a.trim()) == answer)
     }
 }
 
@@ -540,9 +542,18 @@ mod tests {
     #[test]
     fn sniffs_real_types_not_names() {
         assert_eq!(FileKind::sniff(b"%PDF-1.7\n"), Some(FileKind::Pdf));
-        assert_eq!(FileKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some(FileKind::Jpeg));
-        assert_eq!(FileKind::sniff(b"\x89PNG\r\n\x1a\n...."), Some(FileKind::Png));
-        assert_eq!(FileKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(FileKind::Webp));
+        assert_eq!(
+            FileKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some(FileKind::Jpeg)
+        );
+        assert_eq!(
+            FileKind::sniff(b"\x89PNG\r\n\x1a\n...."),
+            Some(FileKind::Png)
+        );
+        assert_eq!(
+            FileKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
+            Some(FileKind::Webp)
+        );
         assert_eq!(FileKind::sniff(b"MZ\x90\0 an exe"), None);
         assert_eq!(FileKind::sniff(b"<html>"), None);
         assert_eq!(FileKind::sniff(b""), None);

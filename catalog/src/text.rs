@@ -52,7 +52,7 @@ pub fn format_vnd(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(fold("Đăng ký khai sinh"), "dang ky khai sinh");
         assert_eq!(fold("ĐỒNG Ý"), "dong y");
         assert_eq!(fold("Ðà Nẵng"), "da nang", "look-alike Ð U+00D0");
-        assert_eq!(fold("Giấy xác nhận tình trạng hôn nhân"), "giay xac nhan tinh trang hon nhan");
+        assert_eq!(
+            fold("Giấy xác nhận tình trạng hôn nhân"),
+            "giay xac nhan tinh trang hon nhan"
+        );
     }
 
     #[test]
@@ -83,9 +86,15 @@ mod tests {
 
     #[test]
     fn slugs_map_d_stroke_and_collapse_separators() {
-        assert_eq!(slugify("Thủ tục đăng ký khai tử"), "thu-tuc-dang-ky-khai-tu");
+        assert_eq!(
+            slugify("Thủ tục đăng ký khai tử"),
+            "thu-tuc-dang-ky-khai-tu"
+        );
         assert_eq!(slugify("Đăng ký giám hộ"), "dang-ky-giam-ho");
-        assert_eq!(slugify("  Cấp bản sao -- trích lục (khai sinh, khai tử) "), "cap-ban-sao-trich-luc-khai-sinh-khai-tu");
+        assert_eq!(
+            slugify("  Cấp bản sao -- trích lục (khai sinh, khai tử) "),
+            "cap-ban-sao-trich-luc-khai-sinh-khai-tu"
+        );
         assert_eq!(slugify("Ia Pết 2025"), "ia-pet-2025");
     }
 

@@ -56,7 +56,9 @@ pub fn validate_values(
             f.kind != FieldType::File
                 && (key == base
                     || (f.kind == FieldType::Address
-                        && ADDRESS_PARTS.iter().any(|(p, _, _)| *key == format!("{base}.{p}"))))
+                        && ADDRESS_PARTS
+                            .iter()
+                            .any(|(p, _, _)| *key == format!("{base}.{p}"))))
         });
         if !known {
             errors.push(FieldError::new(
@@ -131,7 +133,10 @@ fn validate_field(
     match field.kind {
         FieldType::File => {
             if required && !attached.contains(&field.id.as_str()) {
-                return Err(format!("Vui lòng đính kèm {}", sentence(&lower_first(label))));
+                return Err(format!(
+                    "Vui lòng đính kèm {}",
+                    sentence(&lower_first(label))
+                ));
             }
             Ok(None)
         }
@@ -193,7 +198,10 @@ fn missing(field: &Field, required: bool) -> Result<Option<Value>, String> {
         FieldType::Select | FieldType::Radio => "chọn",
         _ => "nhập",
     };
-    Err(format!("Vui lòng {verb} {}", sentence(&lower_first(&field.label))))
+    Err(format!(
+        "Vui lòng {verb} {}",
+        sentence(&lower_first(&field.label))
+    ))
 }
 
 fn check_length(field: &Field, value: &str) -> Result<(), String> {
@@ -282,7 +290,11 @@ fn validate_typed(field: &Field, value: &str, today: time::Date) -> Result<Value
     }
 }
 
-fn validate_address(field: &Field, raw: &RawValues, required: bool) -> Result<Option<Value>, String> {
+fn validate_address(
+    field: &Field,
+    raw: &RawValues,
+    required: bool,
+) -> Result<Option<Value>, String> {
     let mut parts = Map::new();
     let mut missing_parts = Vec::new();
     for (part, part_label, part_required) in ADDRESS_PARTS {
@@ -290,7 +302,11 @@ fn validate_address(field: &Field, raw: &RawValues, required: bool) -> Result<Op
         let value = single(raw, &key)?.unwrap_or("");
         let value = clean_text(&field.label, value, false)?;
         if value.chars().count() > 200 {
-            return Err(format!("{} ({}) dài quá: tối đa 200 ký tự.", field.label, lower_first(part_label)));
+            return Err(format!(
+                "{} ({}) dài quá: tối đa 200 ký tự.",
+                field.label,
+                lower_first(part_label)
+            ));
         }
         if value.is_empty() {
             if *part_required {
@@ -360,7 +376,8 @@ pub fn normalize_mobile(input: &str) -> Option<String> {
 
 /// Mobile prefixes in use (Viettel, Vinaphone, MobiFone, Vietnamobile, Gmobile, Itel, Reddi).
 pub const MOBILE_PREFIXES: &[&str] = &[
-    "032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097", "098", // Viettel
+    "032", "033", "034", "035", "036", "037", "038", "039", "086", "096", "097",
+    "098", // Viettel
     "081", "082", "083", "084", "085", "088", "091", "094", // Vinaphone
     "070", "076", "077", "078", "079", "089", "090", "093", // MobiFone
     "052", "056", "058", "092", // Vietnamobile
@@ -490,7 +507,7 @@ pub fn kinds_label(kinds: &[FileKind]) -> String {
 pub fn human_size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{} MB", tenths / 10)
         } else {
             format!("{},{} MB", tenths / 10, tenths % 10)
@@ -504,10 +521,7 @@ pub fn human_size(bytes: u64) -> String {
 /// characters, folded to ASCII, at most 60 characters, with the extension of the
 /// kind the bytes really are.
 pub fn safe_file_name(file_name: &str, kind: FileKind) -> String {
-    let base = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default();
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
     let stem = base.rsplit_once('.').map_or(base, |(s, _)| s);
     let mut slug = text::slugify(stem);
     slug.truncate(60);
@@ -554,7 +568,9 @@ mod tests {
     fn raw(pairs: &[(&str, &str)]) -> RawValues {
         let mut map = RawValues::new();
         for (k, v) in pairs {
-            map.entry((*k).to_owned()).or_default().push((*v).to_owned());
+            map.entry((*k).to_owned())
+                .or_default()
+                .push((*v).to_owned());
         }
         map
     }
@@ -565,10 +581,22 @@ mod tests {
 
     #[test]
     fn mobile_numbers() {
-        assert_eq!(normalize_mobile("0912 345 678").as_deref(), Some("0912345678"));
-        assert_eq!(normalize_mobile("+84 912.345.678").as_deref(), Some("0912345678"));
-        assert_eq!(normalize_mobile("84912345678").as_deref(), Some("0912345678"));
-        assert_eq!(normalize_mobile("0862345678").as_deref(), Some("0862345678"));
+        assert_eq!(
+            normalize_mobile("0912 345 678").as_deref(),
+            Some("0912345678")
+        );
+        assert_eq!(
+            normalize_mobile("+84 912.345.678").as_deref(),
+            Some("0912345678")
+        );
+        assert_eq!(
+            normalize_mobile("84912345678").as_deref(),
+            Some("0912345678")
+        );
+        assert_eq!(
+            normalize_mobile("0862345678").as_deref(),
+            Some("0862345678")
+        );
         assert_eq!(normalize_mobile("0212345678"), None, "landline prefix");
         assert_eq!(normalize_mobile("091234567"), None, "nine digits");
         assert_eq!(normalize_mobile("09123456789"), None, "eleven digits");
@@ -577,9 +605,20 @@ mod tests {
 
     #[test]
     fn citizen_ids() {
-        assert_eq!(validate_citizen_id("064 195 012 345").unwrap(), "064195012345");
-        assert!(validate_citizen_id("06419501234").unwrap_err().contains("12 chữ số"));
-        assert!(validate_citizen_id("097195012345").unwrap_err().contains("097"));
+        assert_eq!(
+            validate_citizen_id("064 195 012 345").unwrap(),
+            "064195012345"
+        );
+        assert!(
+            validate_citizen_id("06419501234")
+                .unwrap_err()
+                .contains("12 chữ số")
+        );
+        assert!(
+            validate_citizen_id("097195012345")
+                .unwrap_err()
+                .contains("097")
+        );
         assert!(validate_citizen_id("000195012345").is_err());
         assert_eq!(citizen_id_century("064195012345"), Some(1900));
         assert_eq!(citizen_id_century("064305012345"), Some(2000));
@@ -590,16 +629,30 @@ mod tests {
         let mut id = field("cccd", FieldType::CitizenId);
         id.birth_date_field = Some("ngay_sinh".into());
         let f = form(vec![field("ngay_sinh", FieldType::Date), id]);
-        let ok = validate_values(&f, &raw(&[("ngay_sinh", "1995-03-02"), ("cccd", "064195012345")]), &[], today());
+        let ok = validate_values(
+            &f,
+            &raw(&[("ngay_sinh", "1995-03-02"), ("cccd", "064195012345")]),
+            &[],
+            today(),
+        );
         assert!(ok.is_ok());
-        let errors = validate_values(&f, &raw(&[("ngay_sinh", "1996-03-02"), ("cccd", "064195012345")]), &[], today()).unwrap_err();
+        let errors = validate_values(
+            &f,
+            &raw(&[("ngay_sinh", "1996-03-02"), ("cccd", "064195012345")]),
+            &[],
+            today(),
+        )
+        .unwrap_err();
         assert_eq!(errors[0].field, "cccd");
         assert!(errors[0].message.contains("1996"));
     }
 
     #[test]
     fn emails() {
-        assert_eq!(validate_email("An.Nguyen@Gmail.COM").as_deref(), Some("An.Nguyen@gmail.com"));
+        assert_eq!(
+            validate_email("An.Nguyen@Gmail.COM").as_deref(),
+            Some("An.Nguyen@gmail.com")
+        );
         assert_eq!(validate_email("a@b"), None);
         assert_eq!(validate_email("a b@c.vn"), None);
         assert_eq!(validate_email("@c.vn"), None);
@@ -616,7 +669,8 @@ mod tests {
         phone.required = true;
         phone.label = "Số điện thoại".into();
         let f = form(vec![name, phone]);
-        let errors = validate_values(&f, &raw(&[("ho_ten", "Nguyễn Văn An")]), &[], today()).unwrap_err();
+        let errors =
+            validate_values(&f, &raw(&[("ho_ten", "Nguyễn Văn An")]), &[], today()).unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0].field, "ho_ten");
         assert!(errors[0].message.contains("tối đa 5"));
@@ -626,16 +680,21 @@ mod tests {
     #[test]
     fn unknown_and_repeated_keys_are_refused() {
         let f = form(vec![field("ho_ten", FieldType::Text)]);
-        let errors = validate_values(&f, &raw(&[("ho_ten", "A"), ("admin", "1")]), &[], today()).unwrap_err();
+        let errors = validate_values(&f, &raw(&[("ho_ten", "A"), ("admin", "1")]), &[], today())
+            .unwrap_err();
         assert_eq!(errors[0].field, "_form");
         assert!(errors[0].message.contains("admin"));
-        let errors = validate_values(&f, &raw(&[("ho_ten", "A"), ("ho_ten", "B")]), &[], today()).unwrap_err();
+        let errors = validate_values(&f, &raw(&[("ho_ten", "A"), ("ho_ten", "B")]), &[], today())
+            .unwrap_err();
         assert_eq!(errors[0].field, "ho_ten");
     }
 
     #[test]
     fn control_characters_are_refused_but_newlines_in_textareas_kept() {
-        let f = form(vec![field("a", FieldType::Text), field("b", FieldType::Textarea)]);
+        let f = form(vec![
+            field("a", FieldType::Text),
+            field("b", FieldType::Textarea),
+        ]);
         assert!(validate_values(&f, &raw(&[("a", "x\u{0}y")]), &[], today()).is_err());
         let ok = validate_values(&f, &raw(&[("b", "dòng 1\r\ndòng 2")]), &[], today()).unwrap();
         assert_eq!(ok["b"], "dòng 1\ndòng 2");
@@ -652,9 +711,14 @@ mod tests {
     #[test]
     fn dates_and_bounds() {
         let mut d = field("ngay", FieldType::Date);
-        d.max_date = Some(crate::model::DateBound::Keyword(crate::model::TodayKeyword::Today));
+        d.max_date = Some(crate::model::DateBound::Keyword(
+            crate::model::TodayKeyword::Today,
+        ));
         let f = form(vec![d]);
-        assert_eq!(validate_values(&f, &raw(&[("ngay", "14/06/2025")]), &[], today()).unwrap()["ngay"], "2025-06-14");
+        assert_eq!(
+            validate_values(&f, &raw(&[("ngay", "14/06/2025")]), &[], today()).unwrap()["ngay"],
+            "2025-06-14"
+        );
         let e = validate_values(&f, &raw(&[("ngay", "2025-06-16")]), &[], today()).unwrap_err();
         assert!(e[0].message.contains("sau hôm nay"));
         let e = validate_values(&f, &raw(&[("ngay", "31/02/2025")]), &[], today()).unwrap_err();
@@ -664,17 +728,32 @@ mod tests {
     #[test]
     fn options_numbers_and_checkboxes() {
         let mut s = field("gioi_tinh", FieldType::Radio);
-        s.options = vec![Choice { value: "nam".into(), label: "Nam".into() }];
+        s.options = vec![Choice {
+            value: "nam".into(),
+            label: "Nam".into(),
+        }];
         let mut n = field("so_ban", FieldType::Number);
         n.min = Some(1);
         n.max = Some(10);
         let mut c = field("cam_doan", FieldType::Checkbox);
         c.required = true;
         let f = form(vec![s, n, c]);
-        let ok = validate_values(&f, &raw(&[("gioi_tinh", "nam"), ("so_ban", "2"), ("cam_doan", "on")]), &[], today()).unwrap();
+        let ok = validate_values(
+            &f,
+            &raw(&[("gioi_tinh", "nam"), ("so_ban", "2"), ("cam_doan", "on")]),
+            &[],
+            today(),
+        )
+        .unwrap();
         assert_eq!(ok["so_ban"], 2);
         assert_eq!(ok["cam_doan"], true);
-        let e = validate_values(&f, &raw(&[("gioi_tinh", "khac"), ("so_ban", "11")]), &[], today()).unwrap_err();
+        let e = validate_values(
+            &f,
+            &raw(&[("gioi_tinh", "khac"), ("so_ban", "11")]),
+            &[],
+            today(),
+        )
+        .unwrap_err();
         let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["gioi_tinh", "so_ban", "cam_doan"]);
     }
@@ -683,19 +762,42 @@ mod tests {
     fn conditional_requirement_and_addresses() {
         let mut how = field("nhan_ket_qua", FieldType::Radio);
         how.options = vec![
-            Choice { value: "tai_xa".into(), label: "Tại xã".into() },
-            Choice { value: "buu_dien".into(), label: "Bưu điện".into() },
+            Choice {
+                value: "tai_xa".into(),
+                label: "Tại xã".into(),
+            },
+            Choice {
+                value: "buu_dien".into(),
+                label: "Bưu điện".into(),
+            },
         ];
         let mut addr = field("dia_chi_nhan", FieldType::Address);
-        addr.required_if = Some(crate::model::Condition { field: "nhan_ket_qua".into(), equals: "buu_dien".into() });
+        addr.required_if = Some(crate::model::Condition {
+            field: "nhan_ket_qua".into(),
+            equals: "buu_dien".into(),
+        });
         addr.label = "Địa chỉ nhận".into();
         let f = form(vec![how, addr]);
         assert!(validate_values(&f, &raw(&[("nhan_ket_qua", "tai_xa")]), &[], today()).is_ok());
-        let e = validate_values(&f, &raw(&[("nhan_ket_qua", "buu_dien"), ("dia_chi_nhan.detail", "Thôn 1")]), &[], today()).unwrap_err();
+        let e = validate_values(
+            &f,
+            &raw(&[
+                ("nhan_ket_qua", "buu_dien"),
+                ("dia_chi_nhan.detail", "Thôn 1"),
+            ]),
+            &[],
+            today(),
+        )
+        .unwrap_err();
         assert!(e[0].message.contains("xã/phường"), "{}", e[0].message);
         let ok = validate_values(
             &f,
-            &raw(&[("nhan_ket_qua", "buu_dien"), ("dia_chi_nhan.detail", "Thôn 1"), ("dia_chi_nhan.commune", "Ia Pết"), ("dia_chi_nhan.province", "Gia Lai")]),
+            &raw(&[
+                ("nhan_ket_qua", "buu_dien"),
+                ("dia_chi_nhan.detail", "Thôn 1"),
+                ("dia_chi_nhan.commune", "Ia Pết"),
+                ("dia_chi_nhan.province", "Gia Lai"),
+            ]),
             &[],
             today(),
         )
@@ -708,20 +810,33 @@ mod tests {
         let mut f = field("giay", FieldType::File);
         f.accept = vec![FileKind::Pdf, FileKind::Jpeg];
         f.max_size_kb = Some(100);
-        assert_eq!(validate_attachment(&f, "a.pdf", 10, b"%PDF-1.4").unwrap(), FileKind::Pdf);
+        assert_eq!(
+            validate_attachment(&f, "a.pdf", 10, b"%PDF-1.4").unwrap(),
+            FileKind::Pdf
+        );
         let e = validate_attachment(&f, "anh.jpg", 10, b"MZ\x90\0").unwrap_err();
         assert!(e.contains("PDF hoặc JPG"), "{e}");
         let e = validate_attachment(&f, "a.png", 10, b"\x89PNG\r\n\x1a\n").unwrap_err();
         assert!(e.contains("không phải"), "{e}");
         let e = validate_attachment(&f, "a.pdf", 200 * 1024, b"%PDF-").unwrap_err();
         assert!(e.contains("200 KB") && e.contains("100 KB"), "{e}");
-        assert!(validate_attachment(&f, "a.pdf", 0, b"").unwrap_err().contains("trống"));
+        assert!(
+            validate_attachment(&f, "a.pdf", 0, b"")
+                .unwrap_err()
+                .contains("trống")
+        );
     }
 
     #[test]
     fn safe_names_drop_paths_and_controls() {
-        assert_eq!(safe_file_name("../../etc/passwd", FileKind::Pdf), "passwd.pdf");
-        assert_eq!(safe_file_name("C:\\Users\\An\\Giấy chứng sinh.JPG", FileKind::Jpeg), "giay-chung-sinh.jpg");
+        assert_eq!(
+            safe_file_name("../../etc/passwd", FileKind::Pdf),
+            "passwd.pdf"
+        );
+        assert_eq!(
+            safe_file_name("C:\\Users\\An\\Giấy chứng sinh.JPG", FileKind::Jpeg),
+            "giay-chung-sinh.jpg"
+        );
         assert_eq!(safe_file_name("a\u{0}b\r\n.pdf", FileKind::Pdf), "a-b.pdf");
         assert_eq!(safe_file_name("....", FileKind::Png), "tep.png");
         assert_eq!(safe_file_name("scan.exe", FileKind::Pdf), "scan.pdf");

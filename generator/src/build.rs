@@ -30,7 +30,10 @@ pub enum BuildError {
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error("không ghi được {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("ảnh: {0}")]
     Image(String),
 }
@@ -40,7 +43,10 @@ impl BuildError {
     pub fn report(&self) -> String {
         match self {
             BuildError::Content(errors) => {
-                let mut out = format!("Tìm thấy {} lỗi trong nội dung; trang web chưa được cập nhật.\n\n", errors.len());
+                let mut out = format!(
+                    "Tìm thấy {} lỗi trong nội dung; trang web chưa được cập nhật.\n\n",
+                    errors.len()
+                );
                 for e in errors {
                     out.push_str(&format!("lỗi: {e}\n\n"));
                 }
@@ -60,7 +66,10 @@ pub struct Report {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |source| BuildError::Write { path: path.display().to_string(), source }
+    move |source| BuildError::Write {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The generated files, by path.
@@ -127,7 +136,14 @@ impl Site {
     pub fn load(paths: Paths, dev_reload: bool) -> Result<Site, BuildError> {
         let content = catalog::load(&paths.content).map_err(BuildError::Content)?;
         let theme = Theme::load(&paths.templates)?;
-        Ok(Site { paths, content, theme, dev_reload, written: Written::default(), photos: PhotoViews::new() })
+        Ok(Site {
+            paths,
+            content,
+            theme,
+            dev_reload,
+            written: Written::default(),
+            photos: PhotoViews::new(),
+        })
     }
 
     /// Renders everything into a staging folder and swaps it in.
@@ -141,7 +157,10 @@ impl Site {
         match result {
             Ok(report) => {
                 swap(&staging, &out)?;
-                Ok(Report { millis: started.elapsed().as_millis(), ..report })
+                Ok(Report {
+                    millis: started.elapsed().as_millis(),
+                    ..report
+                })
             }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&staging);
@@ -152,7 +171,8 @@ impl Site {
 
     fn render_all(&mut self, root: &Path, progress: bool) -> Result<Report, BuildError> {
         let previous = self.paths.out.is_dir().then_some(self.paths.out.as_path());
-        self.photos = crate::render::images(&self.content, root, previous).map_err(|e| BuildError::Image(e.to_string()))?;
+        self.photos = crate::render::images(&self.content, root, previous)
+            .map_err(|e| BuildError::Image(e.to_string()))?;
         let renderer = Renderer::new(&self.theme, &self.content, self.dev_reload);
         let written = Mutex::new(HashSet::with_capacity(self.content.procedures.len() * 4));
         let link_errors = Mutex::new(Vec::new());
@@ -160,25 +180,29 @@ impl Site {
         let total = self.content.procedures.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let show_progress = progress && total >= 2000;
-        self.content.procedures.par_chunks(64).try_for_each(|chunk| -> Result<(), BuildError> {
-            let mut local = Vec::with_capacity(chunk.len() * 4);
-            let mut links = Vec::new();
-            for p in chunk {
-                let (files, l) = renderer.procedure(p)?;
-                for f in &files {
-                    write_file(root, f)?;
+        self.content
+            .procedures
+            .par_chunks(64)
+            .try_for_each(|chunk| -> Result<(), BuildError> {
+                let mut local = Vec::with_capacity(chunk.len() * 4);
+                let mut links = Vec::new();
+                for p in chunk {
+                    let (files, l) = renderer.procedure(p)?;
+                    for f in &files {
+                        write_file(root, f)?;
+                    }
+                    local.extend(files.into_iter().map(|f| f.0));
+                    links.push((p.source.path.clone(), l));
                 }
-                local.extend(files.into_iter().map(|f| f.0));
-                links.push((p.source.path.clone(), l));
-            }
-            written.lock().expect("lock").extend(local);
-            all_links.lock().expect("lock").extend(links);
-            let n = done.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed) + chunk.len();
-            if show_progress && (n / 64) % 32 == 0 {
-                eprintln!("  … {n}/{total} thủ tục");
-            }
-            Ok(())
-        })?;
+                written.lock().expect("lock").extend(local);
+                all_links.lock().expect("lock").extend(links);
+                let n =
+                    done.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed) + chunk.len();
+                if show_progress && (n / 64).is_multiple_of(32) {
+                    eprintln!("  … {n}/{total} thủ tục");
+                }
+                Ok(())
+            })?;
         let mut written = written.into_inner().expect("lock");
         let mut others = renderer.listings()?;
         let (rest, rest_links) = renderer.rest(&self.photos)?;
@@ -188,16 +212,30 @@ impl Site {
         }
         written.extend(others.into_iter().map(|f| f.0));
         // Resized photos are written by `images`.
-        written.extend(walk_files(&root.join("media")).into_iter().map(|p| format!("media/{p}")));
+        written.extend(
+            walk_files(&root.join("media"))
+                .into_iter()
+                .map(|p| format!("media/{p}")),
+        );
         let mut errors = link_errors.into_inner().expect("lock");
-        for (source, links) in all_links.into_inner().expect("lock").iter().chain(rest_links.iter()) {
+        for (source, links) in all_links
+            .into_inner()
+            .expect("lock")
+            .iter()
+            .chain(rest_links.iter())
+        {
             check_links(&written, source, links, &mut errors);
         }
         if !errors.is_empty() {
             return Err(BuildError::Content(errors));
         }
         let pages = written.iter().filter(|k| k.ends_with(".html")).count();
-        let report = Report { pages, files: written.len(), procedures: total, millis: 0 };
+        let report = Report {
+            pages,
+            files: written.len(),
+            procedures: total,
+            millis: 0,
+        };
         self.written.files = written;
         Ok(report)
     }
@@ -208,7 +246,10 @@ impl Site {
     pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Vec<String>, BuildError> {
         let procedures_dir = self.paths.content.join("procedures");
         let fast = !changed.is_empty()
-            && changed.iter().all(|p| p.parent() == Some(procedures_dir.as_path()) && p.extension().is_some_and(|e| e == "md"));
+            && changed.iter().all(|p| {
+                p.parent() == Some(procedures_dir.as_path())
+                    && p.extension().is_some_and(|e| e == "md")
+            });
         if !fast {
             let mut fresh = Site::load(self.paths.clone(), self.dev_reload)?;
             fresh.build(false)?;
@@ -219,7 +260,10 @@ impl Site {
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
         for path in changed {
-            let rel = format!("procedures/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let rel = format!(
+                "procedures/{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
             if path.is_file() {
                 let text = std::fs::read_to_string(path).map_err(io_error(path))?;
                 match catalog::load::parse_procedure(&self.paths.content, &rel, &text) {
@@ -259,7 +303,12 @@ impl Site {
         let fields: HashSet<String> = removed
             .iter()
             .map(|p| p.field.clone())
-            .chain(touched.iter().filter_map(|c| content.procedure(c)).map(|p| p.field.clone()))
+            .chain(
+                touched
+                    .iter()
+                    .filter_map(|c| content.procedure(c))
+                    .map(|p| p.field.clone()),
+            )
             .collect();
         let mut files = renderer.listings_for(Some(&fields))?;
         let mut links = Vec::new();
@@ -269,13 +318,19 @@ impl Site {
             files.extend(f);
             links.push((p.source.path.clone(), l));
         }
-        let kept_slugs: HashSet<&str> = content.procedures.iter().map(|p| p.slug.as_str()).collect();
+        let kept_slugs: HashSet<&str> =
+            content.procedures.iter().map(|p| p.slug.as_str()).collect();
         let gone: Vec<String> = removed
             .iter()
             .filter(|p| !kept_slugs.contains(p.slug.as_str()))
             .flat_map(|p| {
                 let prefix = format!("thu-tuc/{}/", p.slug);
-                self.written.files.iter().filter(move |k| k.starts_with(&prefix)).cloned().collect::<Vec<_>>()
+                self.written
+                    .files
+                    .iter()
+                    .filter(move |k| k.starts_with(&prefix))
+                    .cloned()
+                    .collect::<Vec<_>>()
             })
             .collect();
         let mut link_errors = Vec::new();
@@ -285,16 +340,27 @@ impl Site {
             for (source, l) in &links {
                 for link in l {
                     let resolves = |candidate: &str| {
-                        (self.written.files.contains(candidate) && !gone.contains(candidate)) || new_files.contains(candidate)
+                        (self.written.files.contains(candidate) && !gone.contains(candidate))
+                            || new_files.contains(candidate)
                     };
-                    let path = link.target.split(['#', '?']).next().unwrap_or("").trim_start_matches('/');
+                    let path = link
+                        .target
+                        .split(['#', '?'])
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches('/');
                     let ok = path.is_empty()
                         || path == "api/track"
                         || resolves(path)
                         || resolves(&format!("{path}index.html"))
                         || resolves(&format!("{path}/index.html"));
                     if !ok {
-                        check_links(&HashSet::new(), source, std::slice::from_ref(link), &mut link_errors);
+                        check_links(
+                            &HashSet::new(),
+                            source,
+                            std::slice::from_ref(link),
+                            &mut link_errors,
+                        );
                     }
                 }
             }
@@ -340,7 +406,10 @@ fn write_atomically(root: &Path, (rel, bytes): &File) -> Result<(), BuildError> 
 }
 
 fn sibling(out: &Path, what: &str) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "site".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "site".into());
     out.with_file_name(format!(".{name}.{what}"))
 }
 
@@ -362,14 +431,25 @@ fn walk_files(root: &Path) -> Vec<String> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .filter_map(|e| e.path().strip_prefix(root).ok().map(|p| p.to_string_lossy().replace('\\', "/")))
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        })
         .collect()
 }
 
 /// Loads and checks everything a build would, without writing the site.
 pub fn check(paths: &Paths) -> Result<Report, BuildError> {
     let tmp = std::env::temp_dir().join(format!("motcua-check-{}", std::process::id()));
-    let mut site = Site::load(Paths { out: tmp.join("site"), ..paths.clone() }, false)?;
+    let mut site = Site::load(
+        Paths {
+            out: tmp.join("site"),
+            ..paths.clone()
+        },
+        false,
+    )?;
     let result = site.build(false);
     let _ = std::fs::remove_dir_all(&tmp);
     result

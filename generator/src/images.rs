@@ -49,7 +49,10 @@ impl Resized {
         jpegs[jpegs.len() / 2]
     }
     pub fn smallest(&self) -> &Variant {
-        self.variants.iter().find(|v| !v.webp).expect("at least one jpeg")
+        self.variants
+            .iter()
+            .find(|v| !v.webp)
+            .expect("at least one jpeg")
     }
 }
 
@@ -82,13 +85,23 @@ pub fn resize(source: &Path, out: &Path, previous: Option<&Path>) -> anyhow::Res
                 .filter(|p| p.is_file())
                 .is_some_and(|p| std::fs::copy(p, &target).is_ok());
             if !reused {
-                let img = resized.get_or_insert_with(|| img.resize_exact(width, height, FilterType::Lanczos3));
+                let img = resized
+                    .get_or_insert_with(|| img.resize_exact(width, height, FilterType::Lanczos3));
                 std::fs::write(&target, encode(img, webp)?)?;
             }
-            variants.push(Variant { path: rel, width, height, webp });
+            variants.push(Variant {
+                path: rel,
+                width,
+                height,
+                webp,
+            });
         }
     }
-    Ok(Resized { variants, width: w0, height: h0 })
+    Ok(Resized {
+        variants,
+        width: w0,
+        height: h0,
+    })
 }
 
 fn encode(img: &DynamicImage, webp: bool) -> anyhow::Result<Vec<u8>> {

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use generator::{Paths, Site};
 
 #[derive(Parser)]
-#[command(name = "generator", version, about = "Dựng trang dịch vụ công của xã từ thư mục content/")]
+#[command(
+    name = "generator",
+    version,
+    about = "Dựng trang dịch vụ công của xã từ thư mục content/"
+)]
 struct Cli {
     /// Content folder (what the commune writes).
     #[arg(long, global = true, default_value = "content")]
@@ -62,11 +66,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let paths = Paths { content: cli.content, templates: cli.templates, out: cli.out };
+    let paths = Paths {
+        content: cli.content,
+        templates: cli.templates,
+        out: cli.out,
+    };
     match cli.command {
         Command::Check => match generator::build::check(&paths) {
             Ok(r) => {
-                println!("Nội dung hợp lệ: {} thủ tục, {} trang.", r.procedures, r.pages);
+                println!(
+                    "Nội dung hợp lệ: {} thủ tục, {} trang.",
+                    r.procedures, r.pages
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),
@@ -80,7 +91,10 @@ fn main() -> ExitCode {
             match result {
                 Ok((loaded_ms, r)) => {
                     let total = started.elapsed().as_secs_f64();
-                    println!("Đọc và kiểm tra nội dung: {loaded_ms} ms; dựng và ghi: {} ms; tổng {total:.2} giây.", r.millis);
+                    println!(
+                        "Đọc và kiểm tra nội dung: {loaded_ms} ms; dựng và ghi: {} ms; tổng {total:.2} giây.",
+                        r.millis
+                    );
                     let secs = r.millis as f64 / 1000.0;
                     println!(
                         "Đã dựng {} trang ({} tệp, {} thủ tục) vào {} trong {:.2} giây ({:.0} trang/giây).",
@@ -96,7 +110,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::Deploy { bucket, endpoint, region, prefix, dry_run, delete_unknown } => {
+        Command::Deploy {
+            bucket,
+            endpoint,
+            region,
+            prefix,
+            dry_run,
+            delete_unknown,
+        } => {
             let options = generator::deploy::Options {
                 bucket,
                 prefix,
@@ -105,13 +126,19 @@ fn main() -> ExitCode {
                 ..generator::deploy::Options::new("")
             };
             let run = async {
-                let client = generator::deploy::client(endpoint.as_deref(), region.as_deref()).await?;
+                let client =
+                    generator::deploy::client(endpoint.as_deref(), region.as_deref()).await?;
                 generator::deploy::deploy(&client, &paths.out, &options).await
             };
-            let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run));
+            let result = tokio::runtime::Runtime::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(run));
             match result {
                 Ok(report) => {
-                    print!("{}", generator::deploy::describe(&report, &options.bucket, &options.prefix));
+                    print!(
+                        "{}",
+                        generator::deploy::describe(&report, &options.bucket, &options.prefix)
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -22,38 +22,44 @@ pub fn render(body: &str, first_line: usize) -> Rendered {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut links = Vec::new();
     let mut line_starts = None::<Vec<usize>>;
-    let events = Parser::new_ext(body, options).into_offset_iter().map(|(event, range)| {
-        let target = match &event {
-            Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
-                Some(dest_url.to_string())
+    let events = Parser::new_ext(body, options)
+        .into_offset_iter()
+        .map(|(event, range)| {
+            let target = match &event {
+                Event::Start(Tag::Link { dest_url, .. })
+                | Event::Start(Tag::Image { dest_url, .. }) => Some(dest_url.to_string()),
+                _ => None,
+            };
+            if let Some(target) = target.filter(|t| t.starts_with('/') && !t.starts_with("//")) {
+                let starts = line_starts.get_or_insert_with(|| {
+                    std::iter::once(0)
+                        .chain(body.match_indices('\n').map(|(i, _)| i + 1))
+                        .collect()
+                });
+                let line = starts.partition_point(|&s| s <= range.start);
+                links.push(InternalLink {
+                    target,
+                    line: first_line + line - 1,
+                });
             }
-            _ => None,
-        };
-        if let Some(target) = target.filter(|t| t.starts_with('/') && !t.starts_with("//")) {
-            let starts = line_starts.get_or_insert_with(|| {
-                std::iter::once(0)
-                    .chain(body.match_indices('\n').map(|(i, _)| i + 1))
-                    .collect()
-            });
-            let line = starts.partition_point(|&s| s <= range.start);
-            links.push(InternalLink {
-                target,
-                line: first_line + line - 1,
-            });
-        }
-        match event {
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => Event::Start(Tag::Heading {
-                level: demote(level),
-                id,
-                classes,
-                attrs,
-            }),
-            Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
-            // Raw HTML in content is not trusted to be valid or accessible: show it as text.
-            Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
-            other => other,
-        }
-    });
+            match event {
+                Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                }) => Event::Start(Tag::Heading {
+                    level: demote(level),
+                    id,
+                    classes,
+                    attrs,
+                }),
+                Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
+                // Raw HTML in content is not trusted to be valid or accessible: show it as text.
+                Event::Html(text) | Event::InlineHtml(text) => Event::Text(text),
+                other => other,
+            }
+        });
     let mut out = String::with_capacity(body.len() * 5 / 4);
     html::push_html(&mut out, events);
     Rendered { html: out, links }
@@ -77,8 +83,14 @@ mod tests {
         assert_eq!(
             r.links,
             vec![
-                InternalLink { target: "/thu-tuc/dang-ky-khai-sinh/".into(), line: 20 },
-                InternalLink { target: "/media/a.jpg".into(), line: 24 },
+                InternalLink {
+                    target: "/thu-tuc/dang-ky-khai-sinh/".into(),
+                    line: 20
+                },
+                InternalLink {
+                    target: "/media/a.jpg".into(),
+                    line: 24
+                },
             ]
         );
         assert!(r.html.contains("<a href=\"https://dichvucong.gov.vn\">"));

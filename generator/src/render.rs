@@ -20,6 +20,11 @@ use crate::views::{self, Downloads};
 
 pub type File = (String, Vec<u8>);
 
+/// The internal links of one source file, for checking once everything is written.
+pub type SourceLinks = (String, Vec<InternalLink>);
+
+type ListingJob<'a> = dyn Fn() -> Result<Vec<File>, RenderError> + Sync + 'a;
+
 /// Above this many procedures the home page lists fields instead of every procedure.
 pub const COMPACT_HOME_AFTER: usize = 300;
 
@@ -97,7 +102,10 @@ impl<'a> Renderer<'a> {
             .pages
             .iter()
             .filter(|p| p.menu.is_some())
-            .map(|p| MenuItem { title: &p.title, slug: &p.slug })
+            .map(|p| MenuItem {
+                title: &p.title,
+                slug: &p.slug,
+            })
             .collect();
         base.insert("menu", &menu);
         base.insert("section", "");
@@ -110,18 +118,27 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn page(&self, path: &str, template: &str, fill: impl FnOnce(&mut Context)) -> Result<File, RenderError> {
+    fn page(
+        &self,
+        path: &str,
+        template: &str,
+        fill: impl FnOnce(&mut Context),
+    ) -> Result<File, RenderError> {
         let mut ctx = self.base.clone();
         fill(&mut ctx);
         self.render(path, template, &ctx)
     }
 
     fn render(&self, path: &str, template: &str, ctx: &Context) -> Result<File, RenderError> {
-        let html = self.theme.tera.render(template, ctx).map_err(|e| RenderError {
-            page: path.to_owned(),
-            template: template.to_owned(),
-            message: error_chain(&e),
-        })?;
+        let html = self
+            .theme
+            .tera
+            .render(template, ctx)
+            .map_err(|e| RenderError {
+                page: path.to_owned(),
+                template: template.to_owned(),
+                message: error_chain(&e),
+            })?;
         Ok((path.to_owned(), html.into_bytes()))
     }
 
@@ -150,7 +167,11 @@ impl<'a> Renderer<'a> {
                 idempotency_key: "",
             });
             ctx.insert("form_html", &form_html);
-            files.push(self.render(&format!("{dir}/nop-truc-tuyen/index.html"), "form.html", &ctx)?);
+            files.push(self.render(
+                &format!("{dir}/nop-truc-tuyen/index.html"),
+                "form.html",
+                &ctx,
+            )?);
             let schema = json!({
                 "code": p.code,
                 "title": p.title,
@@ -159,7 +180,10 @@ impl<'a> Renderer<'a> {
                 "fee": p.fee,
                 "form": p.form,
             });
-            files.push((format!("api/forms/{}.json", p.code), serde_json::to_vec(&schema).expect("json")));
+            files.push((
+                format!("api/forms/{}.json", p.code),
+                serde_json::to_vec(&schema).expect("json"),
+            ));
         }
         Ok((files, links))
     }
@@ -172,7 +196,10 @@ impl<'a> Renderer<'a> {
 
     /// The listings, with only the field pages of `fields` (all when `None`): a
     /// one-file rebuild leaves the other fields' pages as they are.
-    pub fn listings_for(&self, fields: Option<&std::collections::HashSet<String>>) -> Result<Vec<File>, RenderError> {
+    pub fn listings_for(
+        &self,
+        fields: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Vec<File>, RenderError> {
         let groups = views::groups(self.content);
         let latest: Vec<_> = self.content.news.iter().take(5).map(news_row).collect();
         let trace = std::env::var_os("MOTCUA_TRACE").is_some();
@@ -184,40 +211,72 @@ impl<'a> Renderer<'a> {
             }
             r
         };
-        let jobs: Vec<(&str, Box<dyn Fn() -> Result<Vec<File>, RenderError> + Sync>)> = vec![
-            ("home", Box::new(|| {
-                Ok(vec![self.page("index.html", "home.html", |c| {
-                    // A province-sized catalogue would make a home page of megabytes:
-                    // past this many procedures the home lists fields, each with its page.
-                    let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
-                    c.insert("compact", &compact);
-                    if compact {
-                        let names: Vec<_> = groups.iter().map(|g| json!({ "name": g.name, "slug": g.slug, "count": g.count })).collect();
-                        c.insert("groups", &names);
-                    } else {
-                        c.insert("groups", &groups);
-                    }
-                    c.insert("latest_news", &latest);
-                    c.insert("section", "home");
-                })?])
-            })),
-            ("fields", Box::new(|| {
-                groups
-                    .par_iter()
-                    .filter(|g| fields.is_none_or(|f| f.contains(g.name)))
-                    .map(|g| {
-                        self.page(&format!("linh-vuc/{}/index.html", g.slug), "field.html", |c| {
-                            c.insert("group", g);
-                            c.insert("section", "procedures");
+        let jobs: Vec<(&str, Box<ListingJob>)> = vec![
+            (
+                "home",
+                Box::new(|| {
+                    Ok(vec![self.page("index.html", "home.html", |c| {
+                        // A province-sized catalogue would make a home page of megabytes:
+                        // past this many procedures the home lists fields, each with its page.
+                        let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
+                        c.insert("compact", &compact);
+                        if compact {
+                            let names: Vec<_> = groups
+                                .iter()
+                                .map(
+                                    |g| json!({ "name": g.name, "slug": g.slug, "count": g.count }),
+                                )
+                                .collect();
+                            c.insert("groups", &names);
+                        } else {
+                            c.insert("groups", &groups);
+                        }
+                        c.insert("latest_news", &latest);
+                        c.insert("section", "home");
+                    })?])
+                }),
+            ),
+            (
+                "fields",
+                Box::new(|| {
+                    groups
+                        .par_iter()
+                        .filter(|g| fields.is_none_or(|f| f.contains(g.name)))
+                        .map(|g| {
+                            self.page(
+                                &format!("linh-vuc/{}/index.html", g.slug),
+                                "field.html",
+                                |c| {
+                                    c.insert("group", g);
+                                    c.insert("section", "procedures");
+                                },
+                            )
                         })
-                    })
-                    .collect()
-            })),
-            ("search", Box::new(|| Ok(vec![("tim-kiem/index.json".into(), search::index(&self.content.procedures))]))),
-            ("catalogue", Box::new(|| Ok(vec![("api/procedures.json".into(), self.catalogue_json())]))),
-            ("sitemap", Box::new(|| Ok(vec![("sitemap.xml".into(), self.sitemap().into_bytes())]))),
+                        .collect()
+                }),
+            ),
+            (
+                "search",
+                Box::new(|| {
+                    Ok(vec![(
+                        "tim-kiem/index.json".into(),
+                        search::index(&self.content.procedures),
+                    )])
+                }),
+            ),
+            (
+                "catalogue",
+                Box::new(|| Ok(vec![("api/procedures.json".into(), self.catalogue_json())])),
+            ),
+            (
+                "sitemap",
+                Box::new(|| Ok(vec![("sitemap.xml".into(), self.sitemap().into_bytes())])),
+            ),
         ];
-        let parts: Vec<Result<Vec<File>, RenderError>> = jobs.par_iter().map(|(name, job)| timed(name, job.as_ref())).collect();
+        let parts: Vec<Result<Vec<File>, RenderError>> = jobs
+            .par_iter()
+            .map(|(name, job)| timed(name, job.as_ref()))
+            .collect();
         let mut files = Vec::new();
         for part in parts {
             files.extend(part?);
@@ -265,12 +324,20 @@ impl<'a> Renderer<'a> {
                 fee: &p.fee,
                 delivery: &p.delivery,
                 url: format!("{base}/thu-tuc/{}/", p.slug),
-                form_url: p.is_online().then(|| format!("{base}/thu-tuc/{}/nop-truc-tuyen/", p.slug)),
-                schema_url: p.is_online().then(|| format!("{base}/api/forms/{}.json", p.code)),
+                form_url: p
+                    .is_online()
+                    .then(|| format!("{base}/thu-tuc/{}/nop-truc-tuyen/", p.slug)),
+                schema_url: p
+                    .is_online()
+                    .then(|| format!("{base}/api/forms/{}.json", p.code)),
                 reviewed: p.reviewed,
             })
             .collect();
-        serde_json::to_vec(&Catalogue { site: &self.content.site.name, procedures }).expect("json")
+        serde_json::to_vec(&Catalogue {
+            site: &self.content.site.name,
+            procedures,
+        })
+        .expect("json")
     }
 
     fn sitemap(&self) -> String {
@@ -291,9 +358,21 @@ impl<'a> Renderer<'a> {
                 urls.push(format!("/thu-tuc/{}/nop-truc-tuyen/", p.slug));
             }
         }
-        urls.extend(self.content.news.iter().map(|n| format!("/tin-tuc/{}/", n.slug)));
-        urls.extend(self.content.pages.iter().map(|p| format!("/trang/{}/", p.slug)));
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        urls.extend(
+            self.content
+                .news
+                .iter()
+                .map(|n| format!("/tin-tuc/{}/", n.slug)),
+        );
+        urls.extend(
+            self.content
+                .pages
+                .iter()
+                .map(|p| format!("/trang/{}/", p.slug)),
+        );
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+        );
         for u in urls {
             xml.push_str("<url><loc>");
             xml.push_str(&catalog::form_html::escape(&format!("{base}{u}")));
@@ -305,7 +384,7 @@ impl<'a> Renderer<'a> {
 
     /// News, pages, contact, tracking, search, 404, feed, robots, assets, downloads.
     /// Photos are resized separately (see `images`).
-    pub fn rest(&self, photos: &PhotoViews) -> Result<(Vec<File>, Vec<(String, Vec<InternalLink>)>), RenderError> {
+    pub fn rest(&self, photos: &PhotoViews) -> Result<(Vec<File>, Vec<SourceLinks>), RenderError> {
         let mut files = Vec::new();
         let mut links = Vec::new();
         let mut news_views = Vec::new();
@@ -322,17 +401,26 @@ impl<'a> Renderer<'a> {
                 height: p.small_height,
             });
             row.photos = ph;
-            files.push(self.page(&format!("tin-tuc/{}/index.html", n.slug), "news.html", |c| {
-                c.insert("n", &row);
-                c.insert("section", "news");
-            })?);
+            files.push(self.page(
+                &format!("tin-tuc/{}/index.html", n.slug),
+                "news.html",
+                |c| {
+                    c.insert("n", &row);
+                    c.insert("section", "news");
+                },
+            )?);
             news_views.push(row);
         }
         files.push(self.page("tin-tuc/index.html", "news_list.html", |c| {
             c.insert("news", &news_views);
             c.insert("section", "news");
         })?);
-        let updated = self.content.news.first().map(|n| n.date.iso()).unwrap_or_else(|| "2025-01-01".into());
+        let updated = self
+            .content
+            .news
+            .first()
+            .map(|n| n.date.iso())
+            .unwrap_or_else(|| "2025-01-01".into());
         files.push(self.page("tin-tuc/atom.xml", "atom.xml", |c| {
             c.insert("news", &news_views);
             c.insert("updated", &updated);
@@ -341,26 +429,43 @@ impl<'a> Renderer<'a> {
         for p in &self.content.pages {
             let body = markdown::render(&p.body, p.source.body_line);
             links.push((p.source.path.clone(), body.links));
-            files.push(self.page(&format!("trang/{}/index.html", p.slug), "page.html", |c| {
-                c.insert("page", &json!({ "title": p.title, "summary": p.summary, "body_html": body.html }));
-                c.insert("section", &p.slug);
-            })?);
+            files.push(
+                self.page(&format!("trang/{}/index.html", p.slug), "page.html", |c| {
+                    c.insert(
+                        "page",
+                        &json!({ "title": p.title, "summary": p.summary, "body_html": body.html }),
+                    );
+                    c.insert("section", &p.slug);
+                })?,
+            );
         }
-        files.push(self.page("lien-he/index.html", "contact.html", |c| c.insert("section", "contact"))?);
-        files.push(self.page("tra-cuu/index.html", "track.html", |c| c.insert("section", "track"))?);
-        files.push(self.page("can-bo/index.html", "can-bo.html", |c| c.insert("section", "staff"))?);
-        files.push(self.page("tim-kiem/index.html", "search.html", |c| c.insert("section", "procedures"))?);
+        files.push(self.page("lien-he/index.html", "contact.html", |c| {
+            c.insert("section", "contact")
+        })?);
+        files.push(self.page("tra-cuu/index.html", "track.html", |c| {
+            c.insert("section", "track")
+        })?);
+        files.push(self.page("can-bo/index.html", "can-bo.html", |c| {
+            c.insert("section", "staff")
+        })?);
+        files.push(self.page("tim-kiem/index.html", "search.html", |c| {
+            c.insert("section", "procedures")
+        })?);
         files.push(self.page("404.html", "404.html", |_| {})?);
         let base = self.content.site.base_url.trim_end_matches('/');
         files.push((
             "robots.txt".into(),
-            format!("User-agent: *\nDisallow: /api/\nDisallow: /can-bo/\nSitemap: {base}/sitemap.xml\n").into_bytes(),
+            format!(
+                "User-agent: *\nDisallow: /api/\nDisallow: /can-bo/\nSitemap: {base}/sitemap.xml\n"
+            )
+            .into_bytes(),
         ));
         for (path, bytes) in &self.theme.assets.files {
             files.push((path.clone(), bytes.clone()));
         }
         for name in self.downloads.keys() {
-            let bytes = std::fs::read(self.content.root.join("forms").join(name)).unwrap_or_default();
+            let bytes =
+                std::fs::read(self.content.root.join("forms").join(name)).unwrap_or_default();
             files.push((format!("bieu-mau/{name}"), bytes));
         }
         Ok((files, links))
@@ -418,7 +523,11 @@ pub struct PhotoView {
 pub type PhotoViews = std::collections::BTreeMap<String, Vec<PhotoView>>;
 
 /// Resizes every news photo into `out`, reusing what `previous` already has.
-pub fn images(content: &Content, out: &Path, previous: Option<&Path>) -> anyhow::Result<PhotoViews> {
+pub fn images(
+    content: &Content,
+    out: &Path,
+    previous: Option<&Path>,
+) -> anyhow::Result<PhotoViews> {
     use rayon::prelude::*;
     let jobs: Vec<(&str, &catalog::Photo)> = content
         .news
@@ -428,7 +537,11 @@ pub fn images(content: &Content, out: &Path, previous: Option<&Path>) -> anyhow:
     let done: Vec<anyhow::Result<(String, PhotoView)>> = jobs
         .par_iter()
         .map(|(slug, photo)| {
-            let r = crate::images::resize(&content.root.join("media").join(&photo.file), out, previous)?;
+            let r = crate::images::resize(
+                &content.root.join("media").join(&photo.file),
+                out,
+                previous,
+            )?;
             let fallback = r.fallback();
             let small = r.smallest();
             Ok((

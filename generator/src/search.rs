@@ -8,7 +8,15 @@ use catalog::text::fold;
 pub fn index(procedures: &[Procedure]) -> Vec<u8> {
     let rows: Vec<(&str, &str, &str, u8, &str)> = procedures
         .iter()
-        .map(|p| (p.title.as_str(), p.slug.as_str(), p.code.as_str(), p.level, p.search_text.as_str()))
+        .map(|p| {
+            (
+                p.title.as_str(),
+                p.slug.as_str(),
+                p.code.as_str(),
+                p.level,
+                p.search_text.as_str(),
+            )
+        })
         .collect();
     serde_json::to_vec(&rows).expect("json")
 }
@@ -18,7 +26,10 @@ pub fn index(procedures: &[Procedure]) -> Vec<u8> {
 pub fn matches(folded_words: &str, query: &str) -> bool {
     let words: Vec<&str> = folded_words.split(|c: char| !c.is_alphanumeric()).collect();
     let query = fold(query);
-    let mut terms = query.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).peekable();
+    let mut terms = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .peekable();
     terms.peek().is_some() && terms.all(|t| words.iter().any(|w| w.starts_with(t)))
 }
 

@@ -38,15 +38,21 @@ pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let (events, _) = broadcast::channel(16);
-        let dev = Arc::new(DevState { events, last_error: Mutex::new(None) });
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("không mở được cổng {addr} (có chương trình khác đang dùng?)"))?;
+        let dev = Arc::new(DevState {
+            events,
+            last_error: Mutex::new(None),
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("không mở được cổng {addr} (có chương trình khác đang dùng?)")
+        })?;
         let local = listener.local_addr()?;
         let (api, _store) = crate::dev_api::router(data, &site, &format!("http://{local}")).await?;
         let app = app(&paths.out, api, dev.clone());
         watch(site, dev)?;
-        println!("Trang web đang chạy tại http://{local}/  (sẵn sàng sau {} ms; nhấn Ctrl+C để dừng)", started.elapsed().as_millis());
+        println!(
+            "Trang web đang chạy tại http://{local}/  (sẵn sàng sau {} ms; nhấn Ctrl+C để dừng)",
+            started.elapsed().as_millis()
+        );
         println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());
         axum::serve(listener, app).await?;
         anyhow::Ok(())
@@ -58,7 +64,10 @@ fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
         .append_index_html_on_directories(true)
         .not_found_service(ServeFile::new(out.join("404.html")));
     Router::new()
-        .route_service("/api/procedures.json", ServeFile::new(out.join("api/procedures.json")))
+        .route_service(
+            "/api/procedures.json",
+            ServeFile::new(out.join("api/procedures.json")),
+        )
         .nest_service("/api/forms", ServeDir::new(out.join("api/forms")))
         .merge(api)
         .route("/__dev/events", get(events).with_state(dev))
@@ -67,7 +76,13 @@ fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
 }
 
 async fn reload_script() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], RELOAD_JS)
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        RELOAD_JS,
+    )
 }
 
 const RELOAD_JS: &str = r#"(function(){var box;var es=new EventSource('/__dev/events');
@@ -91,7 +106,8 @@ async fn events(
             DevEvent::Failed(msg) => Some(Ok(Event::default().event("failed").data(msg))),
         }
     });
-    Sse::new(futures_util::stream::once(async { Ok(first) }).chain(rest)).keep_alive(KeepAlive::default())
+    Sse::new(futures_util::stream::once(async { Ok(first) }).chain(rest))
+        .keep_alive(KeepAlive::default())
 }
 
 /// Watches content/ and templates/ on a thread of its own; rebuilds after a short
@@ -116,7 +132,11 @@ fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
             while let Ok(more) = rx.recv_timeout(Duration::from_millis(40)) {
                 changed.push(more);
             }
-            changed.retain(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().ends_with('~') || n.to_string_lossy().starts_with('.')));
+            changed.retain(|p| {
+                !p.file_name().is_some_and(|n| {
+                    n.to_string_lossy().ends_with('~') || n.to_string_lossy().starts_with('.')
+                })
+            });
             changed.sort();
             changed.dedup();
             if changed.is_empty() {
@@ -125,7 +145,11 @@ fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
             let started = Instant::now();
             match site.rebuild(&changed) {
                 Ok(files) => {
-                    println!("Đã dựng lại ({} tệp thay đổi) trong {} ms.", files.len(), started.elapsed().as_millis());
+                    println!(
+                        "Đã dựng lại ({} tệp thay đổi) trong {} ms.",
+                        files.len(),
+                        started.elapsed().as_millis()
+                    );
                     *dev.last_error.lock().expect("lock") = None;
                     let _ = dev.events.send(DevEvent::Reload);
                 }

@@ -62,7 +62,9 @@ pub fn downloads(content_dir: &Path) -> Downloads {
     };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((_, ext)) = name.rsplit_once('.') else { continue };
+        let Some((_, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
         let format = match ext.to_ascii_lowercase().as_str() {
             "pdf" => "PDF",
             "docx" => "DOCX",
@@ -83,7 +85,10 @@ pub fn downloads(content_dir: &Path) -> Downloads {
     map
 }
 
-pub fn procedure<'a>(p: &'a Procedure, downloads: &Downloads) -> (ProcedureView<'a>, Vec<InternalLink>) {
+pub fn procedure<'a>(
+    p: &'a Procedure,
+    downloads: &Downloads,
+) -> (ProcedureView<'a>, Vec<InternalLink>) {
     let body = markdown::render(&p.body, p.source.body_line);
     let docs = p
         .documents

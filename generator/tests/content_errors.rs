@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn templates() -> PathBuf {
@@ -33,16 +35,40 @@ fn check_reports_every_problem_with_file_and_line() {
     let stderr = String::from_utf8(run.stderr).unwrap();
     let expected = [
         ("holidays.yaml:5:", "ngày \"2025-02-30\" không hợp lệ"),
-        ("procedures/kieu-truong-sai.md:26: form.sections[0].fields[1].type:", "kiểu trường \"dropdown\" không có"),
-        ("procedures/kieu-truong-sai.md:26:", "dùng một trong: text, textarea, date"),
-        ("procedures/muc-3-khong-form.md:5: form:", "mức độ 3 phải có biểu mẫu trực tuyến"),
-        ("procedures/thieu-khoa.md:2:", "thiếu khóa bắt buộc \"authority\""),
-        ("procedures/thieu-mau.md:14: documents[0].form_file:", "không có tệp mẫu \"forms/khong-co.docx\""),
-        ("procedures/trung-ma.md:2: code:", "trùng với procedures/hop-le.md"),
+        (
+            "procedures/kieu-truong-sai.md:26: form.sections[0].fields[1].type:",
+            "kiểu trường \"dropdown\" không có",
+        ),
+        (
+            "procedures/kieu-truong-sai.md:26:",
+            "dùng một trong: text, textarea, date",
+        ),
+        (
+            "procedures/muc-3-khong-form.md:5: form:",
+            "mức độ 3 phải có biểu mẫu trực tuyến",
+        ),
+        (
+            "procedures/thieu-khoa.md:2:",
+            "thiếu khóa bắt buộc \"authority\"",
+        ),
+        (
+            "procedures/thieu-mau.md:14: documents[0].form_file:",
+            "không có tệp mẫu \"forms/khong-co.docx\"",
+        ),
+        (
+            "procedures/trung-ma.md:2: code:",
+            "trùng với procedures/hop-le.md",
+        ),
         ("procedures/yaml-sai.md:6:", "YAML viết sai cú pháp"),
-        ("news/thieu-anh.md:6: photos.file:", "không có ảnh \"media/khong-co.jpg\""),
+        (
+            "news/thieu-anh.md:6: photos.file:",
+            "không có ảnh \"media/khong-co.jpg\"",
+        ),
     ];
-    let problems: Vec<&str> = stderr.split("\n\n").filter(|p| p.starts_with("lỗi: ")).collect();
+    let problems: Vec<&str> = stderr
+        .split("\n\n")
+        .filter(|p| p.starts_with("lỗi: "))
+        .collect();
     for (location, message) in expected {
         problems
             .iter()
@@ -51,7 +77,10 @@ fn check_reports_every_problem_with_file_and_line() {
     }
     assert!(stderr.contains("Tìm thấy 8 lỗi"), "{stderr}");
     assert_eq!(problems.len(), 8);
-    assert!(problems.iter().all(|p| p.contains("\n    → Cách sửa: ")), "every problem says how to fix it");
+    assert!(
+        problems.iter().all(|p| p.contains("\n    → Cách sửa: ")),
+        "every problem says how to fix it"
+    );
 }
 
 #[test]
@@ -59,7 +88,11 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
     let good = generator(&["build"], &fixture("good"), &site);
-    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     let home_before = std::fs::read(site.join("index.html")).unwrap();
 
     let broken = generator(&["build"], &fixture("link"), &site);
@@ -71,18 +104,32 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
     );
     assert_eq!(std::fs::read(site.join("index.html")).unwrap(), home_before);
     assert!(!site.join("trang/lien-ket-hong/index.html").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers, vec![std::ffi::OsString::from("site")], "no staging folder left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("site")],
+        "no staging folder left behind"
+    );
 }
 
 #[test]
 fn broken_content_never_replaces_a_good_site() {
     let out = tempfile::tempdir().unwrap();
     let site = out.path().join("site");
-    assert!(generator(&["build"], &fixture("good"), &site).status.success());
+    assert!(
+        generator(&["build"], &fixture("good"), &site)
+            .status
+            .success()
+    );
     let before = std::fs::read(site.join("thu-tuc/dang-ky-khai-tu/index.html")).unwrap();
     let run = generator(&["build"], &fixture("broken"), &site);
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("trang web chưa được cập nhật"));
-    assert_eq!(std::fs::read(site.join("thu-tuc/dang-ky-khai-tu/index.html")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(site.join("thu-tuc/dang-ky-khai-tu/index.html")).unwrap(),
+        before
+    );
 }

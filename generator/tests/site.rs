@@ -13,9 +13,14 @@ fn root() -> PathBuf {
 }
 
 fn build(content: &Path, out: &Path) -> Site {
-    let paths = Paths { content: content.to_path_buf(), templates: root().join("templates"), out: out.to_path_buf() };
+    let paths = Paths {
+        content: content.to_path_buf(),
+        templates: root().join("templates"),
+        out: out.to_path_buf(),
+    };
     let mut site = Site::load(paths, false).unwrap_or_else(|e| panic!("{}", e.report()));
-    site.build(false).unwrap_or_else(|e| panic!("{}", e.report()));
+    site.build(false)
+        .unwrap_or_else(|e| panic!("{}", e.report()));
     site
 }
 
@@ -34,7 +39,13 @@ fn files(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -56,7 +67,11 @@ fn internal_targets(html: &str) -> Vec<String> {
 }
 
 fn resolves(all: &HashSet<String>, url: &str) -> bool {
-    let path = url.split(['#', '?']).next().unwrap().trim_start_matches('/');
+    let path = url
+        .split(['#', '?'])
+        .next()
+        .unwrap()
+        .trim_start_matches('/');
     // Routes of the function, served by it rather than by files.
     if path.starts_with("api/") && !path.ends_with(".json") || path.starts_with("__dev/") {
         return true;
@@ -87,7 +102,17 @@ fn real_content_builds_and_every_internal_link_resolves() {
             assert!(all.contains(&format!("api/forms/{}.json", p.code)));
         }
     }
-    for required in ["index.html", "404.html", "sitemap.xml", "robots.txt", "tin-tuc/atom.xml", "tim-kiem/index.json", "api/procedures.json", "tra-cuu/index.html", "lien-he/index.html"] {
+    for required in [
+        "index.html",
+        "404.html",
+        "sitemap.xml",
+        "robots.txt",
+        "tin-tuc/atom.xml",
+        "tim-kiem/index.json",
+        "api/procedures.json",
+        "tra-cuu/index.html",
+        "lien-he/index.html",
+    ] {
         assert!(all.contains(required), "missing {required}");
     }
     let mut broken = Vec::new();
@@ -99,21 +124,36 @@ fn real_content_builds_and_every_internal_link_resolves() {
             }
         }
     }
-    assert!(broken.is_empty(), "broken internal links:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "broken internal links:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]
 fn procedure_pages_with_their_css_stay_under_14_kb_compressed() {
     let (out, site) = real_site();
     let site_dir = out.path().join("site");
-    let css = files(&site_dir).into_iter().find(|f| f.starts_with("assets/site.") && f.ends_with(".css")).unwrap();
+    let css = files(&site_dir)
+        .into_iter()
+        .find(|f| f.starts_with("assets/site.") && f.ends_with(".css"))
+        .unwrap();
     let css_len = gzip_len(&std::fs::read(site_dir.join(&css)).unwrap());
     for p in &site.content.procedures {
         let html = std::fs::read(site_dir.join(format!("thu-tuc/{}/index.html", p.slug))).unwrap();
         let total = gzip_len(&html) + css_len;
-        assert!(total < 14 * 1024, "{}: {total} bytes compressed with CSS", p.slug);
+        assert!(
+            total < 14 * 1024,
+            "{}: {total} bytes compressed with CSS",
+            p.slug
+        );
         let text = String::from_utf8(html).unwrap();
-        assert!(!text.contains("<script"), "{} needs no JavaScript to read", p.slug);
+        assert!(
+            !text.contains("<script"),
+            "{} needs no JavaScript to read",
+            p.slug
+        );
     }
 }
 
@@ -121,7 +161,8 @@ fn procedure_pages_with_their_css_stay_under_14_kb_compressed() {
 fn search_index_finds_procedures_without_diacritics() {
     let site_dir = real_site().0.path().join("site");
     let index: Vec<(String, String, String, u8, String)> =
-        serde_json::from_slice(&std::fs::read(site_dir.join("tim-kiem/index.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(site_dir.join("tim-kiem/index.json")).unwrap())
+            .unwrap();
     let found: Vec<&str> = index
         .iter()
         .filter(|row| generator::search::matches(&row.4, "dang ky khai sinh"))
@@ -129,7 +170,11 @@ fn search_index_finds_procedures_without_diacritics() {
         .collect();
     assert!(found.contains(&"Đăng ký khai sinh"), "{found:?}");
     assert!(!found.contains(&"Đăng ký kết hôn"), "{found:?}");
-    let found: Vec<&str> = index.iter().filter(|row| generator::search::matches(&row.4, "ket hon")).map(|r| r.1.as_str()).collect();
+    let found: Vec<&str> = index
+        .iter()
+        .filter(|row| generator::search::matches(&row.4, "ket hon"))
+        .map(|r| r.1.as_str())
+        .collect();
     assert!(found.contains(&"dang-ky-ket-hon"), "{found:?}");
 }
 
@@ -137,14 +182,31 @@ fn search_index_finds_procedures_without_diacritics() {
 fn catalogue_and_form_schemas_are_machine_readable() {
     let (out, site) = real_site();
     let site_dir = out.path().join("site");
-    let catalogue: serde_json::Value = serde_json::from_slice(&std::fs::read(site_dir.join("api/procedures.json")).unwrap()).unwrap();
-    assert_eq!(catalogue["procedures"].as_array().unwrap().len(), site.content.procedures.len());
-    let p = site.content.procedures.iter().find(|p| p.level >= 3).unwrap();
+    let catalogue: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site_dir.join("api/procedures.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        catalogue["procedures"].as_array().unwrap().len(),
+        site.content.procedures.len()
+    );
+    let p = site
+        .content
+        .procedures
+        .iter()
+        .find(|p| p.level >= 3)
+        .unwrap();
     let schema: catalog::Form = serde_json::from_value(
-        serde_json::from_slice::<serde_json::Value>(&std::fs::read(site_dir.join(format!("api/forms/{}.json", p.code))).unwrap()).unwrap()["form"].clone(),
+        serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(site_dir.join(format!("api/forms/{}.json", p.code))).unwrap(),
+        )
+        .unwrap()["form"]
+            .clone(),
     )
     .unwrap();
-    assert_eq!(schema.fields().count(), p.form.as_ref().unwrap().fields().count());
+    assert_eq!(
+        schema.fields().count(),
+        p.form.as_ref().unwrap().fields().count()
+    );
 }
 
 fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
@@ -155,7 +217,10 @@ fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
 fn rendered_pages_match_snapshots() {
     let out = tempfile::tempdir().unwrap();
     let site_dir = out.path().join("site");
-    build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good"), &site_dir);
+    build(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good"),
+        &site_dir,
+    );
     let read = |p: &str| std::fs::read_to_string(site_dir.join(p)).unwrap();
     insta::with_settings!({ filters => snapshot_filters() }, {
         insta::assert_snapshot!("home", read("index.html"));
@@ -170,38 +235,69 @@ fn rendered_pages_match_snapshots() {
 fn one_changed_procedure_rebuilds_its_pages_and_every_listing() {
     let dir = tempfile::tempdir().unwrap();
     let content = dir.path().join("content");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good"), &content);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good"),
+        &content,
+    );
     let out = dir.path().join("site");
     let mut site = build(&content, &out);
     let file = content.join("procedures/dang-ky-khai-tu.md");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("title: Đăng ký khai tử", "title: Đăng ký khai tử (đã sửa)")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("title: Đăng ký khai tử", "title: Đăng ký khai tử (đã sửa)"),
+    )
+    .unwrap();
 
-    let changed = site.rebuild(std::slice::from_ref(&file)).unwrap_or_else(|e| panic!("{}", e.report()));
+    let changed = site
+        .rebuild(std::slice::from_ref(&file))
+        .unwrap_or_else(|e| panic!("{}", e.report()));
     let home = std::fs::read_to_string(out.join("index.html")).unwrap();
-    assert!(home.contains("Đăng ký khai tử (đã sửa)"), "home lists the new title");
+    assert!(
+        home.contains("Đăng ký khai tử (đã sửa)"),
+        "home lists the new title"
+    );
     let field = std::fs::read_to_string(out.join("linh-vuc/ho-tich/index.html")).unwrap();
     assert!(field.contains("Đăng ký khai tử (đã sửa)"));
     let index = std::fs::read_to_string(out.join("tim-kiem/index.json")).unwrap();
     assert!(index.contains("(đã sửa)"));
     assert!(changed.contains(&"index.html".to_string()));
-    assert!(!changed.iter().any(|c| c.contains("dang-ky-giam-ho")), "untouched pages are not rewritten: {changed:?}");
+    assert!(
+        !changed.iter().any(|c| c.contains("dang-ky-giam-ho")),
+        "untouched pages are not rewritten: {changed:?}"
+    );
 
     // A broken edit keeps the last good site.
     std::fs::write(&file, text.replace("level: 3", "level: nhiều")).unwrap();
     let err = site.rebuild(std::slice::from_ref(&file)).unwrap_err();
-    assert!(err.report().contains("procedures/dang-ky-khai-tu.md:5"), "{}", err.report());
-    assert!(std::fs::read_to_string(out.join("index.html")).unwrap().contains("(đã sửa)"));
+    assert!(
+        err.report().contains("procedures/dang-ky-khai-tu.md:5"),
+        "{}",
+        err.report()
+    );
+    assert!(
+        std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .contains("(đã sửa)")
+    );
 
     // A removed procedure disappears from the listings and its pages are gone.
     std::fs::remove_file(&file).unwrap();
-    site.rebuild(std::slice::from_ref(&file)).unwrap_or_else(|e| panic!("{}", e.report()));
-    assert!(!std::fs::read_to_string(out.join("index.html")).unwrap().contains("khai tử"));
+    site.rebuild(std::slice::from_ref(&file))
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    assert!(
+        !std::fs::read_to_string(out.join("index.html"))
+            .unwrap()
+            .contains("khai tử")
+    );
     assert!(!out.join("thu-tuc/dang-ky-khai-tu/index.html").exists());
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from).into_iter().filter_map(Result::ok) {
+    for entry in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let target = to.join(entry.path().strip_prefix(from).unwrap());
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target).unwrap();

@@ -13,13 +13,25 @@ fn main() -> anyhow::Result<()> {
     let content = PathBuf::from(args.next().expect("CONTENT_DIR"));
     let out = PathBuf::from(args.next().expect("OUT_DIR"));
     let rounds: usize = args.next().map_or(20, |r| r.parse().expect("ROUNDS"));
-    let templates = PathBuf::from(std::env::var("TEMPLATES").unwrap_or_else(|_| "templates".into()));
+    let templates =
+        PathBuf::from(std::env::var("TEMPLATES").unwrap_or_else(|_| "templates".into()));
 
     let started = Instant::now();
-    let mut site = Site::load(Paths { content: content.clone(), templates, out: out.clone() }, true)
-        .map_err(|e| anyhow::anyhow!(e.report()))?;
+    let mut site = Site::load(
+        Paths {
+            content: content.clone(),
+            templates,
+            out: out.clone(),
+        },
+        true,
+    )
+    .map_err(|e| anyhow::anyhow!(e.report()))?;
     site.build(false).map_err(|e| anyhow::anyhow!(e.report()))?;
-    println!("first build: {} procedures in {} ms", site.content.procedures.len(), started.elapsed().as_millis());
+    println!(
+        "first build: {} procedures in {} ms",
+        site.content.procedures.len(),
+        started.elapsed().as_millis()
+    );
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(content.join("procedures"))?
         .filter_map(Result::ok)
@@ -37,7 +49,9 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(file, format!("{start}\ntitle: {new_title}\n{end}"))?;
 
         let t = Instant::now();
-        let changed = site.rebuild(std::slice::from_ref(file)).map_err(|e| anyhow::anyhow!(e.report()))?;
+        let changed = site
+            .rebuild(std::slice::from_ref(file))
+            .map_err(|e| anyhow::anyhow!(e.report()))?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
 
         // Every listing must show the change: the procedure's field page (the home lists
@@ -48,14 +62,30 @@ fn main() -> anyhow::Result<()> {
             .map(|f| catalog::text::slugify(f.trim_matches('"')))
             .expect("field line");
         let field_page = format!("linh-vuc/{field}/index.html");
-        let home = if site.content.procedures.len() > generator::render::COMPACT_HOME_AFTER { None } else { Some("index.html") };
-        for listing in [Some(field_page.as_str()), home, Some("tim-kiem/index.json"), Some("api/procedures.json")].into_iter().flatten() {
+        let home = if site.content.procedures.len() > generator::render::COMPACT_HOME_AFTER {
+            None
+        } else {
+            Some("index.html")
+        };
+        for listing in [
+            Some(field_page.as_str()),
+            home,
+            Some("tim-kiem/index.json"),
+            Some("api/procedures.json"),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let body = std::fs::read_to_string(out.join(listing))?;
-            anyhow::ensure!(body.contains(&marker), "{listing} does not show the change of round {round}");
+            anyhow::ensure!(
+                body.contains(&marker),
+                "{listing} does not show the change of round {round}"
+            );
         }
         anyhow::ensure!(!changed.is_empty());
         std::fs::write(file, &text)?;
-        site.rebuild(std::slice::from_ref(file)).map_err(|e| anyhow::anyhow!(e.report()))?;
+        site.rebuild(std::slice::from_ref(file))
+            .map_err(|e| anyhow::anyhow!(e.report()))?;
     }
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
