@@ -19,8 +19,8 @@ mkdir -p "$work"
 
 measure() { # label, command… → "label: X s, Y MiB"
   local label=$1; shift
-  local out; out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  awk -v l="$label" '{ printf "%-34s %6.2f s  %6.0f MiB\n", l, $1, $2/1024 }' <<<"$out"
+  /usr/bin/time -o "$work/time.txt" -f '%e %M' "$@" >/dev/null 2>&1
+  awk -v l="$label" '{ printf "%-34s %6.2f s  %6.0f MiB\n", l, $1, $2/1024 }' "$work/time.txt"
 }
 
 for n in "${sizes[@]}"; do

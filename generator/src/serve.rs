@@ -73,6 +73,8 @@ fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
         .route("/__dev/events", get(events).with_state(dev))
         .route("/__dev/reload.js", get(reload_script))
         .fallback_service(static_files)
+        // Like the CDN in production: text compressed, so that page weights are real.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn reload_script() -> impl axum::response::IntoResponse {
