@@ -321,7 +321,6 @@ mod tests {
             ("MOTCUA_PUBLIC_URL", "https://iapet.gialai.gov.vn/"),
             ("MOTCUA_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
             ("MOTCUA_CAPTCHA_KEY", "fedcba9876543210fedcba9876543210"),
-            ("MOTCUA_HUMAN_ANSWERS", "5|Năm"),
         ])
         .unwrap();
         assert_eq!(c.public_url, "https://iapet.gialai.gov.vn");

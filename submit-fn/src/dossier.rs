@@ -501,22 +501,29 @@ impl AppState {
             )),
             ..Event::default()
         };
-        storage
-            .put_if_absent(
-                &format!("{prefix}events/000001.json"),
+        let notice = self.notice(&manifest, &token);
+        // The first event, the notice and the desk's index marker do not depend on each
+        // other: written together, one round trip instead of three. Only the manifest
+        // must come after all of them.
+        let event_key = format!("{prefix}events/000001.json");
+        let outbox_key = format!("outbox/{code}-received.json");
+        tokio::try_join!(
+            storage.put_if_absent(
+                &event_key,
                 Bytes::from(serde_json::to_vec(&event).expect("json")),
                 "application/json",
-            )
-            .await?;
-        let notice = self.notice(&manifest, &token);
-        storage
-            .put_if_absent(
-                &format!("outbox/{code}-received.json"),
+            ),
+            storage.put_if_absent(
+                &outbox_key,
                 Bytes::from(serde_json::to_vec_pretty(&notice).expect("json")),
                 "application/json",
-            )
-            .await?;
-        crate::admin::index::hint(storage, &code, now).await?;
+            ),
+            async {
+                crate::admin::index::hint(storage, &code, now)
+                    .await
+                    .map(|()| true)
+            },
+        )?;
         let created = storage
             .put_if_absent(
                 &manifest_key,
