@@ -221,36 +221,46 @@ pub async fn stats_hit(State(state): State<AppState>, Json(hit): Json<Hit>) -> R
     if !valid_id(&hit.sid) {
         return message(StatusCode::UNPROCESSABLE_ENTITY, "Mã phiên không hợp lệ.");
     }
-    let storage = state.storage();
     let now = vietnam_now();
-    let result = async {
-        let [day, ..] = periods(now);
-        let minute = format!(
-            "stats/online/{:04}{:02}{:02}{:02}{:02}/{}",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            hit.sid
-        );
-        let visit = format!("stats/visits/{day}/{}", hit.sid);
-        let (new_visit, _) = tokio::try_join!(claim(storage, &visit), claim(storage, &minute))?;
-        if new_visit {
-            let shard = rand::random::<u32>() % SHARDS;
-            let increments = periods(now).map(|p| {
-                let key = format!("stats/count/{p}/{shard}");
-                async move { increment(storage, &key).await }
-            });
-            futures_util::future::try_join_all(increments).await?;
-        }
-        figures(storage, now).await
-    }
-    .await;
+    // Counting runs in a task of its own: if the visitor's connection drops halfway
+    // (a timeout, a closed tab), the handler is cancelled but the visit, once claimed,
+    // is still added to every counter.
+    let task_state = state.clone();
+    let sid = hit.sid.clone();
+    let counted = tokio::spawn(async move { count_visit(task_state.storage(), &sid, now).await })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    let result = match counted {
+        Ok(()) => figures(state.storage(), now).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(body) => no_store(body),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, BUSY),
     }
+}
+
+async fn count_visit(storage: &Storage, sid: &str, now: OffsetDateTime) -> Result<(), String> {
+    let [day, ..] = periods(now);
+    let minute = format!(
+        "stats/online/{:04}{:02}{:02}{:02}{:02}/{sid}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+    );
+    let visit = format!("stats/visits/{day}/{sid}");
+    let (new_visit, _) = tokio::try_join!(claim(storage, &visit), claim(storage, &minute))?;
+    if new_visit {
+        let shard = rand::random::<u32>() % SHARDS;
+        let increments = periods(now).map(|p| {
+            let key = format!("stats/count/{p}/{shard}");
+            async move { increment(storage, &key).await }
+        });
+        futures_util::future::try_join_all(increments).await?;
+    }
+    Ok(())
 }
 
 /// `GET /api/stats`: the figures, counting nothing.
@@ -322,27 +332,31 @@ pub async fn poll_vote(
             "Hãy chọn một trong các phương án.",
         );
     }
-    let storage = state.storage();
-    let result = async {
+    // As for visits: the vote and its count finish even if the connection drops.
+    let task_state = state.clone();
+    let (poll_id, voter, option) = (id.clone(), vote.voter.clone(), vote.option.clone());
+    let counted = tokio::spawn(async move {
+        let storage = task_state.storage();
         let first = storage
             .put_if_absent(
-                &format!("polls/{id}/votes/{}", vote.voter),
-                bytes::Bytes::from(vote.option.clone()),
+                &format!("polls/{poll_id}/votes/{voter}"),
+                bytes::Bytes::from(option.clone()),
                 "text/plain",
             )
             .await
             .map_err(|e| e.to_string())?;
         if first {
             let shard = rand::random::<u32>() % SHARDS;
-            increment(
-                storage,
-                &format!("polls/{id}/count/{}/{shard}", vote.option),
-            )
-            .await?;
+            increment(storage, &format!("polls/{poll_id}/count/{option}/{shard}")).await?;
         }
-        results(&state, &id).await.map(|r| (first, r))
-    }
-    .await;
+        Ok::<bool, String>(first)
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    let result = match counted {
+        Ok(first) => results(&state, &id).await.map(|r| (first, r)),
+        Err(e) => Err(e),
+    };
     match result {
         Ok((true, body)) => (
             StatusCode::CREATED,
