@@ -45,6 +45,7 @@ done
 if [ -z "${ready:-}" ]; then echo "Máy chủ không trả lời /api/health sau 60 giây:" >&2; cat "$log" >&2; exit 1; fi
 
 export E2E_BASE="http://127.0.0.1:$port"
+export E2E_DATA="$data/store"   # the server's data folder (embedded S3 in s3/, secrets/)
 export SITE_DIR="$root/site"
 cd "$here"
 if [ $# -eq 0 ]; then set -- tests/*.test.js; fi
