@@ -70,7 +70,7 @@ pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3>
     );
     let secret_key = hex::encode(rand::random::<[u8; 20]>());
     let service = {
-        let mut b = s3s::service::S3ServiceBuilder::new(Locked::new(fs));
+        let mut b = s3s::service::S3ServiceBuilder::new(Locked::new(fs, data_dir));
         b.set_auth(s3s::auth::SimpleAuth::from_single(
             access_key.clone(),
             secret_key.clone(),
@@ -126,15 +126,67 @@ const STRIPES: usize = 64;
 /// s3s-fs with conditional writes made atomic per key.
 struct Locked {
     inner: s3s_fs::FileSystem,
+    /// The folder s3s-fs keeps buckets in (one sub-folder per bucket).
+    root: std::path::PathBuf,
     locks: Arc<Vec<Mutex<()>>>,
 }
 
 impl Locked {
-    fn new(inner: s3s_fs::FileSystem) -> Locked {
+    fn new(inner: s3s_fs::FileSystem, root: &Path) -> Locked {
         Locked {
             inner,
+            root: root.to_path_buf(),
             locks: Arc::new((0..STRIPES).map(|_| Mutex::new(())).collect()),
         }
+    }
+
+    /// Keys under `prefix` with their size and time, sorted. s3s-fs walks the whole
+    /// bucket for every listing, whatever the prefix; only the folder the prefix names
+    /// can hold matching keys, so walk that one.
+    fn keys_under(&self, bucket: &str, prefix: &str) -> std::io::Result<Vec<Object>> {
+        let bucket_root = self.root.join(bucket);
+        let folder = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+        let mut objects = Vec::new();
+        let mut queue = vec![bucket_root.join(folder)];
+        while let Some(dir) = queue.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let file_type = entry.file_type()?;
+                if file_type.is_dir() {
+                    queue.push(entry.path());
+                    continue;
+                }
+                let path = entry.path();
+                let Ok(rel) = path.strip_prefix(&bucket_root) else {
+                    continue;
+                };
+                let Some(key) = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_str())
+                    .collect::<Option<Vec<_>>>()
+                    .map(|parts| parts.join("/"))
+                else {
+                    continue;
+                };
+                if !key.starts_with(prefix) {
+                    continue;
+                }
+                let metadata = entry.metadata()?;
+                objects.push(Object {
+                    key: Some(key),
+                    last_modified: metadata.modified().ok().map(Timestamp::from),
+                    size: i64::try_from(metadata.len()).ok(),
+                    ..Default::default()
+                });
+            }
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
     }
 
     fn lock_for(&self, bucket: &str, key: &str) -> &Mutex<()> {
@@ -228,7 +280,56 @@ impl S3 for Locked {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.inner.list_objects_v2(req).await
+        let input = &req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        // Listings with a delimiter, an odd prefix or an unknown bucket keep s3s-fs's
+        // own answer (and errors).
+        let plain = input.delimiter.is_none()
+            && !prefix.starts_with('/')
+            && !prefix.split('/').any(|p| p == ".." || p == ".")
+            && self.root.join(&input.bucket).is_dir();
+        if !plain {
+            return self.inner.list_objects_v2(req).await;
+        }
+        let input = req.input;
+        let mut objects = self
+            .keys_under(&input.bucket, &prefix)
+            .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        let resume = match (
+            input.continuation_token.as_deref(),
+            input.start_after.as_deref(),
+        ) {
+            (Some(c), Some(s)) => Some(c.max(s).to_owned()),
+            (Some(c), None) => Some(c.to_owned()),
+            (None, Some(s)) => Some(s.to_owned()),
+            (None, None) => None,
+        };
+        if let Some(after) = &resume {
+            objects.retain(|o| o.key.as_deref().unwrap_or("") > after.as_str());
+        }
+        let max_keys = input.max_keys.unwrap_or(1000);
+        let limit = usize::try_from(max_keys).unwrap_or(1000);
+        let is_truncated = objects.len() > limit;
+        objects.truncate(limit);
+        let next_continuation_token = if is_truncated {
+            objects.last().and_then(|o| o.key.clone())
+        } else {
+            None
+        };
+        let output = ListObjectsV2Output {
+            key_count: i32::try_from(objects.len()).ok(),
+            max_keys: Some(max_keys),
+            is_truncated: Some(is_truncated),
+            contents: (!objects.is_empty()).then_some(objects),
+            continuation_token: input.continuation_token,
+            next_continuation_token,
+            encoding_type: input.encoding_type,
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            start_after: input.start_after,
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
     }
 
     async fn create_multipart_upload(
