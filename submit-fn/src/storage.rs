@@ -281,6 +281,15 @@ impl Storage {
 
     /// Keys under `prefix`, in order.
     pub async fn list(&self, prefix: &str) -> StorageResult<Vec<String>> {
+        self.list_after(prefix, None).await
+    }
+
+    /// Keys under `prefix` that sort after `start_after`, in order.
+    pub async fn list_after(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> StorageResult<Vec<String>> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
@@ -290,6 +299,7 @@ impl Storage {
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)
+                .set_start_after(start_after.map(str::to_owned))
                 .set_continuation_token(token)
                 .send()
                 .await

@@ -283,35 +283,7 @@ pub async fn list_after(
     prefix: &str,
     start_after: &str,
 ) -> StorageResult<Vec<String>> {
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let out = storage
-            .client()
-            .list_objects_v2()
-            .bucket(storage.bucket())
-            .prefix(prefix)
-            .start_after(start_after)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                StorageError::Unavailable(format!(
-                    "list {prefix}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                ))
-            })?;
-        keys.extend(
-            out.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned)),
-        );
-        match out.next_continuation_token {
-            Some(t) if out.is_truncated == Some(true) => token = Some(t),
-            _ => break,
-        }
-    }
-    Ok(keys)
+    storage.list_after(prefix, Some(start_after)).await
 }
 
 /// Checks a login and password, counting failures and enforcing the lock.
