@@ -36,13 +36,21 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs((30u64 << attempts.saturating_sub(1).min(7)).min(3600))
 }
 
-/// Sends every due record. `now` is a parameter so tests can step time.
-pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult<DeliveryReport> {
-    let storage = state.storage();
-    let c = &state.config().notify;
-    let mut report = DeliveryReport::default();
+/// The outbox as stored: records still waiting (id, key), how many were delivered, and
+/// the sent markers (`outbox-sent/{id}` and per channel `outbox-sent/{id}.sms|.email`).
+pub struct Outbox {
+    pub waiting: Vec<(String, String)>,
+    pub delivered: usize,
+    pub sent: HashSet<String>,
+}
+
+pub async fn list_outbox(storage: &crate::storage::Storage) -> StorageResult<Outbox> {
     let sent: HashSet<String> = storage.list("outbox-sent/").await?.into_iter().collect();
-    let slot = now.unix_timestamp() / 300;
+    let mut outbox = Outbox {
+        waiting: Vec::new(),
+        delivered: 0,
+        sent: HashSet::new(),
+    };
     for key in storage.list("outbox/").await? {
         let Some(id) = key
             .strip_prefix("outbox/")
@@ -51,9 +59,25 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
             continue;
         };
         if sent.contains(&format!("outbox-sent/{id}")) {
-            continue;
+            outbox.delivered += 1;
+        } else {
+            outbox.waiting.push((id.to_owned(), key.clone()));
         }
-        let Some(bytes) = storage.get(&key).await? else {
+    }
+    outbox.sent = sent;
+    Ok(outbox)
+}
+
+/// Sends every due record. `now` is a parameter so tests can step time.
+pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult<DeliveryReport> {
+    let storage = state.storage();
+    let c = &state.config().notify;
+    let mut report = DeliveryReport::default();
+    let slot = now.unix_timestamp() / 300;
+    let outbox = list_outbox(storage).await?;
+    let sent = &outbox.sent;
+    for (id, key) in &outbox.waiting {
+        let Some(bytes) = storage.get(key).await? else {
             continue;
         };
         let Ok(mut record) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
@@ -149,7 +173,7 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
             );
             storage
                 .put(
-                    &key,
+                    key,
                     Bytes::from(serde_json::to_vec_pretty(&record).expect("json")),
                     "application/json",
                 )

@@ -1,8 +1,6 @@
 //! `GET /api/admin/outbox` (what is waiting or failing) and
 //! `POST /api/admin/outbox/deliver` (send what is due now).
 
-use std::collections::HashSet;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::OutboxRecord;
-use super::deliver::deliver_due;
+use super::deliver::{deliver_due, list_outbox};
 use crate::dossier::RETRY_MESSAGE;
 use crate::routes::message;
 use crate::state::AppState;
@@ -18,24 +16,14 @@ use crate::state::AppState;
 pub async fn outbox(State(state): State<AppState>) -> Response {
     let storage = state.storage();
     let listed = async {
-        let sent: HashSet<String> = storage.list("outbox-sent/").await?.into_iter().collect();
+        let outbox = list_outbox(storage).await?;
+        let (sent, delivered) = (&outbox.sent, outbox.delivered);
         let mut items = Vec::new();
-        let mut delivered = 0usize;
-        for key in storage.list("outbox/").await? {
-            let Some(id) = key
-                .strip_prefix("outbox/")
-                .and_then(|k| k.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            if sent.contains(&format!("outbox-sent/{id}")) {
-                delivered += 1;
-                continue;
-            }
+        for (id, key) in &outbox.waiting {
             if items.len() >= 500 {
                 continue;
             }
-            let Some(bytes) = storage.get(&key).await? else {
+            let Some(bytes) = storage.get(key).await? else {
                 continue;
             };
             let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
