@@ -1,38 +1,57 @@
-//! The Lambda glue. lambda_http turns API Gateway / Function URL events into
-//! `http::Request`s, but it panics on a body marked base64 that does not decode; the
-//! event is therefore checked first, and such a request reaches the router marked, to
-//! be answered with 400.
+//! The Lambda glue. Two kinds of events reach the function: HTTP requests (API Gateway /
+//! Function URL), which go to the router, and the EventBridge schedule (`"source":
+//! "aws.events"`, `"detail-type": "Scheduled Event"`), which runs one outbox delivery
+//! pass and answers its report.
+//!
+//! lambda_http turns HTTP events into `http::Request`s, but it panics on a body marked
+//! base64 that does not decode; the event is therefore checked first, and such a request
+//! reaches the router marked, to be answered with 400.
 
 use axum::Router;
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, LambdaEvent, Service, service_fn};
-use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 use tower::ServiceExt;
 
 use crate::routes::BAD_BODY_HEADER;
+use crate::state::AppState;
 
-/// Runs the router under the Lambda runtime.
-pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+/// Runs the function under the Lambda runtime.
+pub async fn run(state: AppState) -> Result<(), lambda_http::Error> {
+    let router = crate::router(state.clone());
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let router = router.clone();
-        async move { handle(router, event).await }
+        let (state, router) = (state.clone(), router.clone());
+        async move { handle(&state, router, event).await }
     }))
     .await
 }
 
-/// One event through the router: the event JSON in, the response JSON out.
+/// One event: the event JSON in, the answer JSON out (the HTTP response, or the
+/// delivery report for the schedule).
 pub async fn handle(
+    state: &AppState,
     router: Router,
     event: LambdaEvent<Value>,
-) -> Result<impl Serialize, lambda_http::Error> {
+) -> Result<Value, lambda_http::Error> {
     let (payload, context) = (event.payload, event.context);
+    if is_schedule(&payload) {
+        let report = crate::notify::deliver::deliver_due(state, OffsetDateTime::now_utc()).await?;
+        tracing::info!(?report, "outbox delivery pass");
+        return Ok(serde_json::to_value(report)?);
+    }
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;
     let mut adapter = Adapter::from(router);
     let adapter = adapter.ready().await?;
     let response = adapter.call(LambdaEvent::new(request, context)).await?;
-    Ok(response)
+    Ok(serde_json::to_value(response)?)
+}
+
+/// Is this the EventBridge schedule (infra/template.yaml, `OutboxSchedule`)?
+pub fn is_schedule(event: &Value) -> bool {
+    event.get("source").and_then(Value::as_str) == Some("aws.events")
+        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
 }
 
 /// Marks an event whose base64 body does not decode, instead of letting the

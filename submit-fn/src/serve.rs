@@ -51,7 +51,7 @@ pub async fn main_from_env() -> anyhow::Result<()> {
         let content = load_content(&config.content_dir)?;
         let client = s3_client(&config, None).await;
         let state = AppState::new(&content, client, config);
-        return crate::lambda::run(crate::router(state))
+        return crate::lambda::run(state)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
     }

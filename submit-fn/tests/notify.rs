@@ -310,3 +310,81 @@ async fn notices_go_out_by_smtp_and_sms_exactly_once() {
         .await;
     assert_eq!(outbox.json()["delivered"], 2, "{}", outbox.text());
 }
+
+fn both_channels(smtp: &Smtp, sms_url: &str) -> NotifyConfig {
+    NotifyConfig {
+        smtp_url: Some(format!("smtp://127.0.0.1:{}", smtp.port)),
+        mail_from: "UBND xã Thử Nghiệm <motcua@xa.gov.vn>".into(),
+        sms_url: Some(sms_url.to_owned()),
+        ..NotifyConfig::default()
+    }
+}
+
+/// What EventBridge sends for a `rate(1 minute)` rule.
+fn scheduled_event() -> serde_json::Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2025-06-02T03:04:00Z",
+        "region": "ap-southeast-1",
+        "resources": ["arn:aws:events:ap-southeast-1:123456789012:rule/motcua-OutboxSchedule"],
+        "detail": {}
+    })
+}
+
+async fn through_lambda(h: &Harness, event: serde_json::Value) -> serde_json::Value {
+    submit_fn::lambda::handle(
+        &h.state,
+        h.router.clone(),
+        lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
+    )
+    .await
+    .expect("handled")
+}
+
+#[tokio::test]
+async fn the_lambda_schedule_delivers_the_outbox() {
+    let smtp = start_smtp();
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = both_channels(&smtp, &sms_url)).await;
+    let code = submit_with_email(&h, "schedule-0001").await;
+    assert!(gw.got.lock().unwrap().is_empty());
+    assert!(mails(&smtp).is_empty());
+
+    // The schedule's event runs one delivery pass and answers its report.
+    let report = through_lambda(&h, scheduled_event()).await;
+    assert_eq!(report["sent"], 1, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    let got = gw.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.contains(&code), "{}", got[0].1);
+    let m = mails(&smtp);
+    assert_eq!(m.len(), 1);
+    assert!(m[0].starts_with("RCPT: lan@example.vn"), "{}", m[0]);
+
+    // The next minute: nothing left to send, nothing sent twice.
+    let report = through_lambda(&h, scheduled_event()).await;
+    assert_eq!(
+        (report["sent"].as_u64(), report["failed"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(gw.got.lock().unwrap().len(), 1);
+    assert_eq!(mails(&smtp).len(), 1);
+
+    // Any other event is still an HTTP request for the router.
+    let health = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/api/health", "rawQueryString": "",
+        "headers": {"host": "abc.execute-api.ap-southeast-1.amazonaws.com"},
+        "requestContext": {"accountId": "anonymous", "apiId": "abc", "domainName": "abc.execute-api.ap-southeast-1.amazonaws.com",
+            "domainPrefix": "abc", "http": {"method": "GET", "path": "/api/health", "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.7", "userAgent": "test"}, "requestId": "id", "routeKey": "$default",
+            "stage": "$default", "time": "01/Jan/2025:00:00:00 +0000", "timeEpoch": 1735689600000u64},
+        "isBase64Encoded": false
+    });
+    let answer = through_lambda(&h, health).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"], "{\"ok\":true}");
+}

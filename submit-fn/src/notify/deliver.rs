@@ -256,8 +256,8 @@ pub async fn send_sms(c: &NotifyConfig, phone: &str, text: &str) -> Result<(), S
     }
 }
 
-/// Runs the worker every `interval_secs` (the local server; on Lambda an EventBridge
-/// schedule calls `POST /api/admin/outbox/deliver`-equivalent code instead, see README).
+/// Runs the worker every `interval_secs` (the local server; on Lambda the EventBridge
+/// schedule of infra/template.yaml runs one pass a minute, see `crate::lambda`).
 pub fn spawn_worker(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
     let c = &state.config().notify;
     if c.interval_secs == 0 || (c.smtp_url.is_none() && c.sms_url.is_none()) {
