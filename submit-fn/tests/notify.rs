@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
 use serde_json::json;
+use submit_fn::dossier::dossier_prefix;
 use submit_fn::notify::NotifyConfig;
 use submit_fn::notify::deliver::deliver_due;
 use time::OffsetDateTime;
@@ -387,4 +388,242 @@ async fn the_lambda_schedule_delivers_the_outbox() {
     let answer = through_lambda(&h, health).await;
     assert_eq!(answer["statusCode"], 200, "{answer}");
     assert_eq!(answer["body"], "{\"ok\":true}");
+}
+
+fn sms_only(sms_url: &str) -> NotifyConfig {
+    NotifyConfig {
+        sms_url: Some(sms_url.to_owned()),
+        ..NotifyConfig::default()
+    }
+}
+
+/// The SMS bodies the gateway got about `code`.
+fn sms_about(gw: &Gateway, code: &str) -> Vec<String> {
+    gw.got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, body)| body.contains(code))
+        .map(|(_, body)| body.clone())
+        .collect()
+}
+
+/// A dossier with a phone number and no e-mail (the level-2 fixture procedure).
+fn phone_only(key: &str, altcha: String) -> serde_json::Value {
+    json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
+        "values": trich_luc_values()})
+}
+
+struct Officer {
+    cookie: String,
+    csrf: String,
+}
+
+async fn officer(h: &Harness) -> Officer {
+    submit_fn::admin::auth::add_officer(
+        h.storage(),
+        "lan",
+        "Cán bộ",
+        submit_fn::admin::auth::Role::Officer,
+        "mat-khau-du-dai-123",
+        false,
+    )
+    .await
+    .unwrap();
+    let a = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": "mat-khau-du-dai-123"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    Officer {
+        cookie: a.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+        csrf: a.json()["csrf"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl Officer {
+    async fn act(&self, h: &Harness, code: &str, body: &serde_json::Value) -> Answer {
+        h.send(
+            axum::http::Request::post(format!("/api/admin/dossiers/{code}/actions"))
+                .header("cookie", &self.cookie)
+                .header("x-csrf-token", &self.csrf)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+/// The store fails at each step of an officer's step in turn: at the notice (nothing
+/// written), between the notice and the event (a notice for a step that did not
+/// happen), and so on until the step goes through. Each time the officer is told to try
+/// again, nothing is ever sent for the failed attempt, and the retry's notice goes out
+/// exactly once.
+#[tokio::test]
+async fn a_step_the_store_failed_sends_nothing_and_its_retry_sends_once() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let officer = officer(&h).await;
+    let receive = json!({"action": "receive", "expected_seq": 1});
+    // Per failure point: was the failed attempt's notice written?
+    let mut notice_written: Vec<bool> = Vec::new();
+    for ops in 0..30 {
+        let altcha = h.altcha().await;
+        let a = h
+            .post_json(
+                "/api/dossiers",
+                &phone_only(&format!("step-{ops:04}"), altcha),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+        let now = OffsetDateTime::now_utc();
+        let r = deliver_due(&h.state, now).await.unwrap();
+        assert_eq!(r.sent, 1, "the submission's notice: {r:?}");
+        let events = format!("{}events/", dossier_prefix(&code).unwrap());
+        let outbox = format!("outbox/{code}-");
+        let queued = h.storage().list(&outbox).await.unwrap().len();
+
+        h.storage().fail_after(Some(ops));
+        let r = officer.act(&h, &code, &receive).await;
+        h.storage().fail_after(None);
+        let later = now + Duration::from_secs(600);
+        if r.status == StatusCode::OK {
+            // Both failures were met on the way: at the notice, and just after it.
+            let first = notice_written.iter().position(|w| *w);
+            assert!(
+                first.is_some_and(|i| i > 0 && !notice_written[i - 1]),
+                "the store never failed between the notice and the event: {notice_written:?}"
+            );
+            deliver_due(&h.state, later).await.unwrap();
+            let sms = sms_about(&gw, &code);
+            assert_eq!(sms.len(), 2, "{sms:?}");
+            assert!(sms[1].contains("da duoc tiep nhan"), "{}", sms[1]);
+            // The console lists the void notices apart, not as waiting.
+            let view = h
+                .send(
+                    axum::http::Request::get("/api/admin/outbox")
+                        .header("cookie", &officer.cookie)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .json();
+            assert_eq!(view["waiting"], json!([]), "{view}");
+            assert_eq!(view["void"], 1, "{view}");
+            return;
+        }
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+        assert!(r.text().contains("thử lại"), "{}", r.text());
+        assert_eq!(
+            h.storage().list(&events).await.unwrap().len(),
+            1,
+            "the step is not recorded"
+        );
+        notice_written.push(h.storage().list(&outbox).await.unwrap().len() > queued);
+
+        // Long past the grace period: nothing goes out for the step that did not happen.
+        let r = deliver_due(&h.state, later).await.unwrap();
+        assert_eq!(r.sent, 0, "{r:?}");
+        assert_eq!(
+            r.void,
+            notice_written.iter().filter(|w| **w).count(),
+            "{r:?}"
+        );
+        assert_eq!(sms_about(&gw, &code).len(), 1);
+
+        // The officer tries again: the step is recorded and told once, the failed
+        // attempt's notice (if written) never.
+        let r = officer.act(&h, &code, &receive).await;
+        assert_eq!(r.status, StatusCode::OK, "retry after {ops}: {}", r.text());
+        for t in [later, later + Duration::from_secs(3600)] {
+            deliver_due(&h.state, t).await.unwrap();
+        }
+        let sms = sms_about(&gw, &code);
+        assert_eq!(sms.len(), 2, "after failing at {ops}: {sms:?}");
+        assert!(sms[1].contains("da duoc tiep nhan"), "{}", sms[1]);
+    }
+    panic!("the step never went through");
+}
+
+/// The store fails at each step of a submission in turn. The first notice is written
+/// before the manifest; while there is no manifest (the citizen may never retry) it is
+/// never sent, and once the retry makes the dossier it is sent exactly once.
+#[tokio::test]
+async fn a_submission_the_store_failed_sends_nothing_until_it_exists() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let mut notice_without_dossier = false;
+    for ops in 0..40 {
+        let body = phone_only(&format!("submission-{ops:04}"), h.altcha().await);
+        let queued = h.storage().list("outbox/").await.unwrap();
+        let dossiers = h.manifests().await.len();
+        let sent = gw.got.lock().unwrap().len();
+        h.storage().fail_after(Some(ops));
+        let a = h.post_json("/api/dossiers", &body).await;
+        h.storage().fail_after(None);
+        let now = OffsetDateTime::now_utc();
+        if a.status == StatusCode::CREATED {
+            assert!(
+                notice_without_dossier,
+                "the store never failed between the notice and the manifest"
+            );
+            let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+            deliver_due(&h.state, now).await.unwrap();
+            assert_eq!(sms_about(&gw, &code).len(), 1);
+            return;
+        }
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        assert!(a.text().contains("thử lại"), "{}", a.text());
+        assert_eq!(h.manifests().await.len(), dossiers);
+        let new: Vec<String> = h
+            .storage()
+            .list("outbox/")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| !queued.contains(k))
+            .collect();
+        assert!(new.len() <= 1, "{new:?}");
+        let orphan = new.first().map(|k| {
+            k.strip_prefix("outbox/")
+                .and_then(|k| k.strip_suffix("-received.json"))
+                .unwrap()
+                .to_owned()
+        });
+        notice_without_dossier |= orphan.is_some();
+
+        // No dossier, no message: not now, not after the grace period.
+        for t in [now, now + Duration::from_secs(600)] {
+            let r = deliver_due(&h.state, t).await.unwrap();
+            assert_eq!(r.sent, 0, "{r:?}");
+        }
+        assert_eq!(gw.got.lock().unwrap().len(), sent);
+
+        // The citizen sends again: the dossier exists, its notice goes out once.
+        let retry = h.post_json("/api/dossiers", &body).await;
+        assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text());
+        let code = retry.json()["receipt"]["code"].as_str().unwrap().to_owned();
+        if let Some(orphan) = orphan {
+            assert_eq!(orphan, code, "the retry keeps the code");
+        }
+        for t in [
+            now + Duration::from_secs(660),
+            now + Duration::from_secs(7200),
+        ] {
+            deliver_due(&h.state, t).await.unwrap();
+        }
+        assert_eq!(sms_about(&gw, &code).len(), 1, "after failing at {ops}");
+        assert_eq!(gw.got.lock().unwrap().len(), sent + 1);
+    }
+    panic!("the submission never went through");
 }

@@ -1,14 +1,14 @@
 //! The desk's steps on a dossier. Each is a new event object written with
 //! `If-None-Match: *` on the next sequence number, so of two officers acting at once
-//! the second gets 409 and nothing is overwritten. Then the citizen's notice goes to the
-//! outbox and a hint to the index.
+//! the second gets 409 and nothing is overwritten. The citizen's notice goes to the
+//! outbox just before the event (see [`append_event`]), a hint to the index after it.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use catalog::{Appointment, Day};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -277,7 +277,23 @@ pub async fn apply(
     .into_response())
 }
 
-/// Writes event `seq` (false if that number is taken), then its notice and the hint.
+/// An event as stored: with the random `id` its notice names.
+#[derive(Serialize)]
+struct StoredEvent<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    id: &'a str,
+}
+
+/// Writes the step's notice, then event `seq` (false if that number is taken), then
+/// the index hint.
+///
+/// The notice comes first and names the event it announces (its key, and a random id
+/// the event is written with): if the store fails before the event is written, the
+/// step fails (the caller answers "thử lại") and that notice stays void; if the event
+/// is written, its notice is already there. The worker sends a notice only once its
+/// event exists with its id (`notify::deliver::standing`), so no notice is lost and none
+/// goes out for a step that did not happen, or that another officer's step beat.
 pub async fn append_event(
     state: &AppState,
     manifest: &Manifest,
@@ -287,20 +303,20 @@ pub async fn append_event(
 ) -> Result<bool, crate::storage::StorageError> {
     let storage = state.storage();
     let prefix = dossier_prefix(&manifest.code).expect("stored codes parse");
+    let id = hex::encode(rand::random::<[u8; 8]>());
+    crate::notify::enqueue_event(state, manifest, event, seq, &id).await?;
+    let stored = StoredEvent { event, id: &id };
     if !storage
         .put_if_absent(
             &format!("{prefix}events/{seq:06}.json"),
-            Bytes::from(serde_json::to_vec_pretty(event).expect("json")),
+            Bytes::from(serde_json::to_vec_pretty(&stored).expect("json")),
             "application/json",
         )
         .await?
     {
         return Ok(false);
     }
-    // The step stands; a failed notice or hint is logged, not undone.
-    if let Err(e) = crate::notify::enqueue_event(state, manifest, event, seq).await {
-        tracing::error!(code = %manifest.code, "notice for event {seq} not queued: {e}");
-    }
+    // The step stands; a failed hint is logged, not undone.
     if let Err(e) = index::hint(storage, &manifest.code, now).await {
         tracing::error!(code = %manifest.code, "index hint for event {seq} not written: {e}");
     }

@@ -8,6 +8,12 @@
 //! `outbox-sent/{id}`. A failure raises `attempts` and sets `next_attempt_at` with
 //! exponential backoff (30 s, 1 min, 2 min, … at most 1 h), and the record stays visible
 //! in the console.
+//!
+//! A record is sent only once what it announces exists ([`standing`]): a step's notice
+//! once its event exists with the record's `event_id`, the submission's first notice
+//! once the dossier's manifest exists. Until then it is skipped; after [`GRACE`] (or at
+//! once, when its event holds another id) it is counted as void. Nothing is written for
+//! a void record: each pass looks again, so a step that did land late is still told.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -20,16 +26,79 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{NotifyConfig, OutboxRecord, sms_body};
-use crate::dossier::{format_time, parse_time};
+use crate::dossier::{dossier_prefix, format_time, parse_time};
 use crate::state::AppState;
-use crate::storage::StorageResult;
+use crate::storage::{Storage, StorageResult};
+
+/// How long after its `created_at` a record whose event (or manifest) is not there is
+/// taken as void: far longer than a step or a submission takes (a Lambda call ends
+/// after 29 s, a store request after 20 s).
+pub const GRACE: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, Default, Serialize)]
 pub struct DeliveryReport {
     pub sent: usize,
     pub failed: usize,
+    /// Not due yet (backoff), or not confirmed yet (within [`GRACE`]).
     pub waiting: usize,
     pub not_configured: usize,
+    /// Records whose step never happened: not sent.
+    pub void: usize,
+}
+
+/// Whether a record may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// What it announces exists: send.
+    Confirmed,
+    /// Not there yet, within [`GRACE`]: skip silently.
+    Unconfirmed,
+    /// The step did not happen (its event is missing after [`GRACE`], or holds another
+    /// attempt's id; the dossier's manifest is missing after [`GRACE`]): never send.
+    Void,
+}
+
+/// Checks that what a record announces exists (one GET or HEAD).
+pub async fn standing(
+    storage: &Storage,
+    record: &OutboxRecord,
+    now: OffsetDateTime,
+) -> StorageResult<Standing> {
+    let missing = || {
+        let young = parse_time(&record.created_at).is_some_and(|t| now - t < GRACE);
+        if young {
+            Standing::Unconfirmed
+        } else {
+            Standing::Void
+        }
+    };
+    if let (Some(key), Some(id)) = (&record.event_key, &record.event_id) {
+        return Ok(match storage.get(key).await? {
+            None => missing(),
+            Some(bytes) => {
+                let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                if event.get("id").and_then(|v| v.as_str()) == Some(id.as_str()) {
+                    Standing::Confirmed
+                } else {
+                    // Events are written once: another attempt's event stays.
+                    Standing::Void
+                }
+            }
+        });
+    }
+    if record.kind == "received" {
+        let Some(prefix) = dossier_prefix(&record.code) else {
+            return Ok(Standing::Void);
+        };
+        return Ok(
+            match storage.head(&format!("{prefix}dossier.json")).await? {
+                Some(_) => Standing::Confirmed,
+                None => missing(),
+            },
+        );
+    }
+    // A step's notice from before `event_key`: written after its event.
+    Ok(Standing::Confirmed)
 }
 
 pub fn backoff(attempts: u32) -> Duration {
@@ -44,7 +113,7 @@ pub struct Outbox {
     pub sent: HashSet<String>,
 }
 
-pub async fn list_outbox(storage: &crate::storage::Storage) -> StorageResult<Outbox> {
+pub async fn list_outbox(storage: &Storage) -> StorageResult<Outbox> {
     let sent: HashSet<String> = storage.list("outbox-sent/").await?.into_iter().collect();
     let mut outbox = Outbox {
         waiting: Vec::new(),
@@ -92,6 +161,17 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
         {
             report.waiting += 1;
             continue;
+        }
+        match standing(storage, &record, now).await? {
+            Standing::Confirmed => {}
+            Standing::Unconfirmed => {
+                report.waiting += 1;
+                continue;
+            }
+            Standing::Void => {
+                report.void += 1;
+                continue;
+            }
         }
         let want_sms = record.sms.is_some() && !sent.contains(&format!("outbox-sent/{id}.sms"));
         let want_email =

@@ -6,7 +6,14 @@
 //! channel, `outbox-sent/{id}.sms`, `…/email`, so a channel that went through is not sent
 //! again when the other is retried). Failures are retried with backoff: the record
 //! carries `attempts`, `next_attempt_at` and `last_error`. Delivery never blocks a
-//! dossier: records are written after the step, sent later.
+//! dossier: records are written with the step, sent later.
+//!
+//! A record is written *before* what it announces, so that no failure in between can
+//! lose it, and it is sent only once that exists (see [`deliver::standing`]): a step's
+//! notice, `outbox/{code}-{seq:06}-{status}-{id}.json`, names its event
+//! (`event_key`) and the random `id` the event is then written with; the submission's
+//! first notice, `outbox/{code}-received.json`, waits for the dossier's manifest. A
+//! record whose step never happened is void and never sent.
 
 pub mod deliver;
 pub mod routes;
@@ -164,6 +171,12 @@ pub struct OutboxRecord {
     pub next_attempt_at: Option<String>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The event this notice announces (`dossiers/…/events/{seq:06}.json`) and the `id`
+    /// that event is written with; absent on the submission's first notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 fn sms_text(state: &AppState, text: String) -> String {
@@ -282,23 +295,30 @@ pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<Out
         attempts: 0,
         next_attempt_at: None,
         last_error: None,
+        event_key: None,
+        event_id: None,
     })
 }
 
-/// Queues the notice of event `seq` as `outbox/{code}-{seq:06}-{status}.json`.
+/// Queues the notice of event `seq`, to be written next with `id`, as
+/// `outbox/{code}-{seq:06}-{status}-{id}.json` (one record per attempt at the step).
 pub async fn enqueue_event(
     state: &AppState,
     m: &Manifest,
     e: &Event,
     seq: u32,
+    id: &str,
 ) -> StorageResult<()> {
-    let Some(record) = record_for_event(state, m, e) else {
+    let Some(mut record) = record_for_event(state, m, e) else {
         return Ok(());
     };
     if record.sms.is_none() && record.email.is_none() {
         return Ok(());
     }
-    let key = format!("outbox/{}-{seq:06}-{}.json", m.code, e.status);
+    let prefix = crate::dossier::dossier_prefix(&m.code).expect("stored codes parse");
+    record.event_key = Some(format!("{prefix}events/{seq:06}.json"));
+    record.event_id = Some(id.to_owned());
+    let key = format!("outbox/{}-{seq:06}-{}-{id}.json", m.code, e.status);
     state
         .storage()
         .put_if_absent(

@@ -8,17 +8,19 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::OutboxRecord;
-use super::deliver::{deliver_due, list_outbox};
+use super::deliver::{Standing, deliver_due, list_outbox, standing};
 use crate::dossier::RETRY_MESSAGE;
 use crate::routes::message;
 use crate::state::AppState;
 
 pub async fn outbox(State(state): State<AppState>) -> Response {
     let storage = state.storage();
+    let now = OffsetDateTime::now_utc();
     let listed = async {
         let outbox = list_outbox(storage).await?;
         let (sent, delivered) = (&outbox.sent, outbox.delivered);
         let mut items = Vec::new();
+        let mut void = 0;
         for (id, key) in &outbox.waiting {
             if items.len() >= 500 {
                 continue;
@@ -29,6 +31,11 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
             let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
                 continue;
             };
+            // A notice whose step never happened is not waiting for anything.
+            if standing(storage, &r, now).await? == Standing::Void {
+                void += 1;
+                continue;
+            }
             items.push(json!({
                 "id": id,
                 "code": r.code,
@@ -44,14 +51,15 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 "state": if r.attempts > 0 { "failed" } else { "pending" },
             }));
         }
-        Ok::<_, crate::storage::StorageError>((items, delivered))
+        Ok::<_, crate::storage::StorageError>((items, delivered, void))
     }
     .await;
     let c = &state.config().notify;
     match listed {
-        Ok((items, delivered)) => axum::Json(json!({
+        Ok((items, delivered, void)) => axum::Json(json!({
             "delivered": delivered,
             "waiting": items,
+            "void": void,
             "smtp_configured": c.smtp_url.is_some(),
             "sms_configured": c.sms_url.is_some(),
         }))
