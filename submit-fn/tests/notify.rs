@@ -627,3 +627,68 @@ async fn a_submission_the_store_failed_sends_nothing_until_it_exists() {
     }
     panic!("the submission never went through");
 }
+
+/// Deletes an object as a lifecycle rule would.
+async fn expire(h: &Harness, key: &str) {
+    let s = h.storage();
+    s.client()
+        .delete_object()
+        .bucket(s.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Records are sent only within the retention window (7 days); the lifecycle rules
+/// delete records and sent markers after 14. A record that failed for days still goes
+/// out within the window; past it nothing is sent: neither a record whose sent markers
+/// expired first, nor one that could not be sent for a week.
+#[tokio::test]
+async fn an_old_record_is_never_sent_again() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let day = Duration::from_secs(24 * 3600);
+    let submit = |key: &'static str| {
+        let h = &h;
+        async move {
+            let a = h
+                .post_json("/api/dossiers", &phone_only(key, h.altcha().await))
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+            a.json()["receipt"]["code"].as_str().unwrap().to_owned()
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let sent = submit("retention-sent").await;
+    assert_eq!(deliver_due(&h.state, now).await.unwrap().sent, 1);
+
+    // The gateway is down; six days later it is back and the notice goes out.
+    gw.up.store(false, Ordering::SeqCst);
+    let late = submit("retention-late").await;
+    assert_eq!(deliver_due(&h.state, now).await.unwrap().failed, 1);
+    gw.up.store(true, Ordering::SeqCst);
+    let r = deliver_due(&h.state, now + day * 6).await.unwrap();
+    assert_eq!((r.sent, r.expired), (1, 0), "{r:?}");
+    assert_eq!(sms_about(&gw, &late).len(), 1);
+
+    // Down for more than the window: this one is never sent.
+    gw.up.store(false, Ordering::SeqCst);
+    let lost = submit("retention-lost").await;
+    for t in [now, now + day * 6] {
+        assert_eq!(deliver_due(&h.state, t).await.unwrap().failed, 1);
+    }
+    gw.up.store(true, Ordering::SeqCst);
+
+    // The sent markers expire (after 14 days) while the records are still listed.
+    for marker in h.storage().list("outbox-sent/").await.unwrap() {
+        expire(&h, &marker).await;
+    }
+    for t in [now + day * 8, now + day * 13] {
+        let r = deliver_due(&h.state, t).await.unwrap();
+        assert_eq!((r.sent, r.failed, r.expired), (0, 0, 3), "{r:?}");
+    }
+    assert_eq!(sms_about(&gw, &sent).len(), 1, "not sent again");
+    assert_eq!(sms_about(&gw, &late).len(), 1, "not sent again");
+    assert!(sms_about(&gw, &lost).is_empty(), "a week late: dropped");
+}

@@ -16,7 +16,10 @@
 //!   with one GET; it is derived data (rewritten with a plain PUT, any version is
 //!   correct because hints after its watermark are re-read);
 //! - without a snapshot (first start, or dossiers from before the index) the summaries
-//!   are rebuilt from a listing of `dossiers/`, newest months first.
+//!   are rebuilt from a listing of `dossiers/`, newest months first;
+//! - hints are deleted by a lifecycle rule 30 days after they are written
+//!   (infra/template.yaml), so a snapshot or a warm index whose watermark is older than
+//!   [`HINTS_TRUSTED_MS`] is not brought up to date from them but rebuilt.
 
 use std::collections::{HashMap, HashSet};
 
@@ -35,6 +38,9 @@ pub const SNAPSHOT: &str = "index/snapshot.json";
 /// Hints are re-read this far behind the watermark.
 pub const WINDOW_MS: i64 = 120_000;
 const PENDING_MS: i64 = 24 * 3600 * 1000;
+/// How far back the hints are surely all there (the lifecycle rule deletes them after
+/// 30 days; 5 days of margin).
+pub const HINTS_TRUSTED_MS: i64 = 25 * 24 * 3600 * 1000;
 const CONCURRENCY: usize = 32;
 
 fn now_ms(now: OffsetDateTime) -> i64 {
@@ -172,22 +178,28 @@ impl Index {
     ) -> StorageResult<RefreshStats> {
         let mut stats = RefreshStats::default();
         let now = now_ms(now);
+        // Idle for longer than the hints are kept: some it would need may be gone.
+        if self.loaded && now - self.watermark_ms > HINTS_TRUSTED_MS {
+            self.loaded = false;
+        }
         if !self.loaded {
-            match storage.get(SNAPSHOT).await? {
-                Some(bytes) => match serde_json::from_slice::<Snapshot>(&bytes) {
-                    Ok(s) => {
-                        self.map = s
-                            .summaries
-                            .into_iter()
-                            .map(|s| (s.code.clone(), s))
-                            .collect();
-                        self.watermark_ms = s.watermark_ms;
-                        self.snapshot_watermark_ms = s.watermark_ms;
-                        stats.from_snapshot = true;
-                    }
-                    Err(_) => self.rebuild(storage, now).await?,
-                },
-                None => {
+            let snapshot = match storage.get(SNAPSHOT).await? {
+                Some(bytes) => serde_json::from_slice::<Snapshot>(&bytes).ok(),
+                None => None,
+            };
+            match snapshot {
+                Some(s) if now - s.watermark_ms <= HINTS_TRUSTED_MS => {
+                    self.map = s
+                        .summaries
+                        .into_iter()
+                        .map(|s| (s.code.clone(), s))
+                        .collect();
+                    self.watermark_ms = s.watermark_ms;
+                    self.snapshot_watermark_ms = s.watermark_ms;
+                    stats.from_snapshot = true;
+                }
+                // None, unreadable, or older than the hints it needs.
+                _ => {
                     self.rebuild(storage, now).await?;
                     stats.rebuilt = true;
                 }

@@ -14,6 +14,12 @@
 //! once the dossier's manifest exists. Until then it is skipped; after [`GRACE`] (or at
 //! once, when its event holds another id) it is counted as void. Nothing is written for
 //! a void record: each pass looks again, so a step that did land late is still told.
+//!
+//! Records are sent only within [`MAX_AGE`] of their `created_at`. The bucket's
+//! lifecycle rules (infra/template.yaml) delete `outbox/` and `outbox-sent/` objects
+//! after 14 days: a sent marker, written after its record's `created_at`, therefore
+//! outlives the window in which its record could be sent, and a record whose marker is
+//! gone is never sent again.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -35,6 +41,15 @@ use crate::storage::{Storage, StorageResult};
 /// after 29 s, a store request after 20 s).
 pub const GRACE: Duration = Duration::from_secs(5 * 60);
 
+/// A record older than this (by its `created_at`) is not sent any more: a week late, a
+/// notice is stale, and its sent markers expire after 14 days (infra/template.yaml).
+pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Is this record past [`MAX_AGE`] (or without a readable time)?
+pub fn expired(record: &OutboxRecord, now: OffsetDateTime) -> bool {
+    parse_time(&record.created_at).is_none_or(|t| now - t > MAX_AGE)
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct DeliveryReport {
     pub sent: usize,
@@ -44,6 +59,8 @@ pub struct DeliveryReport {
     pub not_configured: usize,
     /// Records whose step never happened: not sent.
     pub void: usize,
+    /// Records older than [`MAX_AGE`]: not sent any more.
+    pub expired: usize,
 }
 
 /// Whether a record may be sent.
@@ -153,6 +170,10 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
             tracing::error!("outbox record {key} unreadable");
             continue;
         };
+        if expired(&record, now) {
+            report.expired += 1;
+            continue;
+        }
         if record
             .next_attempt_at
             .as_deref()

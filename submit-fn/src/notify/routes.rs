@@ -8,7 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::OutboxRecord;
-use super::deliver::{Standing, deliver_due, list_outbox, standing};
+use super::deliver::{Standing, deliver_due, expired, list_outbox, standing};
 use crate::dossier::RETRY_MESSAGE;
 use crate::routes::message;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
         let outbox = list_outbox(storage).await?;
         let (sent, delivered) = (&outbox.sent, outbox.delivered);
         let mut items = Vec::new();
-        let mut void = 0;
+        let (mut void, mut old) = (0, 0);
         for (id, key) in &outbox.waiting {
             if items.len() >= 500 {
                 continue;
@@ -31,7 +31,11 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
             let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
                 continue;
             };
-            // A notice whose step never happened is not waiting for anything.
+            // Past the retention window, or the step never happened: not waiting.
+            if expired(&r, now) {
+                old += 1;
+                continue;
+            }
             if standing(storage, &r, now).await? == Standing::Void {
                 void += 1;
                 continue;
@@ -51,15 +55,16 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 "state": if r.attempts > 0 { "failed" } else { "pending" },
             }));
         }
-        Ok::<_, crate::storage::StorageError>((items, delivered, void))
+        Ok::<_, crate::storage::StorageError>((items, delivered, void, old))
     }
     .await;
     let c = &state.config().notify;
     match listed {
-        Ok((items, delivered, void)) => axum::Json(json!({
+        Ok((items, delivered, void, old)) => axum::Json(json!({
             "delivered": delivered,
             "waiting": items,
             "void": void,
+            "expired": old,
             "smtp_configured": c.smtp_url.is_some(),
             "sms_configured": c.sms_url.is_some(),
         }))

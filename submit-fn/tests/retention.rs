@@ -1,0 +1,93 @@
+//! What the bucket's lifecycle rules delete must not be missed: the console index's
+//! change markers (`index/changes/`, deleted after 30 days) are only trusted within
+//! 25 days; an older snapshot or a long-idle index is rebuilt from `dossiers/`.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::*;
+use serde_json::json;
+use submit_fn::AppState;
+use submit_fn::admin::index::{HINTS, ListQuery, list};
+use time::OffsetDateTime;
+
+/// A new instance of the function over the same bucket (a cold Lambda).
+fn cold(h: &Harness) -> AppState {
+    let content = catalog::load(&content_dir()).unwrap();
+    AppState::new(
+        &content,
+        h.storage().client().clone(),
+        h.state.config().clone(),
+    )
+}
+
+async fn submit(h: &Harness, key: &str) {
+    let altcha = h.altcha().await;
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
+                "values": trich_luc_values()}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+}
+
+/// Deletes the change markers as the lifecycle rule would once they are 30 days old.
+async fn expire_hints(h: &Harness) {
+    let s = h.storage();
+    for key in s.list(HINTS).await.unwrap() {
+        s.client()
+            .delete_object()
+            .bucket(s.bucket())
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(s.list(HINTS).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_index_older_than_the_kept_change_markers_is_rebuilt() {
+    let h = harness().await;
+    let day = Duration::from_secs(24 * 3600);
+    let t0 = OffsetDateTime::now_utc();
+    let q = ListQuery::default();
+
+    // The first list writes a snapshot (no dossier yet); then a dossier comes in.
+    let first = list(&h.state, &q, t0).await.unwrap();
+    assert_eq!(first.counts.total, 0);
+    assert!(first.refresh.rebuilt);
+    submit(&h, "retention-0001").await;
+
+    // A day later a cold instance starts from the snapshot and the markers after it.
+    let a = list(&cold(&h), &q, t0 + day).await.unwrap();
+    assert!(a.refresh.from_snapshot, "{:?}", a.refresh);
+    assert_eq!(a.counts.total, 1);
+
+    // Forty days later the marker is gone: the snapshot is too old to trust, the index
+    // is rebuilt from dossiers/ and still shows the dossier.
+    expire_hints(&h).await;
+    let b = list(&cold(&h), &q, t0 + day * 40).await.unwrap();
+    assert_eq!(b.counts.total, 1, "a dossier vanished from the console");
+    assert!(b.refresh.rebuilt, "{:?}", b.refresh);
+    // ... and that rebuild left a fresh snapshot for the next cold start.
+    let c = list(&cold(&h), &q, t0 + day * 41).await.unwrap();
+    assert!(c.refresh.from_snapshot, "{:?}", c.refresh);
+    assert_eq!(c.counts.total, 1);
+
+    // A warm instance left idle as long rebuilds too.
+    let warm = cold(&h);
+    assert_eq!(
+        list(&warm, &q, t0 + day * 41).await.unwrap().counts.total,
+        1
+    );
+    submit(&h, "retention-0002").await;
+    expire_hints(&h).await;
+    let d = list(&warm, &q, t0 + day * 80).await.unwrap();
+    assert_eq!(d.counts.total, 2, "a dossier vanished from the console");
+    assert!(d.refresh.rebuilt, "{:?}", d.refresh);
+}
