@@ -692,3 +692,61 @@ async fn an_old_record_is_never_sent_again() {
     assert_eq!(sms_about(&gw, &late).len(), 1, "not sent again");
     assert!(sms_about(&gw, &lost).is_empty(), "a week late: dropped");
 }
+
+/// Two officers act at once: both write their notice first, one event wins. The
+/// loser's notice names the same event with another id: void at once (events are
+/// written once), neither listed as waiting nor sent.
+#[tokio::test]
+async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let officer = officer(&h).await;
+    let a = h
+        .post_json("/api/dossiers", &phone_only("race-0001", h.altcha().await))
+        .await;
+    let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+    let r = officer
+        .act(&h, &code, &json!({"action": "receive", "expected_seq": 1}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The other officer's refusal, queued for the same event 2 before losing the race.
+    let (manifest, _) = submit_fn::admin::index::read_dossier(h.storage(), &code)
+        .await
+        .unwrap()
+        .unwrap();
+    let refusal = submit_fn::dossier::Event {
+        at: submit_fn::dossier::format_time(OffsetDateTime::now_utc()),
+        status: "refused".into(),
+        reason: Some("Thiếu giấy tờ".into()),
+        ..Default::default()
+    };
+    submit_fn::notify::enqueue_event(&h.state, &manifest, &refusal, 2, "00112233aabbccdd")
+        .await
+        .unwrap();
+
+    let view = h
+        .send(
+            axum::http::Request::get("/api/admin/outbox")
+                .header("cookie", &officer.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .json();
+    let kinds: Vec<&str> = view["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["accepted", "received"], "{view}");
+    assert_eq!(view["void"], 1, "{view}");
+
+    let r = deliver_due(&h.state, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.void), (2, 1), "{r:?}");
+    let sms = sms_about(&gw, &code);
+    assert_eq!(sms.len(), 2, "{sms:?}");
+    assert!(sms.iter().all(|s| !s.contains("tu choi")), "{sms:?}");
+}
