@@ -226,7 +226,9 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
     shell.page(&format!("Giấy tiếp nhận hồ sơ {}", r.code), &h)
 }
 
-pub fn track_page(shell: &Shell, t: &TrackView) -> String {
+/// `supplement_url`: where the citizen sends the papers the desk asked for (the site's
+/// tracking page, which has the upload form), shown while the dossier waits for them.
+pub fn track_page(shell: &Shell, t: &TrackView, supplement_url: Option<&str>) -> String {
     let mut h = format!(
         r#"<h1>Tình trạng hồ sơ {code}</h1>
 <p class="track-status" role="status">Tình trạng: <strong>{label}</strong></p>
@@ -240,7 +242,15 @@ pub fn track_page(shell: &Shell, t: &TrackView) -> String {
         &format!("{} (mã {})", t.procedure.title, t.procedure.code),
     );
     row(&mut h, "Hẹn trả kết quả", &t.appointment_text);
-    h.push_str("</tbody></table><h2>Quá trình xử lý</h2><ol class=\"track-history\">");
+    h.push_str("</tbody></table>");
+    if let Some(url) = supplement_url {
+        let _ = write!(
+            h,
+            r#"<p><a class="button" href="{}">Nộp giấy tờ bổ sung trực tuyến</a> hoặc mang đến Bộ phận Một cửa.</p>"#,
+            escape(url)
+        );
+    }
+    h.push_str("<h2>Quá trình xử lý</h2><ol class=\"track-history\">");
     for e in &t.history {
         let _ = write!(
             h,

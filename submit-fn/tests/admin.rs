@@ -168,6 +168,16 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
         "officer login leaked: {}",
         t.text()
     );
+    // The notice's link opens /api/track: it leads to the upload form on the site.
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await;
+    assert!(
+        page.text()
+            .contains(&format!("/tra-cuu/?code={code}&amp;token={token}")),
+        "{}",
+        page.text()
+    );
 
     let boundary = "XbOuNdArY";
     let body = format!(
@@ -286,6 +296,45 @@ async fn appointment_must_be_a_working_day_and_filters_work() {
     // Newest first.
     let l = s.get(&h, "/api/admin/dossiers").await.json();
     assert_eq!(l["items"][0]["code"], b.as_str());
+}
+
+#[tokio::test]
+async fn tracking_shows_the_appointment_the_desk_set() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (code, token) = submit(&h, "appointment-0001").await;
+    let s = login(&h, "lan").await;
+    // 2040-01-09 is a Monday, later than any receipt's day.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{code}/actions"),
+            &json!({"action": "receive", "expected_seq": 1, "appointment": "2040-01-09"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = h
+        .get(&format!("/api/dossiers/{code}?token={token}"))
+        .await
+        .json();
+    assert!(
+        t["appointment"]
+            .as_str()
+            .unwrap()
+            .starts_with("2040-01-09T"),
+        "{t}"
+    );
+    assert!(
+        t["appointment_text"]
+            .as_str()
+            .unwrap()
+            .contains("09/01/2040"),
+        "{t}"
+    );
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await;
+    assert!(page.text().contains("09/01/2040"), "{}", page.text());
 }
 
 #[tokio::test]

@@ -63,6 +63,76 @@
       box.append(ol);
     }
     out.append(box);
+    if (d.status === 'supplement-requested') out.append(supplementForm(d, hist));
+  }
+  // The desk asked for papers: the citizen sends them from here (multipart, with the
+  // tracking token), then the page shows the new status.
+  function supplementForm(d, hist) {
+    var asked = hist.filter(function (e) { return e.status === 'supplement-requested'; }).pop() || {};
+    var sec = el('section', 'receipt-box');
+    sec.setAttribute('aria-labelledby', 'sup-title');
+    var h = el('h2', null, 'Nộp bổ sung giấy tờ');
+    h.id = 'sup-title';
+    sec.append(h);
+    if (asked.missing) sec.append(el('p', null, 'Giấy tờ cần bổ sung: ' + asked.missing));
+    var f = el('form');
+    f.id = 'supplement-form';
+    f.noValidate = true;
+    var files = el('div', 'field');
+    var fl = el('label', null, 'Tệp giấy tờ bổ sung');
+    fl.htmlFor = 'sup-files';
+    var hint = el('p', 'hint', 'Ảnh chụp (JPG, PNG) hoặc bản quét PDF; có thể chọn nhiều tệp.');
+    hint.id = 'sup-files-hint';
+    var input = el('input');
+    input.type = 'file'; input.id = 'sup-files'; input.name = 'files'; input.multiple = true;
+    input.accept = '.pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png';
+    input.setAttribute('aria-describedby', 'sup-files-hint');
+    files.append(fl, hint, input);
+    var notes = el('div', 'field');
+    var nl = el('label', null, 'Ghi chú (không bắt buộc)');
+    nl.htmlFor = 'sup-note';
+    var note = el('textarea');
+    note.id = 'sup-note'; note.name = 'note'; note.rows = 2; note.maxLength = 500;
+    notes.append(nl, note);
+    var msg = el('div', 'form-status');
+    msg.id = 'sup-status';
+    msg.setAttribute('role', 'status');
+    var send = el('button', 'button', 'Gửi giấy tờ bổ sung');
+    send.type = 'submit';
+    f.append(files, notes, msg, send);
+    f.addEventListener('submit', async function (e) {
+      e.preventDefault();
+      if (!input.files.length) {
+        msg.textContent = 'Vui lòng chọn ít nhất một tệp giấy tờ bổ sung (ảnh JPG/PNG hoặc PDF).';
+        input.focus();
+        return;
+      }
+      var body = new FormData();
+      body.append('token', token.value.trim());
+      body.append('note', note.value);
+      for (var i = 0; i < input.files.length; i++) body.append('files', input.files[i], input.files[i].name);
+      send.disabled = true;
+      msg.textContent = 'Đang gửi giấy tờ bổ sung…';
+      try {
+        var r = await fetch(api + '/dossiers/' + encodeURIComponent(d.code) + '/supplement', { method: 'POST', body: body });
+        var j = null;
+        try { j = await r.json(); } catch (x) { /* not JSON */ }
+        if (!r.ok) {
+          msg.textContent = (j && j.message) || 'Chưa gửi được (lỗi ' + r.status + '). Vui lòng thử lại.';
+          send.disabled = false;
+          return;
+        }
+        await lookup();
+        var done = el('p', 'notice', 'Đã gửi giấy tờ bổ sung. Bộ phận Một cửa sẽ xem xét và tiếp tục giải quyết hồ sơ.');
+        done.setAttribute('role', 'status');
+        out.prepend(done);
+      } catch (x) {
+        msg.textContent = 'Không kết nối được tới máy chủ. Vui lòng kiểm tra kết nối mạng rồi gửi lại.';
+        send.disabled = false;
+      }
+    });
+    sec.append(f);
+    return sec;
   }
   async function lookup(e) {
     if (e) e.preventDefault();

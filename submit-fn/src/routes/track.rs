@@ -86,7 +86,13 @@ pub async fn lookup(
     let status = history
         .last()
         .map_or("received".to_owned(), |e| e.status.clone());
-    let time = crate::receipt::hhmm(manifest.appointment.time);
+    // The desk may set another day when it takes the dossier in; the latest one holds.
+    let appointment = history
+        .iter()
+        .rev()
+        .find_map(|e| e.appointment)
+        .unwrap_or(manifest.appointment);
+    let time = crate::receipt::hhmm(appointment.time);
     Ok(Some(TrackView {
         code: manifest.code.clone(),
         procedure: ProcedureBrief {
@@ -95,8 +101,8 @@ pub async fn lookup(
         },
         status_label: status_label(&status).to_owned(),
         status,
-        appointment: format!("{}T{time}", manifest.appointment.day.iso()),
-        appointment_text: format!("{time}, ngày {}", manifest.appointment.day.vietnamese()),
+        appointment: format!("{}T{time}", appointment.day.iso()),
+        appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
         history,
     }))
 }
@@ -119,7 +125,20 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
         return html(StatusCode::OK, track_form_page(shell, None));
     };
     match lookup(&state, code, token).await {
-        Ok(Some(view)) => html(StatusCode::OK, track_page(shell, &view)),
+        Ok(Some(view)) => {
+            let supplement = (view.status == "supplement-requested").then(|| {
+                format!(
+                    "{}/tra-cuu/?code={}&token={}",
+                    state.config().public_url.trim_end_matches('/'),
+                    crate::dossier::urlencode(&view.code),
+                    crate::dossier::urlencode(token.trim())
+                )
+            });
+            html(
+                StatusCode::OK,
+                track_page(shell, &view, supplement.as_deref()),
+            )
+        }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
             track_form_page(shell, Some(NOT_FOUND)),
