@@ -57,11 +57,17 @@
       $("cb-dossier").hidden = false; $("cb-dossier").focus();
     }).catch(function (e) { say(e.message, true); });
   }
+  var KINDS = { "received": "Đã nhận hồ sơ", "accepted": "Tiếp nhận, hẹn trả", "supplement-requested": "Yêu cầu bổ sung", "supplemented": "Đã nhận giấy tờ bổ sung",
+    "result-ready": "Đã có kết quả", "returned": "Đã trả kết quả", "posted": "Gửi kết quả qua bưu điện", "refused": "Từ chối" };
   function outbox() {
     call("GET", "/outbox").then(function (o) {
-      var bad = o.waiting.filter(function (r) { return r.attempts > 0; });
       $("cb-outbox").innerHTML = "<p>Đã gửi " + o.delivered + " · đang chờ " + o.waiting.length + (o.smtp_configured ? "" : " · chưa cấu hình máy chủ thư") + (o.sms_configured ? "" : " · chưa cấu hình cổng SMS") + "</p>" +
-        (bad.length ? "<ul>" + bad.map(function (r) { return "<li>" + esc(r.code) + " (" + esc(r.kind) + "): " + r.attempts + " lần, lỗi: " + esc(r.last_error) + "</li>"; }).join("") + "</ul>" : "");
+        (o.waiting.length ? "<table class=\"receipt-table cb-outbox\"><caption class=\"visually-hidden\">Thông báo đang chờ gửi</caption><thead><tr><th scope=\"col\">Mã hồ sơ</th><th scope=\"col\">Thông báo</th><th scope=\"col\">Gửi tới</th><th scope=\"col\">Tình trạng</th></tr></thead><tbody>" +
+          o.waiting.map(function (r) {
+            var to = [r.sms_to ? "SMS " + r.sms_to + (r.sms_sent ? " (đã gửi)" : "") : "", r.email_to ? "thư " + r.email_to + (r.email_sent ? " (đã gửi)" : "") : ""].filter(Boolean).join(", ");
+            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(KINDS[r.kind] || r.kind) + "</td><td>" + esc(to) + "</td><td>" +
+              (r.attempts > 0 ? "Lỗi sau " + r.attempts + " lần: " + esc(r.last_error) : "Chờ gửi") + "</td></tr>";
+          }).join("") + "</tbody></table>" : "");
     }).catch(function () {});
   }
   document.addEventListener("submit", function (ev) {
@@ -80,7 +86,7 @@
       var body = { action: f.dataset.action, expected_seq: Number(f.dataset.seq) };
       new FormData(f).forEach(function (v, k) { body[k] = v; });
       call("POST", "/dossiers/" + encodeURIComponent(f.dataset.code) + "/actions", body)
-        .then(function (r) { say("Đã ghi: " + r.status_label); open(f.dataset.code); list(); })
+        .then(function (r) { say("Đã ghi: " + r.status_label); open(f.dataset.code); list(); outbox(); })
         .catch(function (e) { say(e.message, true); });
     }
   });
