@@ -19,6 +19,8 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, oneshot};
 
+use crate::object_files::{self, Condition, Lookup, ObjectFiles, ObjectMeta};
+
 pub struct EmbeddedS3 {
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
@@ -123,9 +125,11 @@ pub async fn start_on(data_dir: &Path, bind: &str) -> anyhow::Result<EmbeddedS3>
 
 const STRIPES: usize = 64;
 
-/// s3s-fs with conditional writes made atomic per key.
+/// s3s-fs with conditional writes made atomic per key, and objects kept one file each
+/// where the file system allows (`object_files`).
 struct Locked {
     inner: s3s_fs::FileSystem,
+    files: Option<ObjectFiles>,
     /// The folder s3s-fs keeps buckets in (one sub-folder per bucket).
     root: std::path::PathBuf,
     locks: Arc<Vec<Mutex<()>>>,
@@ -133,8 +137,16 @@ struct Locked {
 
 impl Locked {
     fn new(inner: s3s_fs::FileSystem, root: &Path) -> Locked {
+        let files = ObjectFiles::new(root);
+        if files.is_none() {
+            tracing::warn!(
+                "{}: no extended attributes on this file system; the embedded store keeps s3s-fs's slower layout",
+                root.display()
+            );
+        }
         Locked {
             inner,
+            files,
             root: root.to_path_buf(),
             locks: Arc::new((0..STRIPES).map(|_| Mutex::new(())).collect()),
         }
@@ -159,6 +171,13 @@ impl Locked {
                 let file_type = entry.file_type()?;
                 if file_type.is_dir() {
                     queue.push(entry.path());
+                    continue;
+                }
+                if entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.ends_with(object_files::PART_SUFFIX))
+                {
                     continue;
                 }
                 let path = entry.path();
@@ -187,6 +206,14 @@ impl Locked {
         }
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
+    }
+
+    /// The object's file when this request is one `object_files` handles.
+    fn own_path(&self, bucket: &str, key: &str, plain: bool) -> Option<std::path::PathBuf> {
+        if !plain {
+            return None;
+        }
+        self.files.as_ref()?.path(bucket, key)
     }
 
     fn lock_for(&self, bucket: &str, key: &str) -> &Mutex<()> {
@@ -231,6 +258,35 @@ impl S3 for Locked {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        let plain = req.input.if_match.is_none()
+            && req.input.if_none_match.is_none()
+            && req.input.part_number.is_none();
+        if let Some(path) = self.own_path(&req.input.bucket, &req.input.key, plain) {
+            let files = self.files.as_ref().expect("own_path checked");
+            match files.open(path).await? {
+                Lookup::Missing => return Err(s3s::s3_error!(NoSuchKey)),
+                Lookup::Found(opened) => {
+                    let meta = opened.meta.clone();
+                    let modified = opened.modified.clone();
+                    let (body, length, content_range) = opened.body(req.input.range).await?;
+                    return Ok(S3Response::new(GetObjectOutput {
+                        body: Some(body),
+                        content_length: i64::try_from(length).ok(),
+                        content_range,
+                        last_modified: modified,
+                        e_tag: Some(ETag::Strong(meta.etag)),
+                        content_type: meta.content_type,
+                        cache_control: meta.cache_control,
+                        content_encoding: meta.content_encoding,
+                        content_disposition: meta.content_disposition,
+                        metadata: meta.metadata,
+                        accept_ranges: Some("bytes".into()),
+                        ..Default::default()
+                    }));
+                }
+                Lookup::Foreign => {}
+            }
+        }
         // s3s-fs opens the file, then reads the ETag from a side file written after the
         // data; under the key's lock a GET never pairs old data with a newer ETag, which
         // would let a compare-and-swap (If-Match) overwrite a newer value, as S3 never does.
@@ -245,6 +301,32 @@ impl S3 for Locked {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let plain = req.input.if_match.is_none()
+            && req.input.if_none_match.is_none()
+            && req.input.part_number.is_none()
+            && req.input.range.is_none();
+        if let Some(path) = self.own_path(&req.input.bucket, &req.input.key, plain) {
+            let files = self.files.as_ref().expect("own_path checked");
+            match files.open(path).await? {
+                Lookup::Missing => return Err(s3s::s3_error!(NoSuchKey)),
+                Lookup::Found(opened) => {
+                    let meta = opened.meta;
+                    return Ok(S3Response::new(HeadObjectOutput {
+                        content_length: i64::try_from(opened.size).ok(),
+                        last_modified: opened.modified,
+                        e_tag: Some(ETag::Strong(meta.etag)),
+                        content_type: meta.content_type,
+                        cache_control: meta.cache_control,
+                        content_encoding: meta.content_encoding,
+                        content_disposition: meta.content_disposition,
+                        metadata: meta.metadata,
+                        accept_ranges: Some("bytes".into()),
+                        ..Default::default()
+                    }));
+                }
+                Lookup::Foreign => {}
+            }
+        }
         self.inner.head_object(req).await
     }
 
@@ -252,6 +334,53 @@ impl S3 for Locked {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = &req.input;
+        let plain = input.copy_source_if_match.is_none()
+            && input.copy_source_if_none_match.is_none()
+            && input.copy_source_if_modified_since.is_none()
+            && input.copy_source_if_unmodified_since.is_none();
+        let source = match &input.copy_source {
+            CopySource::Bucket {
+                bucket,
+                key,
+                version_id: None,
+            } => self.own_path(bucket, key, plain),
+            _ => None,
+        };
+        if let (Some(from), Some(to)) = (source, self.own_path(&input.bucket, &input.key, plain)) {
+            let files = self.files.as_ref().expect("own_path checked");
+            match files.open(from).await? {
+                Lookup::Missing => return Err(s3s::s3_error!(NoSuchKey)),
+                Lookup::Found(opened) => {
+                    let replace = input
+                        .metadata_directive
+                        .as_ref()
+                        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+                    let meta = if replace {
+                        ObjectMeta {
+                            content_type: input.content_type.clone(),
+                            cache_control: input.cache_control.clone(),
+                            content_encoding: input.content_encoding.clone(),
+                            content_disposition: input.content_disposition.clone(),
+                            metadata: input.metadata.clone(),
+                            ..Default::default()
+                        }
+                    } else {
+                        opened.meta.clone()
+                    };
+                    let etag = files.copy(opened, to, meta).await?;
+                    return Ok(S3Response::new(CopyObjectOutput {
+                        copy_object_result: Some(CopyObjectResult {
+                            e_tag: Some(ETag::Strong(etag)),
+                            last_modified: Some(Timestamp::from(std::time::SystemTime::now())),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }));
+                }
+                Lookup::Foreign => {}
+            }
+        }
         self.inner.copy_object(req).await
     }
 
@@ -364,15 +493,49 @@ impl S3 for Locked {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
-            let _guard = self
-                .lock_for(&req.input.bucket, &req.input.key)
-                .lock()
-                .await;
-            self.inner.put_object(req).await
+        let input = &req.input;
+        let condition = match (&input.if_none_match, &input.if_match) {
+            (None, None) => Some(Condition::None),
+            (Some(ETagCondition::Any), None) => Some(Condition::Absent),
+            (None, Some(ETagCondition::ETag(etag))) => {
+                Some(Condition::Matches(etag.value().to_owned()))
+            }
+            _ => None,
+        };
+        let plain = condition.is_some() && input.content_md5.is_none();
+        let conditional = input.if_none_match.is_some() || input.if_match.is_some();
+        let _guard = if conditional {
+            Some(self.lock_for(&input.bucket, &input.key).lock().await)
         } else {
-            self.inner.put_object(req).await
+            None
+        };
+        if let Some(path) = self.own_path(&input.bucket, &input.key, plain) {
+            let files = self.files.as_ref().expect("own_path checked");
+            // An object in s3s-fs's layout has its ETag there: its swap stays there.
+            if matches!(condition, Some(Condition::Matches(_)))
+                && matches!(files.open(path.clone()).await?, Lookup::Foreign)
+            {
+                return self.inner.put_object(req).await;
+            }
+            let input = req.input;
+            let length = input.content_length.and_then(|n| u64::try_from(n).ok());
+            let meta = ObjectMeta {
+                content_type: input.content_type,
+                cache_control: input.cache_control,
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                metadata: input.metadata,
+                ..Default::default()
+            };
+            let etag = files
+                .put(path, condition.expect("plain"), input.body, length, meta)
+                .await?;
+            return Ok(S3Response::new(PutObjectOutput {
+                e_tag: Some(ETag::Strong(etag)),
+                ..Default::default()
+            }));
         }
+        self.inner.put_object(req).await
     }
 
     async fn complete_multipart_upload(

@@ -10,6 +10,7 @@ pub mod html;
 pub mod lambda;
 pub mod multipart;
 pub mod notify;
+mod object_files;
 pub mod receipt;
 pub mod routes;
 pub mod serve;

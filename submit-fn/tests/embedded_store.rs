@@ -1,0 +1,230 @@
+//! The embedded S3 store answers like S3 for what the project uses, whichever layout an
+//! object was written in: one file with its metadata attached (plain puts and copies),
+//! or s3s-fs's own (multipart uploads, older data folders).
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
+use md5::Digest;
+
+async fn client(store: &submit_fn::embedded_s3::EmbeddedS3) -> Client {
+    let (ak, sk) = store.keys();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(store.region.clone()))
+        .credentials_provider(Credentials::new(ak, sk, None, None, "test"))
+        .endpoint_url(&store.endpoint)
+        .force_path_style(true)
+        .build();
+    let client = Client::from_conf(conf);
+    client.create_bucket().bucket("bkt").send().await.unwrap();
+    client
+}
+
+#[tokio::test]
+async fn objects_keep_their_metadata_ranges_and_etags() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let s3 = client(&store).await;
+    let body = "Xin chào, Ia Pết".as_bytes();
+    // The SDK's default here sends a CRC32 checksum in an aws-chunked body.
+    let put = s3
+        .put_object()
+        .bucket("bkt")
+        .key("a/b/chào.txt")
+        .content_type("text/plain; charset=utf-8")
+        .cache_control("max-age=60")
+        .metadata("sha256", "abc")
+        .body(ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap();
+    let md5 = hex::encode(md5::Md5::digest(body));
+    assert_eq!(put.e_tag(), Some(format!("\"{md5}\"").as_str()));
+
+    let head = s3
+        .head_object()
+        .bucket("bkt")
+        .key("a/b/chào.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/plain; charset=utf-8"));
+    assert_eq!(head.cache_control(), Some("max-age=60"));
+    assert_eq!(head.content_length(), Some(body.len() as i64));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("sha256"))
+            .map(String::as_str),
+        Some("abc")
+    );
+
+    let part = s3
+        .get_object()
+        .bucket("bkt")
+        .key("a/b/chào.txt")
+        .range("bytes=0-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        part.content_range(),
+        Some(format!("bytes 0-2/{}", body.len()).as_str())
+    );
+    assert_eq!(&part.body.collect().await.unwrap().into_bytes()[..], b"Xin");
+
+    // A copy with new metadata, then the original is unchanged.
+    s3.copy_object()
+        .bucket("bkt")
+        .key("c/copy.txt")
+        .copy_source("bkt/a/b/ch%C3%A0o.txt")
+        .content_type("application/octet-stream")
+        .metadata_directive(MetadataDirective::Replace)
+        .send()
+        .await
+        .unwrap();
+    let copy = s3
+        .get_object()
+        .bucket("bkt")
+        .key("c/copy.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copy.content_type(), Some("application/octet-stream"));
+    assert_eq!(copy.e_tag(), Some(format!("\"{md5}\"").as_str()));
+    assert_eq!(&copy.body.collect().await.unwrap().into_bytes()[..], body);
+
+    // Listing shows the objects, and nothing of a write in progress.
+    std::fs::write(dir.path().join("bkt/a/b/.x.1-1.motcua-part"), b"half").unwrap();
+    let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["a/b/chào.txt", "c/copy.txt"]);
+
+    let missing = s3
+        .get_object()
+        .bucket("bkt")
+        .key("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing.raw_response().map(|r| r.status().as_u16()),
+        Some(404)
+    );
+}
+
+#[tokio::test]
+async fn a_large_object_streams_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let s3 = client(&store).await;
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    s3.put_object()
+        .bucket("bkt")
+        .key("files/scan.pdf")
+        .content_type("application/pdf")
+        .body(ByteStream::from(big.clone()))
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("files/scan.pdf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.content_length(), Some(big.len() as i64));
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), big);
+}
+
+#[tokio::test]
+async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let s3 = client(&store).await;
+    // A multipart upload is completed by s3s-fs, in its own layout.
+    let up = s3
+        .create_multipart_upload()
+        .bucket("bkt")
+        .key("old/report.json")
+        .content_type("application/json")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("bkt")
+        .key("old/report.json")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"{\"n\":1}"))
+        .send()
+        .await
+        .unwrap();
+    s3.complete_multipart_upload()
+        .bucket("bkt")
+        .key("old/report.json")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("old/report.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.content_type(), Some("application/json"));
+    let etag = got.e_tag().unwrap().to_owned();
+    assert_eq!(
+        &got.body.collect().await.unwrap().into_bytes()[..],
+        b"{\"n\":1}"
+    );
+
+    // A compare-and-swap on it: the stale ETag loses, the current one wins.
+    let stale = s3
+        .put_object()
+        .bucket("bkt")
+        .key("old/report.json")
+        .if_match("\"00000000000000000000000000000000\"")
+        .body(ByteStream::from_static(b"{\"n\":2}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(stale.raw_response().map(|r| r.status().as_u16()), Some(412));
+    s3.put_object()
+        .bucket("bkt")
+        .key("old/report.json")
+        .if_match(&etag)
+        .content_type("application/json")
+        .body(ByteStream::from_static(b"{\"n\":2}"))
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("bkt")
+        .key("old/report.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.content_type(), Some("application/json"));
+    assert_eq!(
+        &got.body.collect().await.unwrap().into_bytes()[..],
+        b"{\"n\":2}"
+    );
+}
