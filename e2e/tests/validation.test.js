@@ -142,7 +142,7 @@ test('a failed upload offers a retry that keeps everything typed', async (t) => 
   });
   await page.click('#dossier-form button[type=submit]');
   const retry = page.getByRole('button', { name: 'Thử tải lại' }).first();
-  await retry.waitFor({ timeout: 30_000 });
+  await retry.waitFor({ timeout: 90_000 });
   const textField = p.schema.form.sections.flatMap((s) => s.fields).find((f) => f.type === 'text');
   assert.equal(await page.inputValue(`#f-${textField.id}`), values[textField.id], 'input kept');
   failing = false;
