@@ -302,8 +302,9 @@ test('papers asked for; the citizen uploads them from the tracking page; the dos
   assert.ok(r.codes.includes(d1.code), `"Chờ bổ sung" shows ${d1.code}`);
   assert.equal(r.counts.matched, r.counts.waiting);
 
-  // The citizen follows the notice's link (the server's tracking page), sees the request
-  // and goes on to the site's tracking page, which has the form to send the papers.
+  // The citizen follows the notice's link (the server's tracking page) and sees the
+  // request with a plain form to send the papers (no JavaScript needed; its post is
+  // tested in submit-fn/tests/admin.rs); here they use the site's tracking page.
   const citizen = await newPage(browser);
   const failed = [];
   citizen.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`); });
@@ -311,7 +312,9 @@ test('papers asked for; the citizen uploads them from the tracking page; the dos
   await waitText(citizen, 'main', /Tình trạng: Cần bổ sung giấy tờ/);
   await waitText(citizen, 'main', re(`Cần bổ sung: ${MISSING}`));
   await axe(citizen, 'the server\'s tracking page asking for papers');
-  await citizen.getByRole('link', { name: 'Nộp giấy tờ bổ sung trực tuyến' }).click();
+  await citizen.getByRole('heading', { name: 'Nộp giấy tờ bổ sung trực tuyến' }).waitFor();
+  await citizen.getByRole('button', { name: 'Gửi giấy tờ bổ sung' }).waitFor();
+  await citizen.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(d1.code)}&token=${encodeURIComponent(d1.token)}`);
   await citizen.locator('#track-title').waitFor({ timeout: WAIT });
   await waitText(citizen, '#track-result', /Cần bổ sung giấy tờ/);
   await waitText(citizen, '#track-result', re(MISSING));

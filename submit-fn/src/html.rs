@@ -226,9 +226,9 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
     shell.page(&format!("Giấy tiếp nhận hồ sơ {}", r.code), &h)
 }
 
-/// `supplement_url`: where the citizen sends the papers the desk asked for (the site's
-/// tracking page, which has the upload form), shown while the dossier waits for them.
-pub fn track_page(shell: &Shell, t: &TrackView, supplement_url: Option<&str>) -> String {
+/// `supplement_token`: the tracking token, given while the dossier waits for papers; the
+/// page then has a plain form (no JavaScript needed) to send them.
+pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) -> String {
     let mut h = format!(
         r#"<h1>Tình trạng hồ sơ {code}</h1>
 <p class="track-status" role="status">Tình trạng: <strong>{label}</strong></p>
@@ -243,11 +243,24 @@ pub fn track_page(shell: &Shell, t: &TrackView, supplement_url: Option<&str>) ->
     );
     row(&mut h, "Hẹn trả kết quả", &t.appointment_text);
     h.push_str("</tbody></table>");
-    if let Some(url) = supplement_url {
+    if let Some(token) = supplement_token {
+        // Relative to /api/track, so the same page works under CloudFront's /api.
         let _ = write!(
             h,
-            r#"<p><a class="button" href="{}">Nộp giấy tờ bổ sung trực tuyến</a> hoặc mang đến Bộ phận Một cửa.</p>"#,
-            escape(url)
+            r#"<section class="supplement" aria-labelledby="sup-h">
+<h2 id="sup-h">Nộp giấy tờ bổ sung trực tuyến</h2>
+<p>Bộ phận Một cửa đã ghi giấy tờ còn thiếu trong quá trình xử lý bên dưới. Chọn ảnh chụp hoặc bản quét (JPG, PNG hoặc PDF) rồi bấm gửi; hoặc mang bản giấy đến Bộ phận Một cửa.</p>
+<form method="post" enctype="multipart/form-data" action="dossiers/{code}/supplement">
+<input type="hidden" name="token" value="{token}">
+<div class="field"><label for="sup-files">Giấy tờ bổ sung <span class="hint">(có thể chọn nhiều tệp)</span></label>
+<input id="sup-files" name="files" type="file" multiple required accept=".jpg,.jpeg,.png,.pdf,image/jpeg,image/png,application/pdf"></div>
+<div class="field"><label for="sup-note">Ghi chú cho cán bộ <span class="hint">(không bắt buộc)</span></label>
+<textarea id="sup-note" name="note" rows="3" maxlength="500"></textarea></div>
+<p><button type="submit">Gửi giấy tờ bổ sung</button></p>
+</form>
+</section>"#,
+            code = crate::dossier::urlencode(&t.code),
+            token = escape(token),
         );
     }
     h.push_str("<h2>Quá trình xử lý</h2><ol class=\"track-history\">");

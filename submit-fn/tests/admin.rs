@@ -168,30 +168,83 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
         "officer login leaked: {}",
         t.text()
     );
-    // The notice's link opens /api/track: it leads to the upload form on the site.
+    // The notice's link opens /api/track: the page itself has a plain form (no
+    // JavaScript) that posts the papers, relative to /api/track.
     let page = h
         .get(&format!("/api/track?code={code}&token={token}"))
         .await;
+    let page = page.text();
     assert!(
-        page.text()
-            .contains(&format!("/tra-cuu/?code={code}&amp;token={token}")),
-        "{}",
-        page.text()
+        page.contains(&format!(
+            r#"<form method="post" enctype="multipart/form-data" action="dossiers/{code}/supplement">"#
+        )),
+        "{page}"
     );
-
+    assert!(
+        page.contains(&format!(
+            r#"<input type="hidden" name="token" value="{token}">"#
+        )),
+        "{page}"
+    );
     let boundary = "XbOuNdArY";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"khai-sinh.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{}\r\n--{boundary}--\r\n",
-        std::str::from_utf8(PDF).unwrap()
-    );
-    let sup = h
-        .post_raw(
-            &format!("/api/dossiers/{code}/supplement"),
-            &format!("multipart/form-data; boundary={boundary}"),
-            body.into_bytes(),
-        )
+    let as_browser = |body: String| {
+        Request::post(format!("/api/dossiers/{code}/supplement"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let back = format!("../../track?code={code}&token={token}");
+    // No file chosen (a browser sends an empty file part): a page that says so, with the
+    // way back, and nothing recorded.
+    let empty = h
+        .send(as_browser(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n"
+        )))
         .await;
-    assert_eq!(sup.status, StatusCode::OK, "{}", sup.text());
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.text()
+    );
+    assert!(
+        empty.text().contains("Vui lòng chọn ít nhất một tệp"),
+        "{}",
+        empty.text()
+    );
+    assert!(
+        empty
+            .text()
+            .contains(&format!(r#"href="{}""#, back.replace('&', "&amp;"))),
+        "{}",
+        empty.text()
+    );
+    let t = h.get(&format!("/api/dossiers/{code}?token={token}")).await;
+    assert_eq!(t.json()["status_label"], "Cần bổ sung giấy tờ");
+
+    let sup = h
+        .send(as_browser(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nBản sao có chứng thực\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"khai-sinh.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{}\r\n--{boundary}--\r\n",
+            std::str::from_utf8(PDF).unwrap()
+        )))
+        .await;
+    // Back to the tracking page, which now shows the new status.
+    assert_eq!(sup.status, StatusCode::SEE_OTHER, "{}", sup.text());
+    assert_eq!(sup.headers["location"], back.as_str());
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await
+        .text();
+    assert!(
+        page.contains("Đã bổ sung giấy tờ, chờ cán bộ xem xét"),
+        "{page}"
+    );
+    assert!(page.contains("Ghi chú: Bản sao có chứng thực"), "{page}");
+    assert!(!page.contains("Gửi giấy tờ bổ sung</button>"), "{page}");
     let l = s.get(&h, "/api/admin/dossiers?status=new").await.json();
     assert_eq!(l["items"][0]["status"], "supplemented");
     let d = s

@@ -5,8 +5,8 @@
 //! hands the dossier back to the desk ("supplemented").
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use catalog::FileKind;
 use catalog::validate::safe_file_name;
 use serde_json::json;
@@ -22,14 +22,54 @@ use crate::routes::message;
 use crate::routes::track::NOT_FOUND;
 use crate::state::AppState;
 
+/// A browser posting the server's tracking page's form (no JavaScript) asks for HTML: it
+/// gets the tracking page back (303) or a page with the message and a way back; scripts
+/// get JSON.
 pub async fn supplement(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    headers: HeaderMap,
     mp: Multipart,
 ) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let (token, answer) = receive(&state, &code, mp).await;
+    // Relative to /api/dossiers/{code}/supplement: the tracking page at /api/track.
+    let back = format!(
+        "../../track?code={}&token={}",
+        crate::dossier::urlencode(&code),
+        crate::dossier::urlencode(&token)
+    );
+    match (answer, wants_html) {
+        (Ok(json), false) => (StatusCode::OK, axum::Json(json)).into_response(),
+        (Err((status, text)), false) => message(status, &text),
+        (Ok(_), true) => Redirect::to(&back).into_response(),
+        (Err((status, text)), true) => crate::routes::html(
+            status,
+            crate::html::message_page(
+                &state.inner.shell,
+                "Chưa gửi được giấy tờ bổ sung",
+                &text,
+                Some((&back, "Quay lại trang tình trạng hồ sơ")),
+            ),
+        ),
+    }
+}
+
+type Refusal = (StatusCode, String);
+
+/// Checks and stores the papers; returns the token sent (for the way back) and the
+/// answer.
+async fn receive(
+    state: &AppState,
+    code: &str,
+    mp: Multipart,
+) -> (String, Result<serde_json::Value, Refusal>) {
     let post = match crate::multipart::read(mp, state.config()).await {
         Ok(p) => p,
-        Err(e) => return message(e.status(), &e.to_string()),
+        Err(e) => return (String::new(), Err((e.status(), e.to_string()))),
     };
     let first = |k: &str| {
         post.values
@@ -44,26 +84,27 @@ pub async fn supplement(
         .filter(|c| !c.is_control())
         .take(500)
         .collect();
+    let refuse = |status: StatusCode, text: &str| (token.clone(), Err((status, text.to_owned())));
     // Same answer for a wrong token and an unknown code.
-    let view = match crate::routes::track::lookup(&state, &code, &token).await {
+    let view = match crate::routes::track::lookup(state, code, &token).await {
         Ok(Some(v)) => v,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
-        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     if view.status != "supplement-requested" {
-        return message(
+        return refuse(
             StatusCode::CONFLICT,
             "Hồ sơ hiện không chờ bổ sung giấy tờ; không cần gửi thêm.",
         );
     }
     if post.files.is_empty() {
-        return message(
+        return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Vui lòng chọn ít nhất một tệp giấy tờ bổ sung (ảnh JPG/PNG hoặc PDF).",
         );
     }
     if post.files.len() > state.config().max_files {
-        return message(
+        return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Quá nhiều tệp; hãy gộp các trang vào một tệp PDF.",
         );
@@ -73,7 +114,7 @@ pub async fn supplement(
         match FileKind::sniff(&bytes[..bytes.len().min(32)]) {
             Some(kind) => kinds.push(kind),
             None => {
-                return message(
+                return refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &format!(
                         "Tệp \"{}\" không phải ảnh hoặc PDF. Vui lòng chọn ảnh chụp hoặc bản quét giấy tờ.",
@@ -85,8 +126,8 @@ pub async fn supplement(
     }
     let result = async {
         let storage = state.storage();
-        let Some((manifest, events)) = read_dossier(storage, &code).await? else {
-            return Ok(message(StatusCode::NOT_FOUND, NOT_FOUND));
+        let Some((manifest, events)) = read_dossier(storage, code).await? else {
+            return Ok(Err((StatusCode::NOT_FOUND, NOT_FOUND.to_owned())));
         };
         let seq = events.len() as u32 + 1;
         let prefix = dossier_prefix(&manifest.code).expect("stored codes parse");
@@ -124,17 +165,15 @@ pub async fn supplement(
             files,
             ..Event::default()
         };
-        if !append_event(&state, &manifest, &event, seq, now).await? {
-            return Ok(message(StatusCode::CONFLICT, CONFLICT));
+        if !append_event(state, &manifest, &event, seq, now).await? {
+            return Ok(Err((StatusCode::CONFLICT, CONFLICT.to_owned())));
         }
-        Ok::<_, crate::storage::StorageError>(
-            (
-                StatusCode::OK,
-                axum::Json(json!({"status": "supplemented", "status_label": event.label})),
-            )
-                .into_response(),
-        )
+        Ok::<_, crate::storage::StorageError>(Ok(
+            json!({"status": "supplemented", "status_label": event.label}),
+        ))
     }
     .await;
-    result.unwrap_or_else(|_| message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE))
+    let answer =
+        result.unwrap_or_else(|_| Err((StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE.to_owned())));
+    (token, answer)
 }

@@ -126,17 +126,10 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     };
     match lookup(&state, code, token).await {
         Ok(Some(view)) => {
-            let supplement = (view.status == "supplement-requested").then(|| {
-                format!(
-                    "{}/tra-cuu/?code={}&token={}",
-                    state.config().public_url.trim_end_matches('/'),
-                    crate::dossier::urlencode(&view.code),
-                    crate::dossier::urlencode(token.trim())
-                )
-            });
+            let supplement = (view.status == "supplement-requested").then(|| token.trim());
             html(
                 StatusCode::OK,
-                track_page(shell, &view, supplement.as_deref()),
+                track_page(shell, &view, supplement),
             )
         }
         Ok(None) => html(
