@@ -128,14 +128,10 @@ impl ObjectFiles {
         mut meta: ObjectMeta,
     ) -> S3Result<String> {
         let tmp = self.temporary(&path);
-        let check = condition.clone();
-        let target = path.clone();
-        tokio::task::spawn_blocking(move || check_condition(&target, &check))
-            .await
-            .map_err(internal)??;
         let mut body = body;
         if length.is_some_and(|n| n <= SMALL) || body.is_none() {
-            // Small: gather the body, then one blocking call does the whole write.
+            // Small: gather the body, then one blocking call checks the condition and
+            // writes (as S3 does, the condition is judged when the body is complete).
             let mut data = Vec::with_capacity(length.unwrap_or(0) as usize);
             if let Some(body) = body.as_mut() {
                 while let Some(chunk) = body.next().await {
@@ -144,8 +140,21 @@ impl ObjectFiles {
             }
             meta.etag = hex::encode(md5::Md5::digest(&data));
             let etag = meta.etag.clone();
-            blocking(move || write_whole(&tmp, &path, &data, &meta)).await?;
+            tokio::task::spawn_blocking(move || {
+                check_condition(&path, &condition)?;
+                write_whole(&tmp, &path, &data, &meta).map_err(internal)
+            })
+            .await
+            .map_err(internal)??;
             return Ok(etag);
+        }
+        // Large: refused before megabytes are streamed when the condition already fails
+        // (the caller holds the key's lock, so it cannot change meanwhile).
+        if condition != Condition::None {
+            let target = path.clone();
+            tokio::task::spawn_blocking(move || check_condition(&target, &condition))
+                .await
+                .map_err(internal)??;
         }
         // Large: stream to the temporary file.
         let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
