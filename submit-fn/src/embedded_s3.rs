@@ -155,7 +155,14 @@ impl Locked {
     /// Keys under `prefix` with their size and time, sorted. s3s-fs walks the whole
     /// bucket for every listing, whatever the prefix; only the folder the prefix names
     /// can hold matching keys, so walk that one.
-    fn keys_under(&self, bucket: &str, prefix: &str) -> std::io::Result<Vec<Object>> {
+    /// Only keys after `after` are looked at closely (a file's size and time cost a call
+    /// each; a listing that resumes after a watermark skips the rest unread).
+    fn keys_under(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> std::io::Result<Vec<Object>> {
         let bucket_root = self.root.join(bucket);
         let folder = prefix.rfind('/').map_or("", |i| &prefix[..i]);
         let mut objects = Vec::new();
@@ -192,7 +199,7 @@ impl Locked {
                 else {
                     continue;
                 };
-                if !key.starts_with(prefix) {
+                if !key.starts_with(prefix) || after.is_some_and(|a| key.as_str() <= a) {
                     continue;
                 }
                 let metadata = entry.metadata()?;
@@ -421,9 +428,6 @@ impl S3 for Locked {
             return self.inner.list_objects_v2(req).await;
         }
         let input = req.input;
-        let mut objects = self
-            .keys_under(&input.bucket, &prefix)
-            .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
         let resume = match (
             input.continuation_token.as_deref(),
             input.start_after.as_deref(),
@@ -433,9 +437,9 @@ impl S3 for Locked {
             (None, Some(s)) => Some(s.to_owned()),
             (None, None) => None,
         };
-        if let Some(after) = &resume {
-            objects.retain(|o| o.key.as_deref().unwrap_or("") > after.as_str());
-        }
+        let mut objects = self
+            .keys_under(&input.bucket, &prefix, resume.as_deref())
+            .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
         let max_keys = input.max_keys.unwrap_or(1000);
         let limit = usize::try_from(max_keys).unwrap_or(1000);
         let is_truncated = objects.len() > limit;

@@ -100,6 +100,40 @@ async fn objects_keep_their_metadata_ranges_and_etags() {
     let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
     let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["a/b/chào.txt", "c/copy.txt"]);
+    // Resuming after a key, and page by page.
+    let after = s3
+        .list_objects_v2()
+        .bucket("bkt")
+        .start_after("a/b/chào.txt")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<_> = after.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["c/copy.txt"]);
+    let first = s3
+        .list_objects_v2()
+        .bucket("bkt")
+        .max_keys(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.is_truncated(), Some(true));
+    let second = s3
+        .list_objects_v2()
+        .bucket("bkt")
+        .max_keys(1)
+        .continuation_token(first.next_continuation_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<_> = first
+        .contents()
+        .iter()
+        .chain(second.contents())
+        .filter_map(|o| o.key())
+        .collect();
+    assert_eq!(keys, ["a/b/chào.txt", "c/copy.txt"]);
+    assert_eq!(second.is_truncated(), Some(false));
 
     let missing = s3
         .get_object()
