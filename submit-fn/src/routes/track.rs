@@ -127,10 +127,7 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     match lookup(&state, code, token).await {
         Ok(Some(view)) => {
             let supplement = (view.status == "supplement-requested").then(|| token.trim());
-            html(
-                StatusCode::OK,
-                track_page(shell, &view, supplement),
-            )
+            html(StatusCode::OK, track_page(shell, &view, supplement))
         }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
