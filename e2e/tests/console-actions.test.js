@@ -7,6 +7,8 @@
 //   D3: two officers (two browser contexts) on the same dossier: the one working from an
 //       old view is told in Vietnamese that the dossier changed, and of two pressing at
 //       the same moment exactly one step is recorded;
+//   D4: papers asked for → the citizen, with JavaScript off, sends them from the
+//       function's own tracking page (the SMS/e-mail link) → back to the desk;
 //   OLD: a dossier of six weeks ago never taken in (seeded in the store, since the real
 //       clock cannot make a fresh one late), so that "quá hạn" has something to show.
 //
@@ -502,4 +504,39 @@ test('the counts at the end, and the outbox with the queued notices', async () =
   await axe(officerA, 'the console with the outbox');
   assert.deepEqual(officerA.scriptErrors.filter((e) => !/status of (401|409|422)/.test(e)), []);
   await officerA.context().close();
+});
+
+test('without JavaScript, the citizen sends the papers from the function\'s own tracking page', async () => {
+  const d4 = await submitDossier(procMain);
+  const officer = await login(A);
+  await openDossier(officer, d4.code);
+  assert.match(await step(officer, 'request-papers', (f) => f.locator('textarea[name=missing]').fill(MISSING)),
+    /Đã ghi: Cần bổ sung giấy tờ/);
+
+  // The link in the SMS and e-mail, opened with scripts off.
+  const citizen = await newPage(browser, { javaScriptEnabled: false });
+  await citizen.goto(`${BASE}/api/track?code=${encodeURIComponent(d4.code)}&token=${encodeURIComponent(d4.token)}`);
+  await waitText(citizen, 'main', /Tình trạng: Cần bổ sung giấy tờ/);
+  await citizen.getByRole('heading', { name: 'Nộp giấy tờ bổ sung trực tuyến' }).waitFor();
+  await citizen.setInputFiles('#sup-files', { name: 'ban-sao-khai-sinh.pdf', mimeType: 'application/pdf', buffer: makePdf('Ban sao khai sinh') });
+  await citizen.fill('#sup-note', 'Gửi từ trang không có JavaScript.');
+  await Promise.all([citizen.waitForNavigation(), citizen.getByRole('button', { name: 'Gửi giấy tờ bổ sung' }).click()]);
+  // Back on the tracking page, with the new status and no form.
+  assert.match(new URL(citizen.url()).pathname, /\/api\/track$/);
+  await waitText(citizen, 'main', /Tình trạng: Đã bổ sung giấy tờ, chờ cán bộ xem xét/);
+  await waitText(citizen, 'main', /Ghi chú: Gửi từ trang không có JavaScript\./);
+  assert.equal(await citizen.getByRole('button', { name: 'Gửi giấy tờ bổ sung' }).count(), 0);
+  const after = citizen.url();
+  await citizen.context().close();
+  // axe needs scripts: the same page again in a page that runs them.
+  const seen = await newPage(browser);
+  await seen.goto(after);
+  await axe(seen, 'the function\'s tracking page after the papers were sent');
+  await seen.context().close();
+
+  // The desk sees the file.
+  await openDossier(officer, d4.code);
+  await waitText(officer, '#cb-d-h', /Đã bổ sung giấy tờ, chờ cán bộ xem xét/);
+  assert.match(await officer.locator('#cb-d-body').textContent(), /ban-sao-khai-sinh\.pdf \(bổ sung, 1 KB\)/);
+  await officer.context().close();
 });
