@@ -750,3 +750,73 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
     assert_eq!(sms.len(), 2, "{sms:?}");
     assert!(sms.iter().all(|s| !s.contains("tu choi")), "{sms:?}");
 }
+
+/// A notice past its sending window was never sent: the console lists it for the desk
+/// to reach the citizen another way, and never sends it.
+#[tokio::test]
+async fn the_console_lists_the_notices_given_up() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let officer = officer(&h).await;
+    gw.up.store(false, Ordering::SeqCst);
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &phone_only("gave-up-0001", h.altcha().await),
+        )
+        .await;
+    let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        deliver_due(&h.state, OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .failed,
+        1
+    );
+    let view = || {
+        h.send(
+            axum::http::Request::get("/api/admin/outbox")
+                .header("cookie", &officer.cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+    };
+    let fresh = view().await.json();
+    assert_eq!(fresh["waiting"][0]["code"], code.as_str(), "{fresh}");
+    assert_eq!(fresh["gave_up"], json!([]), "{fresh}");
+
+    // Eight days on (its time moved back, as the clock cannot be moved forward).
+    let key = format!("outbox/{code}-received.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&h.storage().get(&key).await.unwrap().unwrap()).unwrap();
+    let long_ago = OffsetDateTime::now_utc() - Duration::from_secs(8 * 24 * 3600);
+    record["created_at"] = json!(submit_fn::dossier::format_time(long_ago));
+    h.storage()
+        .put(
+            &key,
+            serde_json::to_vec(&record).unwrap().into(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let old = view().await.json();
+    assert_eq!(old["waiting"], json!([]), "{old}");
+    assert_eq!(old["expired"], 1, "{old}");
+    assert_eq!(old["gave_up"][0]["code"], code.as_str(), "{old}");
+    assert_eq!(old["gave_up"][0]["sms_to"], "0987654321", "{old}");
+    assert!(
+        old["gave_up"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{old}"
+    );
+    gw.up.store(true, Ordering::SeqCst);
+    let r = deliver_due(&h.state, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.expired), (0, 1), "{r:?}");
+    assert!(
+        gw.got.lock().unwrap().is_empty(),
+        "a given-up notice is never sent"
+    );
+}

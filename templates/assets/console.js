@@ -67,6 +67,11 @@
             var to = [r.sms_to ? "SMS " + r.sms_to + (r.sms_sent ? " (đã gửi)" : "") : "", r.email_to ? "thư " + r.email_to + (r.email_sent ? " (đã gửi)" : "") : ""].filter(Boolean).join(", ");
             return "<tr><td>" + esc(r.code) + "</td><td>" + esc(KINDS[r.kind] || r.kind) + "</td><td>" + esc(to) + "</td><td>" +
               (r.attempts > 0 ? "Lỗi sau " + r.attempts + " lần: " + esc(r.last_error) : "Chờ gửi") + "</td></tr>";
+          }).join("") + "</tbody></table>" : "") +
+        (o.gave_up && o.gave_up.length ? "<h3>Không gửi được sau 7 ngày: hãy liên hệ công dân</h3><table class=\"receipt-table cb-outbox\"><caption class=\"visually-hidden\">Thông báo không gửi được</caption><thead><tr><th scope=\"col\">Mã hồ sơ</th><th scope=\"col\">Thông báo</th><th scope=\"col\">Gửi tới</th><th scope=\"col\">Lỗi cuối</th></tr></thead><tbody>" +
+          o.gave_up.map(function (r) {
+            var to = [r.sms_to ? "SMS " + r.sms_to : "", r.email_to ? "thư " + r.email_to : ""].filter(Boolean).join(", ");
+            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(KINDS[r.kind] || r.kind) + "</td><td>" + esc(to) + "</td><td>" + esc(r.last_error || "chưa gửi được") + "</td></tr>";
           }).join("") + "</tbody></table>" : "");
     }).catch(function () {});
   }

@@ -20,6 +20,8 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
         let outbox = list_outbox(storage).await?;
         let (sent, delivered) = (&outbox.sent, outbox.delivered);
         let mut items = Vec::new();
+        // Past the sending window, never sent: the desk has to reach these citizens.
+        let mut gave_up = Vec::new();
         let (mut void, mut old) = (0, 0);
         for (id, key) in &outbox.waiting {
             if items.len() >= 500 {
@@ -31,13 +33,25 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
             let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
                 continue;
             };
-            // Past the retention window, or the step never happened: not waiting.
-            if expired(&r, now) {
-                old += 1;
-                continue;
-            }
+            // The step never happened: nothing to tell.
             if standing(storage, &r, now).await? == Standing::Void {
                 void += 1;
+                continue;
+            }
+            if expired(&r, now) {
+                old += 1;
+                if gave_up.len() < 200 {
+                    gave_up.push(json!({
+                        "id": id,
+                        "code": r.code,
+                        "kind": r.kind,
+                        "created_at": r.created_at,
+                        "sms_to": r.sms.as_ref().map(|s| s.to.clone()),
+                        "email_to": r.email.as_ref().map(|e| e.to.clone()),
+                        "attempts": r.attempts,
+                        "last_error": r.last_error,
+                    }));
+                }
                 continue;
             }
             items.push(json!({
@@ -55,14 +69,15 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 "state": if r.attempts > 0 { "failed" } else { "pending" },
             }));
         }
-        Ok::<_, crate::storage::StorageError>((items, delivered, void, old))
+        Ok::<_, crate::storage::StorageError>((items, gave_up, delivered, void, old))
     }
     .await;
     let c = &state.config().notify;
     match listed {
-        Ok((items, delivered, void, old)) => axum::Json(json!({
+        Ok((items, gave_up, delivered, void, old)) => axum::Json(json!({
             "delivered": delivered,
             "waiting": items,
+            "gave_up": gave_up,
             "void": void,
             "expired": old,
             "smtp_configured": c.smtp_url.is_some(),
