@@ -132,7 +132,7 @@ impl ObjectFiles {
         if length.is_some_and(|n| n <= SMALL) || body.is_none() {
             // Small: gather the body, then one blocking call checks the condition and
             // writes (as S3 does, the condition is judged when the body is complete).
-            let mut data = Vec::with_capacity(length.unwrap_or(0) as usize);
+            let mut data = Vec::with_capacity(length.unwrap_or(0).min(SMALL) as usize);
             if let Some(body) = body.as_mut() {
                 while let Some(chunk) = body.next().await {
                     data.extend_from_slice(&chunk.map_err(|e| s3_error!(IncompleteBody, "{e}"))?);
