@@ -138,6 +138,17 @@ struct Locked {
 impl Locked {
     fn new(inner: s3s_fs::FileSystem, root: &Path) -> Locked {
         let files = ObjectFiles::new(root);
+        if files.is_some() {
+            // Writes cut short by a stop leave temporary files; clear old ones in the
+            // background, so a large store starts as fast as an empty one.
+            let root = root.to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                let n = object_files::sweep_parts(&root, std::time::Duration::from_secs(3600));
+                if n > 0 {
+                    tracing::info!("removed {n} unfinished writes from the embedded store");
+                }
+            });
+        }
         if files.is_none() {
             tracing::warn!(
                 "{}: no extended attributes on this file system; the embedded store keeps s3s-fs's slower layout",

@@ -284,6 +284,29 @@ impl Opened {
     }
 }
 
+/// Removes the temporary files of writes that never finished (the process stopped
+/// mid-write) and are older than `age`; returns how many. Listings never show them,
+/// but they hold disk space.
+pub fn sweep_parts(root: &Path, age: std::time::Duration) -> usize {
+    let now = std::time::SystemTime::now();
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_type().is_file()
+                && e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.ends_with(PART_SUFFIX))
+                && e.metadata()
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|d| d > age)
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 fn open_blocking(path: &Path) -> std::io::Result<Lookup> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -487,6 +510,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"");
+    }
+
+    #[test]
+    fn unfinished_writes_are_swept_once_old() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/x")).unwrap();
+        let old = dir.path().join(format!("b/x/.a.1-1{PART_SUFFIX}"));
+        let recent = dir.path().join(format!("b/x/.a.1-2{PART_SUFFIX}"));
+        let object = dir.path().join("b/x/a");
+        for p in [&old, &recent, &object] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for p in [&old, &object] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        assert_eq!(
+            sweep_parts(dir.path(), std::time::Duration::from_secs(3600)),
+            1
+        );
+        assert!(!old.exists(), "an old unfinished write is removed");
+        assert!(
+            recent.exists(),
+            "a write that may still be going on is kept"
+        );
+        assert!(object.exists(), "objects are never touched");
     }
 
     #[test]
