@@ -22,6 +22,10 @@ async fn client(store: &submit_fn::embedded_s3::EmbeddedS3) -> Client {
     client
 }
 
+async fn fetch(s3: &Client, key: &str) -> aws_sdk_s3::operation::get_object::GetObjectOutput {
+    s3.get_object().bucket("bkt").key(key).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn objects_keep_their_metadata_ranges_and_etags() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,13 +88,7 @@ async fn objects_keep_their_metadata_ranges_and_etags() {
         .send()
         .await
         .unwrap();
-    let copy = s3
-        .get_object()
-        .bucket("bkt")
-        .key("c/copy.txt")
-        .send()
-        .await
-        .unwrap();
+    let copy = fetch(&s3, "c/copy.txt").await;
     assert_eq!(copy.content_type(), Some("application/octet-stream"));
     assert_eq!(copy.e_tag(), Some(format!("\"{md5}\"").as_str()));
     assert_eq!(&copy.body.collect().await.unwrap().into_bytes()[..], body);
@@ -162,13 +160,7 @@ async fn a_large_object_streams_back_whole() {
         .send()
         .await
         .unwrap();
-    let got = s3
-        .get_object()
-        .bucket("bkt")
-        .key("files/scan.pdf")
-        .send()
-        .await
-        .unwrap();
+    let got = fetch(&s3, "files/scan.pdf").await;
     assert_eq!(got.content_length(), Some(big.len() as i64));
     assert_eq!(got.body.collect().await.unwrap().into_bytes().to_vec(), big);
 }
@@ -215,13 +207,7 @@ async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
         .send()
         .await
         .unwrap();
-    let got = s3
-        .get_object()
-        .bucket("bkt")
-        .key("old/report.json")
-        .send()
-        .await
-        .unwrap();
+    let got = fetch(&s3, "old/report.json").await;
     assert_eq!(got.content_type(), Some("application/json"));
     let etag = got.e_tag().unwrap().to_owned();
     assert_eq!(
@@ -249,13 +235,7 @@ async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
         .send()
         .await
         .unwrap();
-    let got = s3
-        .get_object()
-        .bucket("bkt")
-        .key("old/report.json")
-        .send()
-        .await
-        .unwrap();
+    let got = fetch(&s3, "old/report.json").await;
     assert_eq!(got.content_type(), Some("application/json"));
     assert_eq!(
         &got.body.collect().await.unwrap().into_bytes()[..],

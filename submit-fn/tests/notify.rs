@@ -301,15 +301,20 @@ async fn notices_go_out_by_smtp_and_sms_exactly_once() {
     let got = gw.got.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
     assert!(got[1].1.contains("bi tu choi"), "{}", got[1].1);
-    let outbox = h
-        .send(
-            axum::http::Request::get("/api/admin/outbox")
-                .header("cookie", &cookie)
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(outbox.json()["delivered"], 2, "{}", outbox.text());
+    let outbox = outbox_view(&h, &cookie).await;
+    assert_eq!(outbox["delivered"], 2, "{outbox}");
+}
+
+/// The console's outbox view, as the officer with `cookie` gets it.
+async fn outbox_view(h: &Harness, cookie: &str) -> serde_json::Value {
+    h.send(
+        axum::http::Request::get("/api/admin/outbox")
+            .header("cookie", cookie)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .json()
 }
 
 fn both_channels(smtp: &Smtp, sms_url: &str) -> NotifyConfig {
@@ -509,15 +514,7 @@ async fn a_step_the_store_failed_sends_nothing_and_its_retry_sends_once() {
             assert_eq!(sms.len(), 2, "{sms:?}");
             assert!(sms[1].contains("da duoc tiep nhan"), "{}", sms[1]);
             // The console lists the void notices apart, not as waiting.
-            let view = h
-                .send(
-                    axum::http::Request::get("/api/admin/outbox")
-                        .header("cookie", &officer.cookie)
-                        .body(axum::body::Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .json();
+            let view = outbox_view(&h, &officer.cookie).await;
             assert_eq!(view["waiting"], json!([]), "{view}");
             assert_eq!(view["void"], 1, "{view}");
             return;
@@ -724,15 +721,7 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
         .await
         .unwrap();
 
-    let view = h
-        .send(
-            axum::http::Request::get("/api/admin/outbox")
-                .header("cookie", &officer.cookie)
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .json();
+    let view = outbox_view(&h, &officer.cookie).await;
     let kinds: Vec<&str> = view["waiting"]
         .as_array()
         .unwrap()
@@ -773,15 +762,7 @@ async fn the_console_lists_the_notices_given_up() {
             .failed,
         1
     );
-    let view = || {
-        h.send(
-            axum::http::Request::get("/api/admin/outbox")
-                .header("cookie", &officer.cookie)
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-    };
-    let fresh = view().await.json();
+    let fresh = outbox_view(&h, &officer.cookie).await;
     assert_eq!(fresh["waiting"][0]["code"], code.as_str(), "{fresh}");
     assert_eq!(fresh["gave_up"], json!([]), "{fresh}");
 
@@ -799,7 +780,7 @@ async fn the_console_lists_the_notices_given_up() {
         )
         .await
         .unwrap();
-    let old = view().await.json();
+    let old = outbox_view(&h, &officer.cookie).await;
     assert_eq!(old["waiting"], json!([]), "{old}");
     assert_eq!(old["expired"], 1, "{old}");
     assert_eq!(old["gave_up"][0]["code"], code.as_str(), "{old}");
