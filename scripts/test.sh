@@ -26,6 +26,12 @@ python3 -m pip install -q --disable-pip-version-check aiosmtpd 'moto[server]' cf
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 say "Building once (debug, all targets)"
+# A clean build takes about 2.5 GB under target/; a full disk shows up as a linker
+# killed by SIGBUS, which says nothing about the cause.
+free_kib=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ "$free_kib" -lt $((4 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kib / 1024)) MiB free on this disk; the build needs about 2.5 GB." >&2
+fi
 cargo build --workspace --all-targets
 
 say "Unit, integration, snapshot and router tests (embedded S3 store)"
