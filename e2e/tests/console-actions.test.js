@@ -10,11 +10,12 @@
 //   D4: papers asked for → the citizen, with JavaScript off, sends them from the
 //       function's own tracking page (the SMS/e-mail link) → back to the desk;
 //   OLD: a dossier of six weeks ago never taken in (seeded in the store, since the real
-//       clock cannot make a fresh one late), so that "quá hạn" has something to show.
+//       clock cannot make a fresh one late), so that "quá hạn" has something to show,
+//       with a notice the SMS gateway refused past the 7-day window.
 //
 // Along the way: the list's filters (status, procedure, dates) and counts (new, overdue,
-// waiting for papers) for these dossiers, the outbox view with the queued notices, and
-// axe-core on every console state reached.
+// waiting for papers) for these dossiers, the outbox view with the queued notices and the
+// one given up, and axe-core on every console state reached.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -205,6 +206,13 @@ function seedOldDossier(from) {
   }));
   mkdirSync(path.join(bucketDir, 'index', 'changes'), { recursive: true });
   writeFileSync(path.join(bucketDir, 'index', 'changes', `${String(Date.now()).padStart(13, '0')}-${randomBytes(4).toString('hex')}-${code}`), '');
+  // Its first notice, which the SMS gateway refused for six weeks: past the 7-day window.
+  mkdirSync(path.join(bucketDir, 'outbox'), { recursive: true });
+  writeFileSync(path.join(bucketDir, 'outbox', `${code}-received.json`), JSON.stringify({
+    code, kind: 'received', created_at: `${day}T08:30:01+07:00`,
+    sms: { to: '0977000111', text: `Ho so ${code} da duoc tiep nhan.` },
+    attempts: 40, last_error: 'cổng SMS trả lời 503', next_attempt_at: `${day}T20:00:00+07:00`,
+  }));
   return { code, day, appointment: m.appointment.day };
 }
 
@@ -490,7 +498,12 @@ test('the counts at the end, and the outbox with the queued notices', async () =
   await officerA.reload();
   await officerA.locator('#cb-app').waitFor({ state: 'visible' });
   await waitText(officerA, '#cb-outbox', /đang chờ \d+/);
-  const rows = await officerA.$$eval('#cb-outbox tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+  const table = (caption) => officerA.$$eval('#cb-outbox table', (tables, caption) => {
+    const t = tables.find((x) => x.caption && x.caption.textContent.trim() === caption);
+    return t ? [...t.tBodies[0].rows].map((tr) => [...tr.cells].map((c) => c.textContent.trim())) : null;
+  }, caption);
+  const rows = await table('Thông báo đang chờ gửi');
+  assert.ok(rows, 'the table of notices waiting');
   const notices = (code) => rows.filter((r) => r[0] === code).map((r) => r[1]);
   assert.deepEqual(notices(d1.code).sort(), ['Đã nhận hồ sơ', 'Yêu cầu bổ sung', 'Đã nhận giấy tờ bổ sung', 'Tiếp nhận, hẹn trả', 'Đã có kết quả', 'Gửi kết quả qua bưu điện'].sort(),
     `D1's notices: ${JSON.stringify(rows.filter((r) => r[0] === d1.code))}`);
@@ -501,6 +514,13 @@ test('the counts at the end, and the outbox with the queued notices', async () =
     assert.match(r[2], /SMS 0912345678/, `sent to the applicant's phone: ${r}`);
     assert.equal(r[3], 'Chờ gửi');
   }
+  assert.ok(!rows.some((r) => r[0] === old.code), 'a notice past its 7 days is not among those waiting');
+
+  // The old dossier's notice was never sent: the desk sees whom to call and why it failed.
+  assert.match(await officerA.textContent('#cb-outbox'), /Không gửi được sau 7 ngày: hãy liên hệ công dân/);
+  const gaveUp = await table('Thông báo không gửi được');
+  assert.deepEqual(gaveUp?.filter((r) => r[0] === old.code), [[old.code, 'Đã nhận hồ sơ', 'SMS 0977000111', 'cổng SMS trả lời 503']],
+    `the given-up notices: ${JSON.stringify(gaveUp)}`);
   await axe(officerA, 'the console with the outbox');
   assert.deepEqual(officerA.scriptErrors.filter((e) => !/status of (401|409|422)/.test(e)), []);
   await officerA.context().close();
