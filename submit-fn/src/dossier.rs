@@ -174,6 +174,16 @@ pub struct ProcedureRef {
     pub level: u8,
 }
 
+impl From<&Procedure> for ProcedureRef {
+    fn from(procedure: &Procedure) -> Self {
+        ProcedureRef {
+            code: procedure.code.clone(),
+            title: procedure.title.clone(),
+            level: procedure.level,
+        }
+    }
+}
+
 /// One status change, `events/{seq:06}.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Event {
@@ -474,11 +484,7 @@ impl AppState {
         let manifest = Manifest {
             version: 1,
             code: code.clone(),
-            procedure: ProcedureRef {
-                code: procedure.code.clone(),
-                title: procedure.title.clone(),
-                level: procedure.level,
-            },
+            procedure: procedure.into(),
             unit_code: self.inner.unit_code.clone(),
             fields: clean,
             attachments,

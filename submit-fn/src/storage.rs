@@ -196,12 +196,28 @@ impl Storage {
     }
 
     pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {
+        self.get_range(key, None).await
+    }
+
+    /// The first `n` bytes of an object (a ranged GET).
+    pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
+        let range = format!("bytes=0-{}", n.saturating_sub(1));
+        let mut bytes = self.get_range(key, Some(range)).await?;
+        if let Some(b) = &mut bytes {
+            b.truncate(n as usize);
+        }
+        Ok(bytes)
+    }
+
+    /// A missing object is `None`, and so is a range past the end of an empty one (416).
+    async fn get_range(&self, key: &str, range: Option<String>) -> StorageResult<Option<Bytes>> {
         self.tick("get", key)?;
         match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_range(range)
             .send()
             .await
         {
@@ -210,34 +226,6 @@ impl Storage {
                 .collect()
                 .await
                 .map(|b| Some(b.into_bytes()))
-                .map_err(|e| unavailable("get", key, e)),
-            Err(e) if matches!(status_of(&e), Some(404)) => Ok(None),
-            Err(e) => Err(unavailable("get", key, e)),
-        }
-    }
-
-    /// The first `n` bytes of an object (a ranged GET).
-    pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
-        self.tick("get", key)?;
-        let range = format!("bytes=0-{}", n.saturating_sub(1));
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(range)
-            .send()
-            .await
-        {
-            Ok(out) => out
-                .body
-                .collect()
-                .await
-                .map(|b| {
-                    let mut b = b.into_bytes();
-                    b.truncate(n as usize);
-                    Some(b)
-                })
                 .map_err(|e| unavailable("get", key, e)),
             Err(e) if matches!(status_of(&e), Some(404 | 416)) => Ok(None),
             Err(e) => Err(unavailable("get", key, e)),

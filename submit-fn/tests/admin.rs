@@ -69,28 +69,11 @@ impl Login {
     }
 }
 
-async fn submit(h: &Harness, key: &str) -> (String, String) {
-    let altcha = h.altcha().await;
-    let a = h
-        .post_json(
-            "/api/dossiers",
-            &json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
-                "values": trich_luc_values()}),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
-    let r = &a.json()["receipt"];
-    (
-        r["code"].as_str().unwrap().to_owned(),
-        r["tracking_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 #[tokio::test]
 async fn officer_logs_in_lists_and_processes_a_dossier() {
     let h = harness().await;
     officer(&h, "lan", Role::Officer).await;
-    let (code, token) = submit(&h, "admin-flow-0001").await;
+    let (code, token) = h.submit_trich_luc("admin-flow-0001").await;
     let s = login(&h, "lan").await;
 
     let me = s.get(&h, "/api/admin/session").await;
@@ -314,8 +297,8 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
 async fn appointment_must_be_a_working_day_and_filters_work() {
     let h = harness().await;
     officer(&h, "lan", Role::Officer).await;
-    let (a, _) = submit(&h, "filter-0001").await;
-    let (b, _) = submit(&h, "filter-0002").await;
+    let (a, _) = h.submit_trich_luc("filter-0001").await;
+    let (b, _) = h.submit_trich_luc("filter-0002").await;
     let s = login(&h, "lan").await;
     // 2030-01-05 is a Saturday.
     let r = s
@@ -355,7 +338,7 @@ async fn appointment_must_be_a_working_day_and_filters_work() {
 async fn tracking_shows_the_appointment_the_desk_set() {
     let h = harness().await;
     officer(&h, "lan", Role::Officer).await;
-    let (code, token) = submit(&h, "appointment-0001").await;
+    let (code, token) = h.submit_trich_luc("appointment-0001").await;
     let s = login(&h, "lan").await;
     // 2040-01-09 is a Monday, later than any receipt's day.
     let r = s

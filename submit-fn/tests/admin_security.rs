@@ -30,17 +30,7 @@ async fn admin_routes_refuse_without_a_valid_session() {
     auth::add_officer(h.storage(), "lan", "Lan", Role::Officer, PASSWORD, false)
         .await
         .unwrap();
-    let altcha = h.altcha().await;
-    let a = h
-        .post_json(
-            "/api/dossiers",
-            &json!({"procedure": "2.000635", "idempotency_key": "sec-00000001", "altcha": altcha,
-                "values": trich_luc_values()}),
-        )
-        .await;
-    let receipt = &a.json()["receipt"];
-    let code = receipt["code"].as_str().unwrap().to_owned();
-    let tracking = receipt["tracking_token"].as_str().unwrap().to_owned();
+    let (code, tracking) = h.submit_trich_luc("sec-00000001").await;
     let key = &h.state.config().signing_key;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let session = Session {

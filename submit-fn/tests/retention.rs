@@ -6,9 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use common::*;
-use serde_json::json;
 use submit_fn::AppState;
 use submit_fn::admin::index::{HINTS, ListQuery, list};
 use time::OffsetDateTime;
@@ -21,18 +19,6 @@ fn cold(h: &Harness) -> AppState {
         h.storage().client().clone(),
         h.state.config().clone(),
     )
-}
-
-async fn submit(h: &Harness, key: &str) {
-    let altcha = h.altcha().await;
-    let a = h
-        .post_json(
-            "/api/dossiers",
-            &json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
-                "values": trich_luc_values()}),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
 }
 
 /// Deletes the change markers as the lifecycle rule would once they are 30 days old.
@@ -61,7 +47,7 @@ async fn an_index_older_than_the_kept_change_markers_is_rebuilt() {
     let first = list(&h.state, &q, t0).await.unwrap();
     assert_eq!(first.counts.total, 0);
     assert!(first.refresh.rebuilt);
-    submit(&h, "retention-0001").await;
+    h.submit_trich_luc("retention-0001").await;
 
     // A day later a cold instance starts from the snapshot and the markers after it.
     let a = list(&cold(&h), &q, t0 + day).await.unwrap();
@@ -85,7 +71,7 @@ async fn an_index_older_than_the_kept_change_markers_is_rebuilt() {
         list(&warm, &q, t0 + day * 41).await.unwrap().counts.total,
         1
     );
-    submit(&h, "retention-0002").await;
+    h.submit_trich_luc("retention-0002").await;
     expire_hints(&h).await;
     let d = list(&warm, &q, t0 + day * 80).await.unwrap();
     assert_eq!(d.counts.total, 2, "a dossier vanished from the console");

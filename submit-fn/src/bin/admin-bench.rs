@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use submit_fn::admin::auth::{self, Role};
 use submit_fn::admin::index;
 use submit_fn::dossier::{
-    ContactInfo, Event, Manifest, ProcedureRef, VN, dossier_prefix, format_time, status_label,
+    ContactInfo, Event, Manifest, VN, dossier_prefix, format_time, status_label,
 };
 use submit_fn::storage::{Storage, s3_client};
 use submit_fn::{AppState, Config, router};
@@ -140,11 +140,7 @@ async fn seed_one(
     let manifest = Manifest {
         version: 1,
         code: code.clone(),
-        procedure: ProcedureRef {
-            code: procedure.code.clone(),
-            title: procedure.title.clone(),
-            level: procedure.level,
-        },
+        procedure: procedure.into(),
         unit_code: unit.to_owned(),
         fields: json!({"ho_ten": name, "dien_thoai": "0987654321", "loai": "khai_sinh"})
             .as_object()

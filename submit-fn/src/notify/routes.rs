@@ -38,36 +38,28 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 void += 1;
                 continue;
             }
-            if expired(&r, now) {
-                old += 1;
-                if gave_up.len() < 200 {
-                    gave_up.push(json!({
-                        "id": id,
-                        "code": r.code,
-                        "kind": r.kind,
-                        "created_at": r.created_at,
-                        "sms_to": r.sms.as_ref().map(|s| s.to.clone()),
-                        "email_to": r.email.as_ref().map(|e| e.to.clone()),
-                        "attempts": r.attempts,
-                        "last_error": r.last_error,
-                    }));
-                }
-                continue;
-            }
-            items.push(json!({
+            let mut row = json!({
                 "id": id,
                 "code": r.code,
                 "kind": r.kind,
                 "created_at": r.created_at,
                 "sms_to": r.sms.as_ref().map(|s| s.to.clone()),
-                "sms_sent": sent.contains(&format!("outbox-sent/{id}.sms")),
                 "email_to": r.email.as_ref().map(|e| e.to.clone()),
-                "email_sent": sent.contains(&format!("outbox-sent/{id}.email")),
                 "attempts": r.attempts,
-                "next_attempt_at": r.next_attempt_at,
                 "last_error": r.last_error,
-                "state": if r.attempts > 0 { "failed" } else { "pending" },
-            }));
+            });
+            if expired(&r, now) {
+                old += 1;
+                if gave_up.len() < 200 {
+                    gave_up.push(row);
+                }
+                continue;
+            }
+            row["sms_sent"] = sent.contains(&format!("outbox-sent/{id}.sms")).into();
+            row["email_sent"] = sent.contains(&format!("outbox-sent/{id}.email")).into();
+            row["next_attempt_at"] = r.next_attempt_at.into();
+            row["state"] = if r.attempts > 0 { "failed" } else { "pending" }.into();
+            items.push(row);
         }
         Ok::<_, crate::storage::StorageError>((items, gave_up, delivered, void, old))
     }

@@ -131,6 +131,24 @@ impl Harness {
         submit_fn::captcha::solve(&c).expect("solvable")
     }
 
+    /// Submits the level-3 extract fixture (2.000635) under `key`; its code and tracking token.
+    pub async fn submit_trich_luc(&self, key: &str) -> (String, String) {
+        let altcha = self.altcha().await;
+        let a = self
+            .post_json(
+                "/api/dossiers",
+                &json!({"procedure": "2.000635", "idempotency_key": key, "altcha": altcha,
+                    "values": trich_luc_values()}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let r = &a.json()["receipt"];
+        (
+            r["code"].as_str().unwrap().to_owned(),
+            r["tracking_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
     pub fn storage(&self) -> &Storage {
         self.state.storage()
     }
