@@ -1,7 +1,7 @@
 //! The Lambda glue. Two kinds of events reach the function: HTTP requests (API Gateway /
 //! Function URL), which go to the router, and the EventBridge schedule (`"source":
 //! "aws.events"`, `"detail-type": "Scheduled Event"`), which runs one outbox delivery
-//! pass and answers its report.
+//! pass and the console index's upkeep, and answers their report.
 //!
 //! lambda_http turns HTTP events into `http::Request`s, but it panics on a body marked
 //! base64 that does not decode; the event is therefore checked first, and such a request
@@ -37,9 +37,19 @@ pub async fn handle(
 ) -> Result<Value, lambda_http::Error> {
     let (payload, context) = (event.payload, event.context);
     if is_schedule(&payload) {
-        let report = crate::notify::deliver::deliver_due(state, OffsetDateTime::now_utc()).await?;
+        let now = OffsetDateTime::now_utc();
+        let report = crate::notify::deliver::deliver_due(state, now).await?;
         tracing::info!(?report, "outbox delivery pass");
-        return Ok(serde_json::to_value(report)?);
+        let mut answer = serde_json::to_value(report)?;
+        // The console's index is derived data: a failure here is logged, not retried.
+        answer["index"] = match crate::admin::index::upkeep(state, now).await {
+            Ok(stats) => serde_json::to_value(stats)?,
+            Err(e) => {
+                tracing::warn!("console index upkeep: {e}");
+                Value::String(e.to_string())
+            }
+        };
+        return Ok(answer);
     }
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;
     let mut adapter = Adapter::from(router);

@@ -364,6 +364,8 @@ async fn the_lambda_schedule_delivers_the_outbox() {
     let report = through_lambda(&h, scheduled_event()).await;
     assert_eq!(report["sent"], 1, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
+    // ... and brings the console's index up to date (the dossier is its one change).
+    assert_eq!(report["index"]["reread"], 1, "{report}");
     let got = gw.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].1.contains(&code), "{}", got[0].1);

@@ -1,6 +1,7 @@
 //! What the bucket's lifecycle rules delete must not be missed: the console index's
 //! change markers (`index/changes/`, deleted after 30 days) are only trusted within
-//! 25 days; an older snapshot or a long-idle index is rebuilt from `dossiers/`.
+//! 25 days; an older snapshot or a long-idle index is rebuilt from `dossiers/`, unless
+//! the schedule's upkeep kept the snapshot fresh.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use submit_fn::AppState;
-use submit_fn::admin::index::{HINTS, ListQuery, list};
+use submit_fn::admin::index::{HINTS, ListQuery, list, upkeep};
 use time::OffsetDateTime;
 
 /// A new instance of the function over the same bucket (a cold Lambda).
@@ -76,4 +77,47 @@ async fn an_index_older_than_the_kept_change_markers_is_rebuilt() {
     let d = list(&warm, &q, t0 + day * 80).await.unwrap();
     assert_eq!(d.counts.total, 2, "a dossier vanished from the console");
     assert!(d.refresh.rebuilt, "{:?}", d.refresh);
+}
+
+#[tokio::test]
+async fn the_schedule_keeps_the_snapshot_fresh_through_a_quiet_month() {
+    let h = harness().await;
+    let day = Duration::from_secs(24 * 3600);
+    let t0 = OffsetDateTime::now_utc();
+    h.submit_trich_luc("upkeep-0001").await;
+
+    // Nobody opens the console for forty days; the schedule runs on instances that come
+    // and go (here once a day, each on a cold instance).
+    let first = upkeep(&cold(&h), t0)
+        .await
+        .unwrap()
+        .expect("a cold index is refreshed");
+    assert!(first.rebuilt, "no snapshot yet: {first:?}");
+    for d in 1..=40 {
+        let stats = upkeep(&cold(&h), t0 + day * d)
+            .await
+            .unwrap()
+            .expect("cold");
+        assert!(stats.from_snapshot, "day {d}: {stats:?}");
+    }
+    // A warm instance refreshed minutes ago does nothing.
+    let warm = cold(&h);
+    upkeep(&warm, t0 + day * 40).await.unwrap();
+    let again = upkeep(&warm, t0 + day * 40 + Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(again.is_none(), "{again:?}");
+
+    // The markers are long gone, yet the first officer back starts from the snapshot.
+    expire_hints(&h).await;
+    let q = ListQuery::default();
+    let a = list(&cold(&h), &q, t0 + day * 40 + Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(
+        a.refresh.from_snapshot && !a.refresh.rebuilt,
+        "{:?}",
+        a.refresh
+    );
+    assert_eq!(a.counts.total, 1, "the dossier is listed");
 }

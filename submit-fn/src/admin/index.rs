@@ -19,7 +19,8 @@
 //!   are rebuilt from a listing of `dossiers/`, newest months first;
 //! - hints are deleted by a lifecycle rule 30 days after they are written
 //!   (infra/template.yaml), so a snapshot or a warm index whose watermark is older than
-//!   [`HINTS_TRUSTED_MS`] is not brought up to date from them but rebuilt.
+//!   [`HINTS_TRUSTED_MS`] is not brought up to date from them but rebuilt; the
+//!   schedule's [`upkeep`] keeps the snapshot from ever getting that old.
 
 use std::collections::{HashMap, HashSet};
 
@@ -374,6 +375,22 @@ pub struct SummaryView {
 }
 
 /// Refreshes the index and answers a list query.
+/// How stale the index may be before the schedule's upkeep brings it up to date.
+pub const UPKEEP_EVERY_MS: i64 = 10 * 60_000;
+
+/// The schedule's share of the console (a pass at most every [`UPKEEP_EVERY_MS`]): brings
+/// the index up to date, which rewrites the snapshot at least daily. Without it, a month
+/// in which nobody opens the console leaves a snapshot older than the change markers the
+/// lifecycle rule keeps, and the first officer back waits for a rebuild from `dossiers/`
+/// (seconds with thousands of dossiers). `None` when the index was fresh enough.
+pub async fn upkeep(state: &AppState, now: OffsetDateTime) -> StorageResult<Option<RefreshStats>> {
+    let mut index = state.inner.admin.index.lock().await;
+    if index.loaded && now_ms(now) - index.watermark_ms < UPKEEP_EVERY_MS {
+        return Ok(None);
+    }
+    index.refresh(state.storage(), now).await.map(Some)
+}
+
 fn nonempty(o: &Option<String>) -> Option<&str> {
     o.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
