@@ -161,18 +161,33 @@ impl Storage {
         body: Bytes,
         content_type: &str,
     ) -> StorageResult<bool> {
+        self.put_if_unchanged(key, body, content_type, None).await
+    }
+
+    /// The compare-and-swap write: `body` replaces the version of `key` whose ETag was
+    /// read (`If-Match`), or, for `None`, is written only if nothing is there yet
+    /// (`If-None-Match: *`). Returns false when the object changed meanwhile (412, or
+    /// 409 for a concurrent write).
+    pub async fn put_if_unchanged(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        etag: Option<&str>,
+    ) -> StorageResult<bool> {
         self.tick("put", key)?;
-        let result = self
+        let put = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
-            .if_none_match("*")
-            .body(ByteStream::from(body))
-            .send()
-            .await;
-        match result {
+            .body(ByteStream::from(body));
+        let put = match etag {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
             Ok(_) => Ok(true),
             Err(e) if matches!(status_of(&e), Some(412 | 409)) => Ok(false),
             Err(e) => Err(unavailable("put", key, e)),
@@ -196,21 +211,30 @@ impl Storage {
     }
 
     pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {
-        self.get_range(key, None).await
+        Ok(self.fetch(key, None).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// An object with its ETag, for [`Storage::put_if_unchanged`]; `None` if absent.
+    pub async fn get_tagged(&self, key: &str) -> StorageResult<Option<(Bytes, String)>> {
+        self.fetch(key, None).await
     }
 
     /// The first `n` bytes of an object (a ranged GET).
     pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
         let range = format!("bytes=0-{}", n.saturating_sub(1));
-        let mut bytes = self.get_range(key, Some(range)).await?;
-        if let Some(b) = &mut bytes {
-            b.truncate(n as usize);
-        }
-        Ok(bytes)
+        Ok(self.fetch(key, Some(range)).await?.map(|(mut bytes, _)| {
+            bytes.truncate(n as usize);
+            bytes
+        }))
     }
 
-    /// A missing object is `None`, and so is a range past the end of an empty one (416).
-    async fn get_range(&self, key: &str, range: Option<String>) -> StorageResult<Option<Bytes>> {
+    /// A GET, whole or of a range, with the ETag. A missing object is `None`, and so is a
+    /// range past the end of an empty one (416).
+    async fn fetch(
+        &self,
+        key: &str,
+        range: Option<String>,
+    ) -> StorageResult<Option<(Bytes, String)>> {
         self.tick("get", key)?;
         match self
             .client
@@ -221,12 +245,14 @@ impl Storage {
             .send()
             .await
         {
-            Ok(out) => out
-                .body
-                .collect()
-                .await
-                .map(|b| Some(b.into_bytes()))
-                .map_err(|e| unavailable("get", key, e)),
+            Ok(out) => {
+                let etag = out.e_tag().unwrap_or_default().to_owned();
+                out.body
+                    .collect()
+                    .await
+                    .map(|b| Some((b.into_bytes(), etag)))
+                    .map_err(|e| unavailable("get", key, e))
+            }
             Err(e) if matches!(status_of(&e), Some(404 | 416)) => Ok(None),
             Err(e) => Err(unavailable("get", key, e)),
         }

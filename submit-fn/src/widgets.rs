@@ -16,17 +16,23 @@
 //! - a vote is `polls/{id}/votes/{voter}` with `If-None-Match: *` (one per browser), then
 //!   a compare-and-swap increment of `polls/{id}/count/{option}/{shard}`.
 //!
+//! And exact when the store fails halfway: a visit's or a vote's marker says which shard
+//! it counts in and stays *pending* until every counter has it; a counter keeps short
+//! hashes of the last ids it counted. A retry (the page's, or the voter's second click)
+//! that finds its marker pending finishes the count, and a counter that already holds
+//! the id is not incremented again.
+//!
 //! Days, weeks, months and years are Vietnam's (UTC+7).
 
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::routes::message;
@@ -38,6 +44,9 @@ pub const SHARDS: u32 = 4;
 /// Minutes a visitor counts as online after their last page view.
 pub const ONLINE_MINUTES: i64 = 5;
 const MAX_ATTEMPTS: u32 = 40;
+/// Ids a counter remembers: a retry comes within seconds, when far fewer have reached
+/// one shard since.
+const RECENT: usize = 64;
 
 const BUSY: &str = "Hệ thống đang bận, số liệu chưa cập nhật được. Vui lòng thử lại sau.";
 
@@ -70,71 +79,71 @@ pub fn periods(now: OffsetDateTime) -> [String; 5] {
     ]
 }
 
-fn status_of<E>(
-    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
+/// A counter shard: the number and short hashes of the last [`RECENT`] ids counted.
+/// Counters from before hold a bare number.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Counter {
+    n: u64,
+    #[serde(default)]
+    recent: Vec<String>,
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> String {
-    let detail = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
-    tracing::warn!("{what}: {detail}");
-    format!("{what}: {detail}")
-}
-
-/// The number stored under `key` and its ETag (`None` if absent).
-async fn read_counter(storage: &Storage, key: &str) -> Result<(u64, Option<String>), String> {
-    match storage
-        .client()
-        .get_object()
-        .bucket(storage.bucket())
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let etag = out.e_tag().map(str::to_owned);
-            let bytes = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| unavailable("read counter", e))?
-                .into_bytes();
-            let n = std::str::from_utf8(&bytes)
+impl Counter {
+    fn parse(bytes: &[u8]) -> Counter {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| Counter {
+            n: std::str::from_utf8(bytes)
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0);
-            Ok((n, etag))
-        }
-        Err(e) if status_of(&e) == Some(404) => Ok((0, None)),
-        Err(e) => Err(unavailable("read counter", e)),
+                .unwrap_or(0),
+            recent: Vec::new(),
+        })
     }
 }
 
-/// Adds one to the counter at `key` by compare-and-swap; never loses an increment.
-pub async fn increment(storage: &Storage, key: &str) -> Result<u64, String> {
+/// 40 bits of the id's SHA-256: enough to tell [`RECENT`] ids apart.
+fn id_tag(id: &str) -> String {
+    hex::encode(&Sha256::digest(id.as_bytes())[..5])
+}
+
+/// The number under `key`, without its recent ids.
+async fn read_count(storage: &Storage, key: &str) -> Result<u64, String> {
+    match storage.get(key).await {
+        Ok(bytes) => Ok(bytes.map_or(0, |b| Counter::parse(&b).n)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Counts `id` once in the counter at `key`, by compare-and-swap: never loses an
+/// increment, and an id the counter already holds is not counted again. True if this
+/// call added it.
+pub async fn increment(storage: &Storage, key: &str, id: &str) -> Result<bool, String> {
+    let tag = id_tag(id);
     for attempt in 0..MAX_ATTEMPTS {
-        let (n, etag) = read_counter(storage, key).await?;
-        let next = n + 1;
-        let put = storage
-            .client()
-            .put_object()
-            .bucket(storage.bucket())
-            .key(key)
-            .content_type("text/plain")
-            .body(ByteStream::from(next.to_string().into_bytes()));
-        let put = match &etag {
-            Some(etag) => put.if_match(etag),
-            None => put.if_none_match("*"),
+        let (mut counter, etag) = match storage.get_tagged(key).await {
+            Ok(Some((bytes, etag))) => (Counter::parse(&bytes), Some(etag)),
+            Ok(None) => (Counter::default(), None),
+            Err(e) => return Err(e.to_string()),
         };
-        match put.send().await {
-            Ok(_) => return Ok(next),
+        if counter.recent.contains(&tag) {
+            return Ok(false);
+        }
+        counter.n += 1;
+        counter.recent.push(tag.clone());
+        if counter.recent.len() > RECENT {
+            counter.recent.remove(0);
+        }
+        let body = bytes::Bytes::from(serde_json::to_vec(&counter).expect("json"));
+        match storage
+            .put_if_unchanged(key, body, "application/json", etag.as_deref())
+            .await
+        {
+            Ok(true) => return Ok(true),
             // Someone else wrote first (or is writing): read again and retry.
-            Err(e) if matches!(status_of(&e), Some(412 | 409)) => {
+            Ok(false) => {
                 let wait = 2 + rand::random::<u64>() % (5 * u64::from(attempt + 1)).min(100);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            Err(e) => return Err(unavailable("write counter", e)),
+            Err(e) => return Err(e.to_string()),
         }
     }
     Err(format!(
@@ -146,16 +155,63 @@ pub async fn increment(storage: &Storage, key: &str) -> Result<u64, String> {
 async fn sum(storage: &Storage, prefix: &str) -> Result<u64, String> {
     let reads = (0..SHARDS).map(|s| {
         let key = format!("{prefix}/{s}");
-        async move { read_counter(storage, &key).await.map(|(n, _)| n) }
+        async move { read_count(storage, &key).await }
     });
     let values = futures_util::future::try_join_all(reads).await?;
     Ok(values.into_iter().sum())
 }
 
-/// Writes an empty marker if absent; true if this call created it.
-async fn claim(storage: &Storage, key: &str) -> Result<bool, String> {
+/// What a visit's or a vote's marker holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Mark {
+    /// The shard it counts in.
+    shard: u32,
+    /// A vote's option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    option: Option<String>,
+    /// Every counter has it.
+    counted: bool,
+}
+
+enum Claimed {
+    /// This call made the marker, or found one a failed attempt left pending: count it.
+    Count(Mark),
+    /// Counted before.
+    Done,
+}
+
+/// Claims the marker `key` for one count (`If-None-Match: *`). Markers from before
+/// (empty, or a vote's bare option) are counted ones.
+async fn claim(storage: &Storage, key: &str, option: Option<&str>) -> Result<Claimed, String> {
+    let mark = Mark {
+        shard: rand::random::<u32>() % SHARDS,
+        option: option.map(str::to_owned),
+        counted: false,
+    };
+    let body = bytes::Bytes::from(serde_json::to_vec(&mark).expect("json"));
+    if storage
+        .put_if_absent(key, body, "application/json")
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(Claimed::Count(mark));
+    }
+    let found = storage.get(key).await.map_err(|e| e.to_string())?;
+    Ok(
+        match found.and_then(|b| serde_json::from_slice::<Mark>(&b).ok()) {
+            Some(m) if !m.counted => Claimed::Count(m),
+            _ => Claimed::Done,
+        },
+    )
+}
+
+/// Marks a claim as counted everywhere (a plain write: a failure here only means a
+/// retry finds every counter holding the id already).
+async fn counted(storage: &Storage, key: &str, mut mark: Mark) -> Result<(), String> {
+    mark.counted = true;
+    let body = bytes::Bytes::from(serde_json::to_vec(&mark).expect("json"));
     storage
-        .put_if_absent(key, bytes::Bytes::new(), "text/plain")
+        .put(key, body, "application/json")
         .await
         .map_err(|e| e.to_string())
 }
@@ -251,14 +307,22 @@ async fn count_visit(storage: &Storage, sid: &str, now: OffsetDateTime) -> Resul
         now.minute(),
     );
     let visit = format!("stats/visits/{day}/{sid}");
-    let (new_visit, _) = tokio::try_join!(claim(storage, &visit), claim(storage, &minute))?;
-    if new_visit {
-        let shard = rand::random::<u32>() % SHARDS;
+    let online = async {
+        storage
+            .put_if_absent(&minute, bytes::Bytes::new(), "text/plain")
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let (claimed, _) = tokio::try_join!(claim(storage, &visit, None), online)?;
+    if let Claimed::Count(mark) = claimed {
+        // The visit's key is its id: one session, one day.
         let increments = periods(now).map(|p| {
-            let key = format!("stats/count/{p}/{shard}");
-            async move { increment(storage, &key).await }
+            let key = format!("stats/count/{p}/{}", mark.shard);
+            let visit = &visit;
+            async move { increment(storage, &key, visit).await }
         });
         futures_util::future::try_join_all(increments).await?;
+        counted(storage, &visit, mark).await?;
     }
     Ok(())
 }
@@ -337,18 +401,17 @@ pub async fn poll_vote(
     let (poll_id, voter, option) = (id.clone(), vote.voter.clone(), vote.option.clone());
     let counted = tokio::spawn(async move {
         let storage = task_state.storage();
-        let first = storage
-            .put_if_absent(
-                &format!("polls/{poll_id}/votes/{voter}"),
-                bytes::Bytes::from(option.clone()),
-                "text/plain",
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if first {
-            let shard = rand::random::<u32>() % SHARDS;
-            increment(storage, &format!("polls/{poll_id}/count/{option}/{shard}")).await?;
-        }
+        let key = format!("polls/{poll_id}/votes/{voter}");
+        let Claimed::Count(mark) = claim(storage, &key, Some(&option)).await? else {
+            return Ok(false);
+        };
+        // A retry counts what the first attempt chose.
+        let option = mark.option.clone().unwrap_or(option);
+        let counter = format!("polls/{poll_id}/count/{option}/{}", mark.shard);
+        // Two clicks at once both find the claim to count: one adds the vote, the
+        // other is told it was counted.
+        let first = increment(storage, &counter, &voter).await?;
+        counted(storage, &key, mark).await?;
         Ok::<bool, String>(first)
     })
     .await

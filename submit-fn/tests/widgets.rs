@@ -1,5 +1,6 @@
 //! Visitor statistics and the poll, through the router against the embedded store:
-//! counts stay exact when many requests arrive at once.
+//! counts stay exact when many requests arrive at once, and when the store fails at any
+//! point of a request that is then retried.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ use tower::ServiceExt;
 
 struct Setup {
     router: Router,
+    storage: Storage,
     _store: embedded_s3::EmbeddedS3,
     _dir: tempfile::TempDir,
 }
@@ -42,6 +44,7 @@ async fn setup() -> Setup {
         .unwrap();
     let state = AppState::new(&content, client, config);
     Setup {
+        storage: state.storage().clone(),
         router: router(state),
         _store: store,
         _dir: dir,
@@ -175,4 +178,111 @@ async fn one_vote_per_browser_and_exact_results() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = send(&s.router, "GET", "/api/polls/khong-co", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The store fails after `k` operations, for k = 0, 1, 2…: each visitor's page view
+/// stops at a different point, then the page retries with the store back.
+#[tokio::test]
+async fn a_visit_cut_short_by_the_store_is_counted_once_on_retry() {
+    let s = setup().await;
+    let mut cut_short = 0;
+    let mut visitors = 0;
+    for k in 0..40 {
+        visitors += 1;
+        let sid = sid(1000 + k);
+        s.storage.fail_after(Some(k as u32));
+        let (status, body) =
+            send(&s.router, "POST", "/api/stats", Some(json!({ "sid": sid }))).await;
+        s.storage.fail_after(None);
+        if status == StatusCode::OK {
+            // Every step went through: later points of failure are past the end.
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("thử lại"),
+            "{body}"
+        );
+        cut_short += 1;
+        let (status, body) =
+            send(&s.router, "POST", "/api/stats", Some(json!({ "sid": sid }))).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the retry after failing at {k}: {body}"
+        );
+        let (_, figures) = send(&s.router, "GET", "/api/stats", None).await;
+        for period in ["today", "week", "month", "year", "total"] {
+            assert_eq!(
+                figures[period], visitors,
+                "{period} after a failure at operation {k}: {figures}"
+            );
+        }
+    }
+    assert!(
+        cut_short >= 12,
+        "the store failed at only {cut_short} points"
+    );
+}
+
+#[tokio::test]
+async fn a_vote_cut_short_by_the_store_is_counted_once_on_retry() {
+    let s = setup().await;
+    let uri = "/api/polls/tim-thay-trang";
+    let mut cut_short = 0;
+    let mut voters = 0;
+    let (mut expected_can_bo, mut expected_bang_tin) = (0, 0);
+    for k in 0..40 {
+        voters += 1;
+        let voter = sid(2000 + k);
+        s.storage.fail_after(Some(k as u32));
+        let (status, body) = send(
+            &s.router,
+            "POST",
+            uri,
+            Some(json!({"voter": voter, "option": "can-bo"})),
+        )
+        .await;
+        s.storage.fail_after(None);
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        cut_short += 1;
+        // The voter clicks again, on another option. The vote's marker is its first
+        // write: if it was stored (every failure point but the first), the first choice
+        // counts, once; if not, nothing of the first click was kept.
+        if k == 0 {
+            expected_bang_tin += 1;
+        } else {
+            expected_can_bo += 1;
+        }
+        let (status, body) = send(
+            &s.router,
+            "POST",
+            uri,
+            Some(json!({"voter": voter, "option": "bang-tin"})),
+        )
+        .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "the retry after failing at {k}: {status} {body}"
+        );
+        assert_eq!(body["total"], voters, "after a failure at {k}: {body}");
+        let votes = |o: &str| {
+            body["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["value"] == o)
+                .unwrap()["votes"]
+                .clone()
+        };
+        assert_eq!(votes("can-bo"), expected_can_bo, "{body}");
+        assert_eq!(votes("bang-tin"), expected_bang_tin, "{body}");
+    }
+    assert!(
+        cut_short >= 4,
+        "the store failed at only {cut_short} points"
+    );
 }

@@ -28,8 +28,10 @@
   var number = new Intl.NumberFormat('vi-VN');
 
   var stats = document.getElementById('stats');
-  if (stats && window.fetch && window.crypto) {
+  // A visit the store could not finish counting (503) is finished by one retry.
+  function countVisit(retries) {
     call('POST', '/stats', { sid: stored(sessionStorage, 'motcua-sid') }).then(function (res) {
+      if (res.status === 503 && retries > 0) { setTimeout(countVisit, 3000, retries - 1); return; }
       if (res.status !== 200) return;
       stats.querySelectorAll('[data-stat]').forEach(function (el) {
         var v = res.data[el.getAttribute('data-stat')];
@@ -38,6 +40,7 @@
       stats.hidden = false;
     }).catch(function () {});
   }
+  if (stats && window.fetch && window.crypto) countVisit(1);
 
   var poll = document.getElementById('poll');
   if (!poll || !window.fetch || !window.crypto) return;
