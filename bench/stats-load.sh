@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Load test of the visitor counter over loopback with wrk (apt-get install wrk): many
-# new visitors at once against the real local function and its embedded store; the
-# counter must equal the number of visits that were answered 2xx.
+# Load test of the home page's widgets over loopback with wrk (apt-get install wrk),
+# against the real local function and its embedded store:
+#   1. many new visitors at once: the counters must equal the visits answered 2xx;
+#   2. many new voters at once, each voting twice: the poll's total must equal the votes
+#      answered 201, and every second vote must be refused (409).
 #   bench/stats-load.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,5 +20,14 @@ wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/stats-load.lua "http://127.0.
 # Requests the client gave up on (timeouts) may still be finishing on the server.
 sleep 5
 after=$(curl -fs "http://127.0.0.1:$port/api/stats")
+echo "before: $before"
+echo "after:  $after"
+
+echo
+echo "== votes"
+before=$(curl -fs "http://127.0.0.1:$port/api/polls/tim-thay-trang")
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/poll-load.lua "http://127.0.0.1:$port" | tee "$data/wrk-poll.txt"
+sleep 5
+after=$(curl -fs "http://127.0.0.1:$port/api/polls/tim-thay-trang")
 echo "before: $before"
 echo "after:  $after"
