@@ -4,31 +4,27 @@
 //! files, the first event and the notice, and the manifest last with `If-None-Match: *`.
 //! Nothing is a dossier until its manifest exists.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod code;
+mod files;
+mod model;
+
+pub use files::{display_name, valid_staging_key};
+pub use model::*;
 
 use base64::Engine;
 use bytes::Bytes;
-use catalog::validate::{
-    FieldError, RawValues, safe_file_name, validate_attachment, validate_values,
-};
-use catalog::{Appointment, Day, FieldType, FileKind, Procedure};
+use catalog::Procedure;
+use catalog::validate::{FieldError, RawValues, safe_file_name, validate_values};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::captcha::{self, CaptchaError};
 use crate::receipt::{self, Receipt};
 use crate::state::AppState;
 use crate::storage::StorageError;
-
-/// Vietnam time, UTC+7, no daylight saving.
-pub const VN: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
-    Ok(o) => o,
-    Err(_) => panic!("valid offset"),
-};
 
 /// Most files one attachment field takes.
 pub const MAX_FILES_PER_FIELD: usize = 5;
@@ -121,6 +117,10 @@ impl SubmitError {
     }
 }
 
+fn sha256_hex(data: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(data.as_ref()))
+}
+
 pub const RETRY_MESSAGE: &str = "Hệ thống lưu trữ hồ sơ đang tạm thời gián đoạn nên hồ sơ của bạn CHƯA được nhận. Vui lòng thử lại sau ít phút; nếu gửi lại, hồ sơ chỉ được ghi nhận một lần.";
 
 /// The idempotency record: which code a submission got, and when it was received.
@@ -129,150 +129,6 @@ struct IdempotencyRecord {
     code: String,
     received_at: String,
     body_sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Attachment {
-    pub field: String,
-    pub name: String,
-    pub key: String,
-    pub size: u64,
-    pub sha256: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ContactInfo {
-    pub name: String,
-    pub phone: String,
-    pub email: Option<String>,
-    pub address: Option<String>,
-}
-
-/// `dossiers/{yyyy}/{mm}/{code}/dossier.json`
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub version: u32,
-    pub code: String,
-    pub procedure: ProcedureRef,
-    pub unit_code: String,
-    pub fields: serde_json::Map<String, Value>,
-    pub attachments: Vec<Attachment>,
-    pub contact: ContactInfo,
-    pub appointment: Appointment,
-    pub received_at: String,
-    pub channel: String,
-    pub tracking_token_sha256: String,
-    pub idempotency_key_sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProcedureRef {
-    pub code: String,
-    pub title: String,
-    pub level: u8,
-}
-
-impl From<&Procedure> for ProcedureRef {
-    fn from(procedure: &Procedure) -> Self {
-        ProcedureRef {
-            code: procedure.code.clone(),
-            title: procedure.title.clone(),
-            level: procedure.level,
-        }
-    }
-}
-
-/// One status change, `events/{seq:06}.json`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Event {
-    pub at: String,
-    pub status: String,
-    pub label: String,
-    #[serde(default)]
-    pub note: Option<String>,
-    /// The officer's login (absent for the citizen's own steps); not shown on tracking.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<String>,
-    /// The officer's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by_name: Option<String>,
-    /// The appointment set by this step (on receipt by the desk).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub appointment: Option<Appointment>,
-    /// Papers asked for, the refusal reason, the delivery (desk or post) and the
-    /// postal tracking number, and files added by a supplement.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub missing: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postal_tracking: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<Attachment>,
-}
-
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "received" => "Đã tiếp nhận, đang chờ xử lý",
-        "accepted" => "Đã nhận đủ hồ sơ, đang giải quyết",
-        "supplement-requested" => "Cần bổ sung giấy tờ",
-        "result-ready" => "Đã có kết quả, mời nhận",
-        "returned" => "Đã trả kết quả",
-        "refused" => "Từ chối giải quyết",
-        "supplemented" => "Đã bổ sung giấy tờ, chờ cán bộ xem xét",
-        "posted" => "Đã gửi kết quả qua bưu điện",
-        _ => "Đang xử lý",
-    }
-}
-
-fn sha256_hex(data: impl AsRef<[u8]>) -> String {
-    hex::encode(Sha256::digest(data.as_ref()))
-}
-
-/// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.
-pub fn parse_code(code: &str) -> Option<&str> {
-    if code.len() > 60 {
-        return None;
-    }
-    let mut parts = code.rsplitn(3, '-');
-    let seq = parts.next()?;
-    let date = parts.next()?;
-    let unit = parts.next()?;
-    let ok = seq.len() == 4
-        && seq.bytes().all(|b| b.is_ascii_digit())
-        && date.len() == 6
-        && date.bytes().all(|b| b.is_ascii_digit())
-        && !unit.is_empty()
-        && unit
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    ok.then_some(date)
-}
-
-/// `dossiers/{yyyy}/{mm}/{code}/`
-pub fn dossier_prefix(code: &str) -> Option<String> {
-    let date = parse_code(code)?;
-    Some(format!(
-        "dossiers/20{}/{}/{code}/",
-        &date[0..2],
-        &date[2..4]
-    ))
-}
-
-pub fn format_time(t: OffsetDateTime) -> String {
-    t.to_offset(VN)
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("RFC 3339 formats")
-}
-
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(VN))
 }
 
 impl AppState {
@@ -563,177 +419,6 @@ impl AppState {
         Ok(record)
     }
 
-    /// Claims the next free `sequence/{YYMMDD}/{NNNN}` with a conditional write.
-    async fn claim_code(&self, now: OffsetDateTime, key_hash: &str) -> Result<String, SubmitError> {
-        let day = format!(
-            "{:02}{:02}{:02}",
-            now.year() % 100,
-            u8::from(now.month()),
-            now.day()
-        );
-        let counter = self.sequence_counter(&day).await?;
-        let storage = self.storage();
-        for _ in 0..10_000 {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            if n > 9999 {
-                return Err(SubmitError::SequenceExhausted);
-            }
-            let claim = format!("sequence/{day}/{n:04}");
-            if storage
-                .put_if_absent(&claim, Bytes::from(key_hash.to_owned()), "text/plain")
-                .await?
-            {
-                return Ok(format!("{}-{day}-{n:04}", self.inner.unit_code));
-            }
-        }
-        Err(SubmitError::SequenceExhausted)
-    }
-
-    /// The in-process counter for `day`, started after the highest claimed number
-    /// (found by a binary search of HEADs: claims are dense from 0001).
-    async fn sequence_counter(&self, day: &str) -> Result<Arc<AtomicU32>, SubmitError> {
-        if let Some((d, counter)) = &*self.inner.sequence_hint.lock().expect("lock")
-            && d == day
-        {
-            return Ok(counter.clone());
-        }
-        let (mut lo, mut hi) = (0u32, 10_000u32);
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            if self
-                .storage()
-                .head(&format!("sequence/{day}/{mid:04}"))
-                .await?
-                .is_some()
-            {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        let mut hint = self.inner.sequence_hint.lock().expect("lock");
-        match &*hint {
-            Some((d, counter)) if d == day => Ok(counter.clone()),
-            _ => {
-                let counter = Arc::new(AtomicU32::new(lo + 1));
-                *hint = Some((day.to_owned(), counter.clone()));
-                Ok(counter)
-            }
-        }
-    }
-
-    /// Checks every file: field, count, staged key, size and real type.
-    async fn check_files(
-        &self,
-        procedure: &Procedure,
-        files: &[IncomingFile],
-    ) -> Result<Vec<CheckedFile>, SubmitError> {
-        let form = procedure
-            .form
-            .as_ref()
-            .expect("online procedures have forms");
-        let mut checked = Vec::new();
-        let mut errors = Vec::new();
-        if files.len() > self.inner.config.max_files {
-            errors.push(FieldError::new(
-                "_form",
-                format!(
-                    "Bạn đã đính kèm {} tệp; mỗi hồ sơ nhận tối đa {} tệp. Hãy gộp các trang vào một tệp PDF.",
-                    files.len(),
-                    self.inner.config.max_files
-                ),
-            ));
-            return Err(SubmitError::Invalid(errors));
-        }
-        for file in files {
-            let Some(field) = form
-                .field(&file.field)
-                .filter(|f| f.kind == FieldType::File)
-            else {
-                errors.push(FieldError::new(
-                    "_form",
-                    format!(
-                        "Biểu mẫu có tệp đính kèm ở ô lạ \"{}\" không thuộc thủ tục này. Vui lòng tải lại trang rồi gửi lại.",
-                        display_name(&file.field)
-                    ),
-                ));
-                continue;
-            };
-            if files.iter().filter(|f| f.field == file.field).count() > MAX_FILES_PER_FIELD {
-                if !errors.iter().any(|e| e.field == field.id) {
-                    errors.push(FieldError::new(
-                        &field.id,
-                        format!(
-                            "Ô \"{}\" nhận tối đa {MAX_FILES_PER_FIELD} tệp.",
-                            field.label
-                        ),
-                    ));
-                }
-                continue;
-            }
-            let (size, first) = match &file.source {
-                FileSource::Inline { bytes } => (
-                    bytes.len() as u64,
-                    bytes.slice(..bytes.len().min(SNIFF_BYTES as usize)),
-                ),
-                FileSource::Staged { key } => {
-                    if !valid_staging_key(key) {
-                        errors.push(FieldError::new(
-                            &field.id,
-                            "Tệp đính kèm không hợp lệ. Vui lòng chọn lại tệp rồi gửi lại.",
-                        ));
-                        continue;
-                    }
-                    match self.storage().head(key).await? {
-                        None => {
-                            errors.push(FieldError::new(
-                                &field.id,
-                                format!(
-                                    "Tệp \"{}\" chưa tải lên xong hoặc đã quá hạn. Vui lòng chọn lại tệp rồi gửi lại.",
-                                    display_name(&file.name)
-                                ),
-                            ));
-                            continue;
-                        }
-                        Some(info) => {
-                            let first = if info.size > 0 {
-                                self.storage()
-                                    .get_prefix(key, SNIFF_BYTES)
-                                    .await?
-                                    .unwrap_or_default()
-                            } else {
-                                Bytes::new()
-                            };
-                            (info.size, first)
-                        }
-                    }
-                }
-            };
-            let (kind, error) = match validate_attachment(field, &file.name, size, &first) {
-                Ok(kind) => (Some(kind), None),
-                Err(e) => (None, Some(e)),
-            };
-            checked.push(CheckedFile {
-                field: field.id.clone(),
-                name: file.name.clone(),
-                size,
-                kind,
-                error,
-                source: file.source.clone(),
-            });
-        }
-        if errors.is_empty() {
-            Ok(checked)
-        } else {
-            errors.extend(
-                checked
-                    .iter()
-                    .filter_map(|f| f.error.as_ref().map(|e| FieldError::new(&f.field, e))),
-            );
-            Err(SubmitError::Invalid(errors))
-        }
-    }
-
     /// The notification record for the outbox (delivery is a later step).
     fn notice(&self, m: &Manifest, token: &str) -> Value {
         let url = self.tracking_url(&m.code, token);
@@ -789,15 +474,6 @@ impl AppState {
     }
 }
 
-struct CheckedFile {
-    field: String,
-    name: String,
-    size: u64,
-    kind: Option<FileKind>,
-    error: Option<String>,
-    source: FileSource,
-}
-
 /// Errors in the order of the form's fields.
 fn sort_errors(procedure: &Procedure, mut errors: Vec<FieldError>) -> Vec<FieldError> {
     let order: Vec<&str> = procedure
@@ -815,32 +491,6 @@ fn sort_errors(procedure: &Procedure, mut errors: Vec<FieldError>) -> Vec<FieldE
     errors
 }
 
-/// `uploads/{upload-id}/{n}-{safe-name}` as handed out by the upload endpoint.
-pub fn valid_staging_key(key: &str) -> bool {
-    let parts: Vec<&str> = key.split('/').collect();
-    parts.len() == 3
-        && parts[0] == "uploads"
-        && parts[1].len() == 32
-        && parts[1].bytes().all(|b| b.is_ascii_hexdigit())
-        && !parts[2].is_empty()
-        && parts[2].len() <= 80
-        && !parts[2].starts_with('.')
-        && parts[2]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// A file name fit to show: no path, no control characters, at most 80 characters.
-pub fn display_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let shown: String = base.chars().filter(|c| !c.is_control()).take(80).collect();
-    if shown.trim().is_empty() {
-        "tệp".into()
-    } else {
-        shown
-    }
-}
-
 fn contact_of(procedure: &Procedure, clean: &serde_json::Map<String, Value>) -> ContactInfo {
     let Some(form) = &procedure.form else {
         return ContactInfo::default();
@@ -854,22 +504,6 @@ fn contact_of(procedure: &Procedure, clean: &serde_json::Map<String, Value>) -> 
     }
 }
 
-/// A stored value as one line of text (addresses joined by commas).
-pub fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(parts) => ["detail", "commune", "district", "province"]
-            .iter()
-            .filter_map(|p| parts.get(*p).and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
-        Value::Bool(b) => if *b { "Có" } else { "Không" }.into(),
-        Value::Number(n) => n.to_string(),
-        Value::Null => String::new(),
-    }
-}
-
 pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -880,45 +514,4 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Today in Vietnam.
-pub fn today_vn(now: OffsetDateTime) -> Day {
-    Day(now.to_offset(VN).date())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_parse_to_their_folder() {
-        assert_eq!(parse_code("H21.55.01-250430-0007"), Some("250430"));
-        assert_eq!(
-            dossier_prefix("H21.55.01-250430-0007").as_deref(),
-            Some("dossiers/2025/04/H21.55.01-250430-0007/")
-        );
-        assert_eq!(parse_code("../../etc-250430-0007"), None);
-        assert_eq!(parse_code("H21-25043-0007"), None);
-        assert_eq!(parse_code("-250430-0007"), None);
-    }
-
-    #[test]
-    fn staging_keys_are_strict() {
-        assert!(valid_staging_key(
-            "uploads/0123456789abcdef0123456789abcdef/1-scan.pdf"
-        ));
-        assert!(!valid_staging_key(
-            "uploads/0123456789abcdef0123456789abcdef/../x.pdf"
-        ));
-        assert!(!valid_staging_key("dossiers/2025/04/x/dossier.json"));
-        assert!(!valid_staging_key("uploads/short/1-scan.pdf"));
-    }
-
-    #[test]
-    fn display_names_lose_paths_and_controls() {
-        assert_eq!(display_name("../../etc/passwd"), "passwd");
-        assert_eq!(display_name("C:\\Users\\a\\giấy\u{0}.pdf"), "giấy.pdf");
-        assert_eq!(display_name("\u{7}"), "tệp");
-    }
 }

@@ -1,0 +1,182 @@
+//! The attachments of a submission: which field, how many, the staged key, the size,
+//! and the real type judged by the first bytes.
+
+use bytes::Bytes;
+use catalog::validate::{FieldError, validate_attachment};
+use catalog::{FieldType, FileKind, Procedure};
+
+use super::{FileSource, IncomingFile, MAX_FILES_PER_FIELD, SNIFF_BYTES, SubmitError};
+use crate::state::AppState;
+
+impl AppState {
+    /// Checks every file: field, count, staged key, size and real type.
+    pub(super) async fn check_files(
+        &self,
+        procedure: &Procedure,
+        files: &[IncomingFile],
+    ) -> Result<Vec<CheckedFile>, SubmitError> {
+        let form = procedure
+            .form
+            .as_ref()
+            .expect("online procedures have forms");
+        let mut checked = Vec::new();
+        let mut errors = Vec::new();
+        if files.len() > self.inner.config.max_files {
+            errors.push(FieldError::new(
+                "_form",
+                format!(
+                    "Bạn đã đính kèm {} tệp; mỗi hồ sơ nhận tối đa {} tệp. Hãy gộp các trang vào một tệp PDF.",
+                    files.len(),
+                    self.inner.config.max_files
+                ),
+            ));
+            return Err(SubmitError::Invalid(errors));
+        }
+        for file in files {
+            let Some(field) = form
+                .field(&file.field)
+                .filter(|f| f.kind == FieldType::File)
+            else {
+                errors.push(FieldError::new(
+                    "_form",
+                    format!(
+                        "Biểu mẫu có tệp đính kèm ở ô lạ \"{}\" không thuộc thủ tục này. Vui lòng tải lại trang rồi gửi lại.",
+                        display_name(&file.field)
+                    ),
+                ));
+                continue;
+            };
+            if files.iter().filter(|f| f.field == file.field).count() > MAX_FILES_PER_FIELD {
+                if !errors.iter().any(|e| e.field == field.id) {
+                    errors.push(FieldError::new(
+                        &field.id,
+                        format!(
+                            "Ô \"{}\" nhận tối đa {MAX_FILES_PER_FIELD} tệp.",
+                            field.label
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let (size, first) = match &file.source {
+                FileSource::Inline { bytes } => (
+                    bytes.len() as u64,
+                    bytes.slice(..bytes.len().min(SNIFF_BYTES as usize)),
+                ),
+                FileSource::Staged { key } => {
+                    if !valid_staging_key(key) {
+                        errors.push(FieldError::new(
+                            &field.id,
+                            "Tệp đính kèm không hợp lệ. Vui lòng chọn lại tệp rồi gửi lại.",
+                        ));
+                        continue;
+                    }
+                    match self.storage().head(key).await? {
+                        None => {
+                            errors.push(FieldError::new(
+                                &field.id,
+                                format!(
+                                    "Tệp \"{}\" chưa tải lên xong hoặc đã quá hạn. Vui lòng chọn lại tệp rồi gửi lại.",
+                                    display_name(&file.name)
+                                ),
+                            ));
+                            continue;
+                        }
+                        Some(info) => {
+                            let first = if info.size > 0 {
+                                self.storage()
+                                    .get_prefix(key, SNIFF_BYTES)
+                                    .await?
+                                    .unwrap_or_default()
+                            } else {
+                                Bytes::new()
+                            };
+                            (info.size, first)
+                        }
+                    }
+                }
+            };
+            let (kind, error) = match validate_attachment(field, &file.name, size, &first) {
+                Ok(kind) => (Some(kind), None),
+                Err(e) => (None, Some(e)),
+            };
+            checked.push(CheckedFile {
+                field: field.id.clone(),
+                name: file.name.clone(),
+                size,
+                kind,
+                error,
+                source: file.source.clone(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(checked)
+        } else {
+            errors.extend(
+                checked
+                    .iter()
+                    .filter_map(|f| f.error.as_ref().map(|e| FieldError::new(&f.field, e))),
+            );
+            Err(SubmitError::Invalid(errors))
+        }
+    }
+}
+
+pub(super) struct CheckedFile {
+    pub(super) field: String,
+    pub(super) name: String,
+    pub(super) size: u64,
+    pub(super) kind: Option<FileKind>,
+    pub(super) error: Option<String>,
+    pub(super) source: FileSource,
+}
+
+/// `uploads/{upload-id}/{n}-{safe-name}` as handed out by the upload endpoint.
+pub fn valid_staging_key(key: &str) -> bool {
+    let parts: Vec<&str> = key.split('/').collect();
+    parts.len() == 3
+        && parts[0] == "uploads"
+        && parts[1].len() == 32
+        && parts[1].bytes().all(|b| b.is_ascii_hexdigit())
+        && !parts[2].is_empty()
+        && parts[2].len() <= 80
+        && !parts[2].starts_with('.')
+        && parts[2]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A file name fit to show: no path, no control characters, at most 80 characters.
+pub fn display_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let shown: String = base.chars().filter(|c| !c.is_control()).take(80).collect();
+    if shown.trim().is_empty() {
+        "tệp".into()
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_keys_are_strict() {
+        assert!(valid_staging_key(
+            "uploads/0123456789abcdef0123456789abcdef/1-scan.pdf"
+        ));
+        assert!(!valid_staging_key(
+            "uploads/0123456789abcdef0123456789abcdef/../x.pdf"
+        ));
+        assert!(!valid_staging_key("dossiers/2025/04/x/dossier.json"));
+        assert!(!valid_staging_key("uploads/short/1-scan.pdf"));
+    }
+
+    #[test]
+    fn display_names_lose_paths_and_controls() {
+        assert_eq!(display_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_name("C:\\Users\\a\\giấy\u{0}.pdf"), "giấy.pdf");
+        assert_eq!(display_name("\u{7}"), "tệp");
+    }
+}

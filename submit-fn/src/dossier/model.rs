@@ -1,0 +1,191 @@
+//! The stored dossier: its manifest and events, the shape of its code, and Vietnam's
+//! time in which both are written.
+
+use catalog::{Appointment, Day, Procedure};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Vietnam time, UTC+7, no daylight saving.
+pub const VN: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
+    Ok(o) => o,
+    Err(_) => panic!("valid offset"),
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    pub field: String,
+    pub name: String,
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContactInfo {
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+/// `dossiers/{yyyy}/{mm}/{code}/dossier.json`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub code: String,
+    pub procedure: ProcedureRef,
+    pub unit_code: String,
+    pub fields: serde_json::Map<String, Value>,
+    pub attachments: Vec<Attachment>,
+    pub contact: ContactInfo,
+    pub appointment: Appointment,
+    pub received_at: String,
+    pub channel: String,
+    pub tracking_token_sha256: String,
+    pub idempotency_key_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcedureRef {
+    pub code: String,
+    pub title: String,
+    pub level: u8,
+}
+
+impl From<&Procedure> for ProcedureRef {
+    fn from(procedure: &Procedure) -> Self {
+        ProcedureRef {
+            code: procedure.code.clone(),
+            title: procedure.title.clone(),
+            level: procedure.level,
+        }
+    }
+}
+
+/// One status change, `events/{seq:06}.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Event {
+    pub at: String,
+    pub status: String,
+    pub label: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The officer's login (absent for the citizen's own steps); not shown on tracking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The officer's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_name: Option<String>,
+    /// The appointment set by this step (on receipt by the desk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<Appointment>,
+    /// Papers asked for, the refusal reason, the delivery (desk or post) and the
+    /// postal tracking number, and files added by a supplement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_tracking: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<Attachment>,
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "received" => "Đã tiếp nhận, đang chờ xử lý",
+        "accepted" => "Đã nhận đủ hồ sơ, đang giải quyết",
+        "supplement-requested" => "Cần bổ sung giấy tờ",
+        "result-ready" => "Đã có kết quả, mời nhận",
+        "returned" => "Đã trả kết quả",
+        "refused" => "Từ chối giải quyết",
+        "supplemented" => "Đã bổ sung giấy tờ, chờ cán bộ xem xét",
+        "posted" => "Đã gửi kết quả qua bưu điện",
+        _ => "Đang xử lý",
+    }
+}
+
+/// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.
+pub fn parse_code(code: &str) -> Option<&str> {
+    if code.len() > 60 {
+        return None;
+    }
+    let mut parts = code.rsplitn(3, '-');
+    let seq = parts.next()?;
+    let date = parts.next()?;
+    let unit = parts.next()?;
+    let ok = seq.len() == 4
+        && seq.bytes().all(|b| b.is_ascii_digit())
+        && date.len() == 6
+        && date.bytes().all(|b| b.is_ascii_digit())
+        && !unit.is_empty()
+        && unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    ok.then_some(date)
+}
+
+/// `dossiers/{yyyy}/{mm}/{code}/`
+pub fn dossier_prefix(code: &str) -> Option<String> {
+    let date = parse_code(code)?;
+    Some(format!(
+        "dossiers/20{}/{}/{code}/",
+        &date[0..2],
+        &date[2..4]
+    ))
+}
+
+pub fn format_time(t: OffsetDateTime) -> String {
+    t.to_offset(VN)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339 formats")
+}
+
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(VN))
+}
+
+/// A stored value as one line of text (addresses joined by commas).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(parts) => ["detail", "commune", "district", "province"]
+            .iter()
+            .filter_map(|p| parts.get(*p).and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        Value::Bool(b) => if *b { "Có" } else { "Không" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => String::new(),
+    }
+}
+
+/// Today in Vietnam.
+pub fn today_vn(now: OffsetDateTime) -> Day {
+    Day(now.to_offset(VN).date())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_to_their_folder() {
+        assert_eq!(parse_code("H21.55.01-250430-0007"), Some("250430"));
+        assert_eq!(
+            dossier_prefix("H21.55.01-250430-0007").as_deref(),
+            Some("dossiers/2025/04/H21.55.01-250430-0007/")
+        );
+        assert_eq!(parse_code("../../etc-250430-0007"), None);
+        assert_eq!(parse_code("H21-25043-0007"), None);
+        assert_eq!(parse_code("-250430-0007"), None);
+    }
+}
