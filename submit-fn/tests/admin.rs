@@ -93,13 +93,17 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
     assert_eq!(d.status, StatusCode::OK, "{}", d.text());
     let d = d.json();
     assert_eq!(d["seq"], 1);
-    assert!(
+    let shown = |id: &str| {
         d["fields"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["value"] == "Trần Văn Bình")
-    );
+            .find(|f| f["id"] == id)
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(shown("ho_ten"), Some(json!("Trần Văn Bình")), "{d}");
+    // A choice reads as its label, not its code.
+    assert_eq!(shown("loai"), Some(json!("Khai sinh")), "{d}");
     assert_eq!(d["actions"], json!(["receive", "request-papers", "refuse"]));
     let proposed = d["proposed_appointment"].as_str().unwrap().to_owned();
 

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::dossier::{RETRY_MESSAGE, dossier_prefix, value_text};
+use crate::dossier::{RETRY_MESSAGE, dossier_prefix, field_text, value_text};
 use crate::routes::message;
 use crate::state::AppState;
 use auth::Session;
@@ -251,12 +251,7 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
     if let Some(form) = procedure.and_then(|p| p.form.as_ref()) {
         for f in form.fields() {
             if let Some(v) = manifest.fields.get(&f.id) {
-                let text = f
-                    .options
-                    .iter()
-                    .find(|o| Some(o.value.as_str()) == v.as_str())
-                    .map_or_else(|| value_text(v), |o| o.label.clone());
-                fields.push(json!({"id": f.id, "label": f.label, "value": text}));
+                fields.push(json!({"id": f.id, "label": f.label, "value": field_text(f, v)}));
             }
         }
     } else {

@@ -1,7 +1,7 @@
 //! The stored dossier: its manifest and events, the shape of its code, and Vietnam's
 //! time in which both are written.
 
-use catalog::{Appointment, Day, Procedure};
+use catalog::{Appointment, Day, Field, FieldType, Procedure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
@@ -152,6 +152,30 @@ pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
         .map(|t| t.to_offset(VN))
 }
 
+/// A stored value as the person who filled the form reads it: the options' labels, not
+/// their codes, and dates as 30/04/2025.
+pub fn field_text(field: &Field, v: &Value) -> String {
+    let label = |value: &str| {
+        field
+            .options
+            .iter()
+            .find(|o| o.value == value)
+            .map_or_else(|| value.to_owned(), |o| o.label.clone())
+    };
+    match v {
+        Value::String(s) if field.kind == FieldType::Date => {
+            Day::parse(s).map_or_else(|_| s.clone(), Day::vietnamese)
+        }
+        Value::String(s) if !field.options.is_empty() => label(s),
+        Value::Array(items) if !field.options.is_empty() => items
+            .iter()
+            .map(|item| item.as_str().map_or_else(|| value_text(item), label))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => value_text(v),
+    }
+}
+
 /// A stored value as one line of text (addresses joined by commas).
 pub fn value_text(v: &Value) -> String {
     match v {
@@ -176,6 +200,22 @@ pub fn today_vn(now: OffsetDateTime) -> Day {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_values_read_as_the_citizen_wrote_them() {
+        let field = |f: Value| serde_json::from_value::<Field>(f).unwrap();
+        let birth = field(json!({"id": "ngay_sinh", "label": "Ngày sinh", "type": "date"}));
+        assert_eq!(field_text(&birth, &json!("1990-05-12")), "12/05/1990");
+        let sex = field(
+            json!({"id": "gioi_tinh", "label": "Giới tính", "type": "radio",
+            "options": [{"value": "nam", "label": "Nam"}, {"value": "nu", "label": "Nữ"}]}),
+        );
+        assert_eq!(field_text(&sex, &json!("nu")), "Nữ");
+        assert_eq!(field_text(&sex, &json!(["nam", "nu"])), "Nam, Nữ");
+        let agree = field(json!({"id": "cam_doan", "label": "Cam đoan", "type": "checkbox"}));
+        assert_eq!(field_text(&agree, &json!(true)), "Có");
+    }
 
     #[test]
     fn codes_parse_to_their_folder() {
