@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Một Cửa, installing what the tests need on a fresh machine
 # (beyond the Rust toolchain): Debian's Chromium, the Nu Html Checker's Java, the npm
-# packages of the browser tests, and the Python test servers (moto, aiosmtpd, cfn-lint).
+# packages of the browser tests, and the Python test tools (moto, aiosmtpd, cfn-lint,
+# cargo-lambda for its Lambda Runtime API emulator).
 #
 #   scripts/test.sh            everything
 #   SKIP_E2E=1 scripts/test.sh  without the browser tests
@@ -22,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check aiosmtpd 'moto[server]' cfn-lint 2>&1 | grep -v "Running pip as the 'root' user" || true
+python3 -m pip install -q --disable-pip-version-check aiosmtpd 'moto[server]' cfn-lint cargo-lambda 2>&1 | grep -v "Running pip as the 'root' user" || true
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 say "Building once (debug, all targets)"
@@ -48,6 +49,9 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$moto_port/" >/dev/null 2>&
 # tests read MOTCUA_TEST_S3_ENDPOINT.
 MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test --workspace --tests
 kill $moto_pid 2>/dev/null || true
+
+say "The function under a Lambda runtime loop (cargo lambda's Runtime API emulator, moto)"
+python3 scripts/lambda_smoke.py "$root/target/debug/submit-fn"
 
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"
