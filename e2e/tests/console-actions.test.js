@@ -378,6 +378,27 @@ test('received with a chosen day, result ready, sent by post: the citizen sees t
   await waitText(officerA, '#cb-d-h', /Đã nhận đủ hồ sơ, đang giải quyết/);
   await waitText(officerA, '#cb-d-body', re(`Hẹn trả: ${dmy(chosen)}`));
 
+  // The receipt in the official layout (Mẫu 01): two copies, the day the desk set, the
+  // officer who received it; printed, one A4 page each.
+  const [sheet] = await Promise.all([
+    officerA.context().waitForEvent('page'),
+    officerA.getByRole('link', { name: 'In giấy tiếp nhận (Mẫu 01)' }).click(),
+  ]);
+  await sheet.waitForLoadState();
+  const sheetText = await sheet.textContent('main');
+  assert.equal((sheetText.match(/GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ/g) || []).length, 2, sheetText);
+  for (const part of [d1.code, 'Liên 1: Lưu tại Bộ phận Một cửa', 'Liên 2: Giao người nộp hồ sơ', A.name, dmy(chosen), 'NGƯỜI NỘP HỒ SƠ']) {
+    assert.ok(sheetText.includes(part), `the printed receipt shows "${part}"`);
+  }
+  await axe(sheet, 'the printable receipt');
+  await sheet.screenshot({ path: path.join(ARTIFACTS, 'desk-receipt.png'), fullPage: true });
+  await sheet.emulateMedia({ media: 'print' });
+  assert.ok(!(await sheet.locator('.no-print').first().isVisible()), 'the printing hint is not printed');
+  const pdf = await sheet.pdf({ format: 'A4', path: path.join(ARTIFACTS, 'desk-receipt.pdf') });
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page\b(?!s)/g) || []).length;
+  assert.equal(pages, 2, 'one A4 page per copy');
+  await sheet.close();
+
   let citizen = await track(d1);
   await waitText(citizen, '#track-result .status', /Đã nhận đủ hồ sơ, đang giải quyết/);
   const shown = await citizen.$$eval('#track-result dt', (dts) => {

@@ -226,6 +226,101 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
     shell.page(&format!("Giấy tiếp nhận hồ sơ {}", r.code), &h)
 }
 
+/// What the desk's printed receipt adds to the citizen's.
+pub struct DeskReceipt<'a> {
+    pub receipt: &'a Receipt,
+    /// "ỦY BAN NHÂN DÂN XÃ IA PẾT"
+    pub authority: String,
+    /// "Ia Pết, ngày 26 tháng 11 năm 2026"
+    pub dated: String,
+    /// When the desk received the dossier, as text.
+    pub accepted_at: String,
+    /// Who received it, to sign under.
+    pub officer: String,
+}
+
+/// Mẫu 01 twice, one copy a printed page: "Liên 1" kept by the desk, "Liên 2" for the
+/// citizen, with the QR code that opens the tracking page.
+pub fn desk_receipt_page(shell: &Shell, d: &DeskReceipt) -> String {
+    let r = d.receipt;
+    let mut main = String::with_capacity(16_384);
+    let _ = write!(
+        main,
+        r#"<p class="no-print notice">Dùng lệnh In của trình duyệt (Ctrl+P) để in hai liên, mỗi liên một trang: liên 1 lưu tại Bộ phận Một cửa, liên 2 giao người nộp hồ sơ.</p>"#
+    );
+    for (n, copy) in [(1, "Lưu tại Bộ phận Một cửa"), (2, "Giao người nộp hồ sơ")]
+    {
+        let heading = if n == 1 { "h1" } else { "h2" };
+        let _ = write!(
+            main,
+            r#"<article class="mau01" aria-labelledby="mau01-{n}">
+<div class="mau01-head"><div><p><strong>{authority}</strong></p><p><strong>BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ</strong></p><p>Số: ……/TNHS</p></div>
+<div><p><strong>CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</strong></p><p><strong>Độc lập – Tự do – Hạnh phúc</strong></p><p><em>{dated}</em></p></div></div>
+<{heading} id="mau01-{n}">GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ</{heading}>
+<p class="mau01-center">Mã hồ sơ: <strong>{code}</strong><br>(Liên {n}: {copy})</p>
+<p>{unit} tiếp nhận hồ sơ của:</p>
+<p>Ông/Bà: <strong>{name}</strong></p>
+<p>Địa chỉ: {address}</p>
+<p>Số điện thoại: {phone} · Thư điện tử: {email}</p>
+<p>Nội dung yêu cầu giải quyết: {requested}</p>
+<ol class="mau01-items"><li>Thành phần hồ sơ nộp gồm:"#,
+            authority = escape(&d.authority),
+            dated = escape(&d.dated),
+            code = escape(&r.code),
+            unit = escape(&r.receiving_unit.name),
+            name = escape(&r.applicant.name),
+            address = escape(r.applicant.address.as_deref().unwrap_or("—")),
+            phone = escape(&r.applicant.phone),
+            email = escape(r.applicant.email.as_deref().unwrap_or("—")),
+            requested = escape(&format!(
+                "{} (mã thủ tục {})",
+                r.requested, r.procedure.code
+            )),
+        );
+        main.push_str("<ol type=\"a\"><li>Tờ khai điện tử (điền trực tuyến)</li>");
+        for doc in &r.documents {
+            let _ = write!(
+                main,
+                "<li>{} – {}, {} bản (tệp: {})</li>",
+                escape(&doc.name),
+                escape(&doc.kind),
+                doc.copies,
+                escape(&doc.files.join(", "))
+            );
+        }
+        let _ = write!(
+            main,
+            r#"</ol></li>
+<li>Số lượng hồ sơ: {sets:02} (bộ)</li>
+<li>Thời gian giải quyết hồ sơ theo quy định là: {processing}</li>
+<li>Thời gian nhận hồ sơ: {received} (nộp trực tuyến); Bộ phận Một cửa tiếp nhận lúc {accepted}</li>
+<li>Thời gian trả kết quả giải quyết hồ sơ: <strong>{appointment}</strong></li>
+<li>Đăng ký nhận kết quả tại: {collection}</li></ol>
+<p>Vào Sổ theo dõi hồ sơ, Quyển số: ……, Số thứ tự: ……</p>
+<div class="mau01-sign"><div><p><strong>NGƯỜI NỘP HỒ SƠ</strong><br><em>(Ký và ghi rõ họ tên)</em></p><p class="mau01-name">{name}</p></div>
+<div><p><strong>NGƯỜI TIẾP NHẬN HỒ SƠ</strong><br><em>(Ký và ghi rõ họ tên)</em></p><p class="mau01-name">{officer}</p></div></div>"#,
+            sets = r.sets,
+            processing = escape(&r.processing_time),
+            received = escape(&r.received_at_text),
+            accepted = escape(&d.accepted_at),
+            appointment = escape(&r.appointment.text),
+            collection = escape(&r.result_collection),
+            name = escape(&r.applicant.name),
+            officer = escape(&d.officer),
+        );
+        if n == 2 {
+            let _ = write!(
+                main,
+                r#"<div class="mau01-qr">{qr}<p>Quét mã QR hoặc vào {url} để tra cứu tình trạng hồ sơ.</p></div>"#,
+                qr = r.qr_svg,
+                url = escape(&r.tracking_url),
+            );
+        }
+        main.push_str("</article>");
+    }
+    shell.page(&format!("Giấy tiếp nhận hồ sơ {}", r.code), &main)
+}
+
 /// `supplement_token`: the tracking token, given while the dossier waits for papers; the
 /// page then has a plain form (no JavaScript needed) to send them.
 pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) -> String {

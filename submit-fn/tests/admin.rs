@@ -70,6 +70,103 @@ impl Login {
 }
 
 #[tokio::test]
+async fn the_desk_prints_the_receipt_of_a_received_dossier() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (code, _) = h.submit_trich_luc("desk-receipt-0001").await;
+    let s = login(&h, "lan").await;
+    let uri = format!("/api/admin/dossiers/{code}/receipt");
+
+    // Not yet received at the desk: nothing to print, and the page says what to do.
+    let early = s.get(&h, &uri).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert!(
+        early.text().contains("chưa được tiếp nhận"),
+        "{}",
+        early.text()
+    );
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(d["printable_receipt"], false);
+
+    // Received with an appointment later than the one proposed: the first working day
+    // after it that the desk accepts (weekends and holidays are refused with 422).
+    let proposed = time::Date::parse(
+        d["proposed_appointment"].as_str().unwrap(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap();
+    let mut day = proposed;
+    loop {
+        day = day.next_day().unwrap();
+        assert!(
+            day - proposed < time::Duration::days(10),
+            "no working day found"
+        );
+        let r = s
+            .post(
+                &h,
+                &format!("/api/admin/dossiers/{code}/actions"),
+                &json!({"action": "receive", "expected_seq": 1, "appointment": format!("{day}")}),
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    }
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(d["printable_receipt"], true);
+
+    let page = s.get(&h, &uri).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = page.text();
+    let dmy = format!(
+        "{:02}/{:02}/{}",
+        day.day(),
+        u8::from(day.month()),
+        day.year()
+    );
+    for expected in [
+        "ỦY BAN NHÂN DÂN XÃ THỬ NGHIỆM",
+        "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        code.as_str(),
+        "Liên 1: Lưu tại Bộ phận Một cửa",
+        "Liên 2: Giao người nộp hồ sơ",
+        "Trần Văn Bình",
+        "NGƯỜI TIẾP NHẬN HỒ SƠ",
+        // The officer who received it signs, and the day the desk set is the one shown.
+        "Nguyễn Văn Cán Bộ",
+        &dmy,
+        "<svg",
+    ] {
+        assert!(text.contains(expected), "no \"{expected}\" in:\n{text}");
+    }
+    assert_eq!(
+        text.matches("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
+            .count(),
+        2,
+        "two copies"
+    );
+    let other = s
+        .get(&h, "/api/admin/dossiers/H00.00.00-250101-0001/receipt")
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn officer_logs_in_lists_and_processes_a_dossier() {
     let h = harness().await;
     officer(&h, "lan", Role::Officer).await;

@@ -70,6 +70,7 @@ async fn admin_routes_refuse_without_a_valid_session() {
             format!("/api/admin/dossiers/{code}/attachment?key=x"),
         ),
         ("POST", format!("/api/admin/dossiers/{code}/actions")),
+        ("GET", format!("/api/admin/dossiers/{code}/receipt")),
         ("GET", "/api/admin/outbox".to_owned()),
         ("POST", "/api/admin/outbox/deliver".to_owned()),
         ("POST", "/api/admin/logout".to_owned()),

@@ -48,7 +48,11 @@
       d.attachments.forEach(function (a) { h += "<li><a href=\"" + esc(a.url) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
       h += "</ul><h3>Quá trình xử lý</h3><ol>";
       d.history.forEach(function (e) { h += "<li>" + esc(e.at.slice(0, 16).replace("T", " ")) + " – " + esc(e.label) + (e.by_name ? " – " + esc(e.by_name) : "") + (e.note ? "<br>" + esc(e.note) : "") + "</li>"; });
-      $("cb-d-body").innerHTML = h + "</ol>";
+      h += "</ol>";
+      if (d.printable_receipt) {
+        h += "<p><a class=\"button\" href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/receipt\" target=\"_blank\" rel=\"noopener\">In giấy tiếp nhận (Mẫu 01)</a></p>";
+      }
+      $("cb-d-body").innerHTML = h;
       $("cb-actions").innerHTML = d.actions.map(function (a) {
         return "<form class=\"cb-action\" data-action=\"" + a + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + FORMS[a][0] + "</h3>" + FORMS[a][1] + "<button class=\"button\" type=\"submit\">" + FORMS[a][0] + "</button></form>";
       }).join("");

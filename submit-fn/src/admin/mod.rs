@@ -1,5 +1,6 @@
 //! The one-stop desk's API, `/api/admin/*`: officers' sessions, the dossier list, a
-//! dossier with its attachments and history, the processing steps, and the outbox.
+//! dossier with its attachments and history, the processing steps, the printable
+//! receipt, and the outbox.
 //!
 //! Every route but `POST /api/admin/login` needs a valid session cookie; every
 //! state-changing one also needs `X-CSRF-Token` equal to the session's nonce.
@@ -7,6 +8,7 @@
 pub mod actions;
 pub mod auth;
 pub mod cli;
+pub mod desk_receipt;
 pub mod index;
 pub mod supplement;
 
@@ -49,6 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers", get(list))
         .route("/dossiers/{code}", get(detail))
         .route("/dossiers/{code}/attachment", get(attachment))
+        .route("/dossiers/{code}/receipt", get(desk_receipt::receipt))
         .route("/dossiers/{code}/actions", post(actions::act))
         .route("/outbox", get(crate::notify::routes::outbox))
         .route("/outbox/deliver", post(crate::notify::routes::deliver))
@@ -299,6 +302,8 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         "history": events,
         "actions": actions::allowed(&summary.status),
         "proposed_appointment": proposed.day.iso(),
+        // Once the desk has received it, its receipt can be printed.
+        "printable_receipt": events.iter().any(|e| e.status == "accepted"),
     }))
     .into_response()
 }
