@@ -353,6 +353,9 @@ impl S3 for Locked {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = &req.input;
+        if crate::storage::conditional_only(&input.key) {
+            return Err(refused_by_policy(&input.key));
+        }
         let plain = input.copy_source_if_match.is_none()
             && input.copy_source_if_none_match.is_none()
             && input.copy_source_if_modified_since.is_none()
@@ -519,6 +522,9 @@ impl S3 for Locked {
         };
         let plain = condition.is_some() && input.content_md5.is_none();
         let conditional = input.if_none_match.is_some() || input.if_match.is_some();
+        if !conditional && crate::storage::conditional_only(&input.key) {
+            return Err(refused_by_policy(&input.key));
+        }
         let _guard = if conditional {
             Some(self.lock_for(&input.bucket, &input.key).lock().await)
         } else {
@@ -567,4 +573,12 @@ impl S3 for Locked {
             self.inner.complete_multipart_upload(req).await
         }
     }
+}
+
+/// What AWS answers when the bucket policy's `RequireConditionalWrites` denies a write.
+fn refused_by_policy(key: &str) -> s3s::S3Error {
+    s3s::s3_error!(
+        AccessDenied,
+        "the bucket policy allows only conditional writes (If-None-Match or If-Match) to {key}"
+    )
 }

@@ -43,6 +43,45 @@ pub struct Storage {
     fail_after: Arc<AtomicI64>,
 }
 
+/// Keys the dossier bucket's policy lets be written only with a condition
+/// (`If-None-Match: *` or `If-Match`): `RequireConditionalWrites` in
+/// infra/template.yaml, `*` matching any run of characters as in IAM. The embedded store
+/// refuses a plain write to them too, so such a write fails in every test rather than
+/// first in production.
+pub const CONDITIONAL_ONLY: &[&str] = &[
+    "captcha/used/*",
+    "sequence/*",
+    "idempotency/*",
+    "dossiers/*/dossier.json",
+    "dossiers/*/events/*",
+    "stats/*",
+    "polls/*",
+];
+
+/// Does the bucket policy require a conditional write for `key`?
+pub fn conditional_only(key: &str) -> bool {
+    CONDITIONAL_ONLY.iter().any(|p| wildcard_match(p, key))
+}
+
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// Builds an S3 client. With `static_keys` (embedded store, moto) no credential chain
 /// is consulted; otherwise the usual AWS chain (the Lambda role) is.
 pub async fn s3_client(config: &Config, static_keys: Option<(String, String)>) -> Client {
@@ -161,20 +200,23 @@ impl Storage {
         body: Bytes,
         content_type: &str,
     ) -> StorageResult<bool> {
-        self.put_if_unchanged(key, body, content_type, None).await
+        Ok(self
+            .put_if_unchanged(key, body, content_type, None)
+            .await?
+            .is_some())
     }
 
     /// The compare-and-swap write: `body` replaces the version of `key` whose ETag was
     /// read (`If-Match`), or, for `None`, is written only if nothing is there yet
-    /// (`If-None-Match: *`). Returns false when the object changed meanwhile (412, or
-    /// 409 for a concurrent write).
+    /// (`If-None-Match: *`). Returns the new ETag, or `None` when the object changed
+    /// meanwhile (412, or 409 for a concurrent write).
     pub async fn put_if_unchanged(
         &self,
         key: &str,
         body: Bytes,
         content_type: &str,
         etag: Option<&str>,
-    ) -> StorageResult<bool> {
+    ) -> StorageResult<Option<String>> {
         self.tick("put", key)?;
         let put = self
             .client
@@ -188,8 +230,8 @@ impl Storage {
             None => put.if_none_match("*"),
         };
         match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(status_of(&e), Some(412 | 409)) => Ok(false),
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
+            Err(e) if matches!(status_of(&e), Some(412 | 409)) => Ok(None),
             Err(e) => Err(unavailable("put", key, e)),
         }
     }
@@ -372,4 +414,29 @@ fn urlencode_key(key: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditional_keys_match_like_iam_wildcards() {
+        assert!(conditional_only("sequence/261125/0001"));
+        assert!(conditional_only(
+            "dossiers/2026/11/H21.55.01-261125-0001/dossier.json"
+        ));
+        assert!(conditional_only(
+            "dossiers/2026/11/H21.55.01-261125-0001/events/000001.json"
+        ));
+        assert!(!conditional_only(
+            "dossiers/2026/11/H21.55.01-261125-0001/files/1-dossier.json.pdf"
+        ));
+        assert!(!conditional_only("dossiers/2026/11/x/files/1-scan.pdf"));
+        assert!(!conditional_only("outbox/x.json"));
+        assert!(!conditional_only("sequence"));
+        assert!(wildcard_match("a*b*c", "a-b-b-c"));
+        assert!(!wildcard_match("a*bc", "abc-"));
+        assert!(wildcard_match("ab*", "ab"));
+    }
 }

@@ -137,9 +137,9 @@ pub async fn increment(storage: &Storage, key: &str, id: &str) -> Result<bool, S
             .put_if_unchanged(key, body, "application/json", etag.as_deref())
             .await
         {
-            Ok(true) => return Ok(true),
+            Ok(Some(_)) => return Ok(true),
             // Someone else wrote first (or is writing): read again and retry.
-            Ok(false) => {
+            Ok(None) => {
                 let wait = 2 + rand::random::<u64>() % (5 * u64::from(attempt + 1)).min(100);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
@@ -174,8 +174,9 @@ struct Mark {
 }
 
 enum Claimed {
-    /// This call made the marker, or found one a failed attempt left pending: count it.
-    Count(Mark),
+    /// This call made the marker, or found one a failed attempt left pending: count
+    /// it. With the marker's ETag, to mark it counted.
+    Count(Mark, String),
     /// Counted before.
     Done,
 }
@@ -189,30 +190,32 @@ async fn claim(storage: &Storage, key: &str, option: Option<&str>) -> Result<Cla
         counted: false,
     };
     let body = bytes::Bytes::from(serde_json::to_vec(&mark).expect("json"));
-    if storage
-        .put_if_absent(key, body, "application/json")
+    let written = storage
+        .put_if_unchanged(key, body, "application/json", None)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(Claimed::Count(mark));
+        .map_err(|e| e.to_string())?;
+    if let Some(etag) = written {
+        return Ok(Claimed::Count(mark, etag));
     }
-    let found = storage.get(key).await.map_err(|e| e.to_string())?;
+    let found = storage.get_tagged(key).await.map_err(|e| e.to_string())?;
     Ok(
-        match found.and_then(|b| serde_json::from_slice::<Mark>(&b).ok()) {
-            Some(m) if !m.counted => Claimed::Count(m),
+        match found.and_then(|(b, etag)| Some((serde_json::from_slice::<Mark>(&b).ok()?, etag))) {
+            Some((m, etag)) if !m.counted => Claimed::Count(m, etag),
             _ => Claimed::Done,
         },
     )
 }
 
-/// Marks a claim as counted everywhere (a plain write: a failure here only means a
-/// retry finds every counter holding the id already).
-async fn counted(storage: &Storage, key: &str, mut mark: Mark) -> Result<(), String> {
+/// Marks a claim as counted everywhere. Conditional, as the bucket policy wants for
+/// these keys (infra/template.yaml): if a concurrent retry marked it first, so much
+/// the better; if this write fails, a retry finds every counter holding the id already.
+async fn counted(storage: &Storage, key: &str, mut mark: Mark, etag: &str) -> Result<(), String> {
     mark.counted = true;
     let body = bytes::Bytes::from(serde_json::to_vec(&mark).expect("json"));
     storage
-        .put(key, body, "application/json")
+        .put_if_unchanged(key, body, "application/json", Some(etag))
         .await
+        .map(|_| ())
         .map_err(|e| e.to_string())
 }
 
@@ -314,7 +317,7 @@ async fn count_visit(storage: &Storage, sid: &str, now: OffsetDateTime) -> Resul
             .map_err(|e| e.to_string())
     };
     let (claimed, _) = tokio::try_join!(claim(storage, &visit, None), online)?;
-    if let Claimed::Count(mark) = claimed {
+    if let Claimed::Count(mark, etag) = claimed {
         // The visit's key is its id: one session, one day.
         let increments = periods(now).map(|p| {
             let key = format!("stats/count/{p}/{}", mark.shard);
@@ -322,7 +325,7 @@ async fn count_visit(storage: &Storage, sid: &str, now: OffsetDateTime) -> Resul
             async move { increment(storage, &key, visit).await }
         });
         futures_util::future::try_join_all(increments).await?;
-        counted(storage, &visit, mark).await?;
+        counted(storage, &visit, mark, &etag).await?;
     }
     Ok(())
 }
@@ -402,7 +405,7 @@ pub async fn poll_vote(
     let counted = tokio::spawn(async move {
         let storage = task_state.storage();
         let key = format!("polls/{poll_id}/votes/{voter}");
-        let Claimed::Count(mark) = claim(storage, &key, Some(&option)).await? else {
+        let Claimed::Count(mark, etag) = claim(storage, &key, Some(&option)).await? else {
             return Ok(false);
         };
         // A retry counts what the first attempt chose.
@@ -411,7 +414,7 @@ pub async fn poll_vote(
         // Two clicks at once both find the claim to count: one adds the vote, the
         // other is told it was counted.
         let first = increment(storage, &counter, &voter).await?;
-        counted(storage, &key, mark).await?;
+        counted(storage, &key, mark, &etag).await?;
         Ok::<bool, String>(first)
     })
     .await

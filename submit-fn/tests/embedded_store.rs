@@ -242,3 +242,76 @@ async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
         b"{\"n\":2}"
     );
 }
+
+/// The store refuses what the dossier bucket's policy refuses on AWS: a write without a
+/// condition to the keys exactly-once rests on, and a copy onto them.
+#[tokio::test]
+async fn plain_writes_to_conditional_keys_are_refused_as_the_bucket_policy_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let s3 = client(&store).await;
+    let put = |key: &'static str| {
+        s3.put_object()
+            .bucket("bkt")
+            .key(key)
+            .body(ByteStream::from_static(b"1"))
+    };
+    for key in [
+        "sequence/261125/0001",
+        "idempotency/abc.json",
+        "captcha/used/abc",
+        "dossiers/2026/11/H21.55.01-261125-0001/dossier.json",
+        "dossiers/2026/11/H21.55.01-261125-0001/events/000002.json",
+        "stats/count/total/0",
+        "polls/tim-thay-trang/votes/abc",
+    ] {
+        let err = put(key).send().await.expect_err(key);
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        assert_eq!(status, Some(403), "{key}: {err:?}");
+        // With a condition, the same write goes through.
+        put(key).if_none_match("*").send().await.unwrap();
+        let etag = fetch(&s3, key).await.e_tag().unwrap().to_owned();
+        put(key).if_match(etag).send().await.unwrap();
+    }
+    let copy = s3
+        .copy_object()
+        .bucket("bkt")
+        .key("dossiers/2026/11/H21.55.01-261125-0002/dossier.json")
+        .copy_source("bkt/sequence/261125/0001")
+        .send()
+        .await;
+    assert_eq!(
+        copy.expect_err("a copy onto a manifest")
+            .raw_response()
+            .map(|r| r.status().as_u16()),
+        Some(403)
+    );
+    // Everything else is written as usual.
+    for key in [
+        "dossiers/2026/11/H21.55.01-261125-0001/files/1-scan.pdf",
+        "outbox/H21.55.01-261125-0001-received.json",
+        "index/snapshot.json",
+    ] {
+        put(key).send().await.unwrap();
+    }
+}
+
+/// The list the store enforces is the template's `RequireConditionalWrites`, word for word.
+#[test]
+fn the_enforced_keys_are_the_templates() {
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+    )
+    .unwrap();
+    let start = template
+        .find("Sid: RequireConditionalWrites")
+        .expect("the statement is in the template");
+    let block = &template[start..];
+    let block = &block[..block.find("Condition:").unwrap()];
+    let in_template: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.split("${DossierBucket.Arn}/").nth(1))
+        .map(|rest| rest.trim_end_matches('"'))
+        .collect();
+    assert_eq!(in_template, submit_fn::storage::CONDITIONAL_ONLY);
+}

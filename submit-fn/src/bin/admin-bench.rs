@@ -168,12 +168,12 @@ async fn seed_one(
     };
     let first_key = format!("{prefix}events/000001.json");
     tokio::try_join!(
-        storage.put(&first_key, json_bytes(&first), "application/json"),
+        storage.put_if_absent(&first_key, json_bytes(&first), "application/json"),
         index::hint(storage, &code, received),
     )
     .unwrap();
     storage
-        .put(
+        .put_if_absent(
             &format!("{prefix}dossier.json"),
             json_bytes(&manifest),
             "application/json",
@@ -193,7 +193,7 @@ async fn seed_one(
         };
         let step_key = format!("{prefix}events/000002.json");
         tokio::try_join!(
-            storage.put(&step_key, json_bytes(&step), "application/json"),
+            storage.put_if_absent(&step_key, json_bytes(&step), "application/json"),
             index::hint(storage, &code, later),
         )
         .unwrap();
