@@ -2,6 +2,7 @@
 // citizen who fills a procedure's form from its schema.
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -243,3 +244,15 @@ export async function runAxe(page) {
 }
 
 export function readText(p) { return readFileSync(p, 'utf8'); }
+
+/** The Nu Html Checker's errors for `files` (vnu-jar on the machine's Java), one line each. */
+export async function vnuErrors(files, base = SITE_DIR) {
+  const jar = path.join(E2E_DIR, 'node_modules/vnu-jar/build/dist/vnu.jar');
+  const out = await new Promise((resolve) => {
+    execFile('java', ['-Xss4m', '-jar', jar, '--errors-only', '--format', 'json', ...files],
+      { maxBuffer: 64 << 20 }, (err, stdout, stderr) => resolve(stderr || stdout));
+  });
+  return JSON.parse(out).messages
+    .filter((m) => m.type === 'error' || m.subType === 'fatal')
+    .map((m) => `${path.relative(base, decodeURIComponent(new URL(m.url).pathname))}:${m.lastLine}: ${m.message}`);
+}

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, BASE, ROOT, ARTIFACTS } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, BASE, ROOT, ARTIFACTS, vnuErrors } from '../lib.js';
 
 const A = { login: 'canbo-a-e2e', name: 'Trần Thị Tiếp Nhận', password: 'mat-khau-can-bo-a-123456' };
 const B = { login: 'canbo-b-e2e', name: 'Lê Văn Thụ Lý', password: 'mat-khau-can-bo-b-123456' };
@@ -390,6 +390,11 @@ test('received with a chosen day, result ready, sent by post: the citizen sees t
   for (const part of [d1.code, 'Liên 1: Lưu tại Bộ phận Một cửa', 'Liên 2: Giao người nộp hồ sơ', A.name, dmy(chosen), 'NGƯỜI NỘP HỒ SƠ']) {
     assert.ok(sheetText.includes(part), `the printed receipt shows "${part}"`);
   }
+  // As served (before axe adds its script to the page).
+  const sheetFile = path.join(ARTIFACTS, 'desk-receipt.html');
+  writeFileSync(sheetFile, await sheet.content());
+  const invalid = await vnuErrors([sheetFile], ARTIFACTS);
+  assert.deepEqual(invalid, [], invalid.join('\n'));
   await axe(sheet, 'the printable receipt');
   await sheet.screenshot({ path: path.join(ARTIFACTS, 'desk-receipt.png'), fullPage: true });
   await sheet.emulateMedia({ media: 'print' });
