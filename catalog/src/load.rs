@@ -680,6 +680,28 @@ fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
             }
         }
     }
+    // The citizen's choice of channels: a checkbox of exactly `sms` and `email`.
+    if let Some(f) = form
+        .contact
+        .notify
+        .as_ref()
+        .and_then(|id| form.fields().find(|f| &f.id == id))
+    {
+        let mut values: Vec<&str> = f.options.iter().map(|o| o.value.as_str()).collect();
+        values.sort_unstable();
+        if f.kind == FieldType::Checkbox && values != ["email", "sms"] {
+            errors.push(ContentError::new(
+                rel,
+                line_of(text, &format!("id: {}", f.id)),
+                "form.contact.notify",
+                format!(
+                    "ô \"{}\" là nơi công dân chọn cách nhận thông báo nhưng có các lựa chọn {values:?}",
+                    f.id
+                ),
+                "cho ô này đúng hai lựa chọn, value là sms và email",
+            ));
+        }
+    }
     let kinds: BTreeMap<&str, FieldType> = form.fields().map(|f| (f.id.as_str(), f.kind)).collect();
     let mut refer = |key: &str, id: &str, want: &[FieldType], what: &str| {
         let ok = kinds
@@ -722,6 +744,14 @@ fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {
             address,
             &[FieldType::Address],
             "kiểu address",
+        );
+    }
+    if let Some(notify) = &form.contact.notify {
+        refer(
+            "form.contact.notify",
+            notify,
+            &[FieldType::Checkbox],
+            "kiểu checkbox",
         );
     }
     for f in form.fields() {

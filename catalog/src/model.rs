@@ -280,6 +280,11 @@ pub struct ContactFields {
     pub email: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
+    /// A checkbox field with the options `sms` and `email`: how the citizen wants to be
+    /// told of each step (nothing ticked: SMS). Without it, an SMS goes to the phone and
+    /// an e-mail to the address if one was given.
+    #[serde(default)]
+    pub notify: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -556,6 +556,7 @@ mod tests {
                 phone: "dien_thoai".into(),
                 email: None,
                 address: None,
+                notify: None,
             },
             sections: vec![Section {
                 title: "A".into(),

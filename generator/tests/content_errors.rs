@@ -61,6 +61,10 @@ fn check_reports_every_problem_with_file_and_line() {
         ),
         ("procedures/yaml-sai.md:6:", "YAML viết sai cú pháp"),
         (
+            "procedures/thong-bao-sai.md:27: form.contact.notify:",
+            "có các lựa chọn [\"sms\", \"zalo\"]",
+        ),
+        (
             "news/thieu-anh.md:6: photos.file:",
             "không có ảnh \"media/khong-co.jpg\"",
         ),
@@ -75,8 +79,8 @@ fn check_reports_every_problem_with_file_and_line() {
             .find(|p| p.starts_with(&format!("lỗi: {location}")) && p.contains(message))
             .unwrap_or_else(|| panic!("no problem at {location} saying {message} in:\n{stderr}"));
     }
-    assert!(stderr.contains("Tìm thấy 8 lỗi"), "{stderr}");
-    assert_eq!(problems.len(), 8);
+    assert!(stderr.contains("Tìm thấy 9 lỗi"), "{stderr}");
+    assert_eq!(problems.len(), 9);
     assert!(
         problems.iter().all(|p| p.contains("\n    → Cách sửa: ")),
         "every problem says how to fix it"

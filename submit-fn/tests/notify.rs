@@ -149,6 +149,13 @@ fn decoded(mail: &str) -> String {
 }
 
 async fn submit_with_email(h: &Harness, key: &str) -> String {
+    let a = submit_khai_sinh(h, key, khai_sinh_values()).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    a.json()["receipt"]["code"].as_str().unwrap().to_owned()
+}
+
+/// The level-3 fixture with `values` and its birth certificate staged.
+async fn submit_khai_sinh(h: &Harness, key: &str, values: serde_json::Value) -> Answer {
     let staged = format!(
         "uploads/{}/1-chung-sinh.pdf",
         hex::encode(rand::random::<[u8; 16]>())
@@ -157,15 +164,58 @@ async fn submit_with_email(h: &Harness, key: &str) -> String {
         .put(&staged, Bytes::from_static(PDF), "application/pdf")
         .await
         .unwrap();
-    let a = h
-        .dossier(
-            key,
-            khai_sinh_values(),
-            json!([{"field": "giay_chung_sinh", "key": staged, "name": "Giấy chứng sinh.pdf"}]),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
-    a.json()["receipt"]["code"].as_str().unwrap().to_owned()
+    h.dossier(
+        key,
+        values,
+        json!([{"field": "giay_chung_sinh", "key": staged, "name": "Giấy chứng sinh.pdf"}]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn notices_go_only_the_ways_the_citizen_chose() {
+    let smtp = start_smtp();
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = both_channels(&smtp, &sms_url)).await;
+    let code_of = |a: &Answer| {
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        a.json()["receipt"]["code"].as_str().unwrap().to_owned()
+    };
+
+    // E-mail only.
+    let mut by_mail = khai_sinh_values();
+    by_mail["nhan_thong_bao"] = json!(["email"]);
+    let mailed = code_of(&submit_khai_sinh(&h, "chose-mail-01", by_mail).await);
+    // Nothing ticked: an SMS only, although an address was given.
+    let mut by_default = khai_sinh_values();
+    by_default["nhan_thong_bao"] = json!([]);
+    let texted = code_of(&submit_khai_sinh(&h, "chose-none-01", by_default).await);
+    // E-mail ticked without an address: the form says what is missing.
+    let mut no_address = khai_sinh_values();
+    no_address["nhan_thong_bao"] = json!(["email"]);
+    no_address.as_object_mut().unwrap().remove("email");
+    let refused = submit_khai_sinh(&h, "chose-mail-02", no_address).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "email"),
+        "{}",
+        refused.text()
+    );
+
+    let report = deliver_due(&h.state, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 0, "{report:?}");
+    let texts = gw.got.lock().unwrap().clone();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(texts[0].1.contains(&texted), "{}", texts[0].1);
+    let letters = mails(&smtp);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(letters[0].contains(&mailed), "{}", letters[0]);
 }
 
 #[tokio::test]

@@ -152,6 +152,7 @@ async fn seed_one(
             phone: "0987654321".into(),
             email: None,
             address: None,
+            notify_by: None,
         },
         appointment,
         received_at: at.clone(),

@@ -435,7 +435,7 @@ impl AppState {
             when,
             url
         );
-        let email = m.contact.email.as_ref().map(|to| {
+        let email = m.contact.email_to().map(|to| {
             json!({
                 "to": to,
                 "subject": format!("Đã tiếp nhận hồ sơ {} – {}", m.code, m.procedure.title),
@@ -455,7 +455,7 @@ impl AppState {
             "code": m.code,
             "kind": "received",
             "created_at": m.received_at,
-            "sms": { "to": m.contact.phone, "text": sms },
+            "sms": m.contact.sms_to().map(|to| json!({ "to": to, "text": sms })),
             "email": email,
         })
     }
@@ -501,6 +501,15 @@ fn contact_of(procedure: &Procedure, clean: &serde_json::Map<String, Value>) -> 
         phone: text(&form.contact.phone).unwrap_or_default(),
         email: form.contact.email.as_deref().and_then(text),
         address: form.contact.address.as_deref().and_then(text),
+        notify_by: form.contact.notify.as_deref().map(|id| {
+            clean
+                .get(id)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        }),
     }
 }
 

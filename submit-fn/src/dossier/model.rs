@@ -29,6 +29,31 @@ pub struct ContactInfo {
     pub phone: String,
     pub email: Option<String>,
     pub address: Option<String>,
+    /// How the citizen chose to be told (`sms`, `email`; nothing ticked means SMS only).
+    /// Absent when the form offers no choice: then by SMS, and by e-mail if an address
+    /// was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_by: Option<Vec<String>>,
+}
+
+impl ContactInfo {
+    /// The phone to text, if the citizen wants SMS.
+    pub fn sms_to(&self) -> Option<&str> {
+        (!self.phone.is_empty() && self.wants("sms")).then_some(self.phone.as_str())
+    }
+
+    /// The address to write to, if the citizen gave one and wants e-mail.
+    pub fn email_to(&self) -> Option<&str> {
+        self.email.as_deref().filter(|_| self.wants("email"))
+    }
+
+    fn wants(&self, channel: &str) -> bool {
+        match &self.notify_by {
+            None => true,
+            Some(chosen) if chosen.is_empty() => channel == "sms",
+            Some(chosen) => chosen.iter().any(|c| c == channel),
+        }
+    }
 }
 
 /// `dossiers/{yyyy}/{mm}/{code}/dossier.json`

@@ -283,12 +283,12 @@ pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<Out
         code: m.code.clone(),
         kind: e.status.clone(),
         created_at: e.at.clone(),
-        sms: (!m.contact.phone.is_empty()).then(|| Sms {
-            to: m.contact.phone.clone(),
+        sms: m.contact.sms_to().map(|to| Sms {
+            to: to.to_owned(),
             text: sms_text(state, sms),
         }),
-        email: m.contact.email.clone().map(|to| Email {
-            to,
+        email: m.contact.email_to().map(|to| Email {
+            to: to.to_owned(),
             subject: format!("{subject} – {}", m.procedure.title),
             body,
         }),

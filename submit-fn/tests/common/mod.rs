@@ -188,6 +188,7 @@ pub fn khai_sinh_values() -> Value {
         "so_dinh_danh": "064190000123",
         "dien_thoai": "0912 345 678",
         "email": "lan@example.vn",
+        "nhan_thong_bao": ["sms", "email"],
         "noi_cu_tru": {"detail": "Thôn 1", "commune": "Xã Thử Nghiệm", "province": "Tỉnh Mẫu"},
         "ngay_sinh_tre": "2025-05-01",
         "so_ban": "2"
