@@ -158,7 +158,13 @@ export function answers(schema) {
       case 'select': case 'radio':
         v[f.id] = wanted[f.id] && f.options.some((o) => o.value === wanted[f.id]) ? wanted[f.id] : f.options[0].value;
         break;
-      case 'checkbox': v[f.id] = f.options && f.options.length ? [f.options[0].value] : true; break;
+      case 'checkbox':
+        // A list: its first option, and the one another field depends on (e-mail
+        // notices, which show the address field), so that every field gets filled.
+        if (f.options && f.options.length) {
+          v[f.id] = [...new Set([f.options[0].value, ...(f.options.some((o) => o.value === wanted[f.id]) ? [wanted[f.id]] : [])])];
+        } else v[f.id] = true;
+        break;
       case 'address': v[f.id] = { detail: 'Thôn Plei Ia Pết', commune: 'Ia Pết', district: '', province: 'Gia Lai' }; break;
       case 'file': v[f.id] = 'file'; break;
     }
