@@ -374,7 +374,6 @@ pub struct SummaryView {
     pub overdue: bool,
 }
 
-/// Refreshes the index and answers a list query.
 /// How stale the index may be before the schedule's upkeep brings it up to date.
 pub const UPKEEP_EVERY_MS: i64 = 10 * 60_000;
 
@@ -395,6 +394,7 @@ fn nonempty(o: &Option<String>) -> Option<&str> {
     o.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// Refreshes the index and answers a list query.
 pub async fn list(
     state: &AppState,
     q: &ListQuery,
