@@ -1,7 +1,7 @@
 //! The receipt: the fields of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu 01,
 //! Thông tư 01/2018/TT-VPCP), with a QR code that opens the tracking page.
 
-use catalog::{Procedure, Site};
+use catalog::{Appointment, Procedure, Site};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Serialize;
@@ -76,6 +76,21 @@ pub struct AppointmentInfo {
 
 pub fn hhmm(t: Time) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// "16 giờ 00, ngày 30/04/2025", with the date and time apart.
+pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
+    let time = hhmm(a.time);
+    AppointmentInfo {
+        date: a.day.iso(),
+        text: format!(
+            "{} giờ {}, ngày {}",
+            &time[..2],
+            &time[3..],
+            a.day.vietnamese()
+        ),
+        time,
+    }
 }
 
 pub fn received_text(rfc3339: &str) -> String {
@@ -170,8 +185,6 @@ pub fn build(
         delivery.join("; "),
         site.address
     );
-    let date = m.appointment.day.vietnamese();
-    let time = hhmm(m.appointment.time);
     Receipt {
         form: "Mẫu 01 – Thông tư số 01/2018/TT-VPCP",
         title: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
@@ -202,11 +215,7 @@ pub fn build(
         processing_time: procedure.processing.text.clone(),
         received_at_text: received_text(&m.received_at),
         received_at: m.received_at.clone(),
-        appointment: AppointmentInfo {
-            date: m.appointment.day.iso(),
-            text: format!("{} giờ {}, ngày {date}", &time[..2], &time[3..]),
-            time,
-        },
+        appointment: appointment_info(&m.appointment),
         result_collection,
         qr_svg: qr_svg(&url),
         tracking_token: token,

@@ -12,7 +12,7 @@ use axum::response::Response;
 use crate::admin::index;
 use crate::dossier::{RETRY_MESSAGE, parse_time};
 use crate::html::{DeskReceipt, desk_receipt_page, message_page};
-use crate::receipt::{self, AppointmentInfo, hhmm};
+use crate::receipt;
 use crate::routes::html;
 use crate::state::AppState;
 
@@ -42,17 +42,7 @@ pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) ->
     };
     let mut r = state.receipt(procedure, &manifest, &manifest.idempotency_key_sha256);
     if let Some(a) = &accepted.appointment {
-        let time = hhmm(a.time);
-        r.appointment = AppointmentInfo {
-            date: a.day.iso(),
-            text: format!(
-                "{} giờ {}, ngày {}",
-                &time[..2],
-                &time[3..],
-                a.day.vietnamese()
-            ),
-            time,
-        };
+        r.appointment = receipt::appointment_info(a);
     }
     let site = state.site();
     let place = ["Xã ", "Phường ", "Thị trấn "]
