@@ -299,47 +299,17 @@ async fn notices_go_out_by_smtp_and_sms_exactly_once() {
     );
 
     // A desk step notifies too (through the console's deliver route).
-    submit_fn::admin::auth::add_officer(
-        h.storage(),
-        "lan",
-        "Cán bộ",
-        submit_fn::admin::auth::Role::Officer,
-        "mat-khau-du-dai-123",
-        false,
-    )
-    .await
-    .unwrap();
-    let a = h
-        .post_json(
-            "/api/admin/login",
-            &json!({"login": "lan", "password": "mat-khau-du-dai-123"}),
+    let officer = officer(&h).await;
+    let r = officer
+        .act(
+            &h,
+            &code,
+            &json!({"action": "refuse", "reason": "Giấy chứng sinh không rõ"}),
         )
         .await;
-    let cookie = a.headers["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = a.json()["csrf"].as_str().unwrap().to_owned();
-    let post = |uri: String, body: serde_json::Value| {
-        axum::http::Request::post(uri)
-            .header("cookie", &cookie)
-            .header("x-csrf-token", &csrf)
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap()
-    };
-    let r = h
-        .send(post(
-            format!("/api/admin/dossiers/{code}/actions"),
-            json!({"action": "refuse", "reason": "Giấy chứng sinh không rõ"}),
-        ))
-        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = h
-        .send(post("/api/admin/outbox/deliver".into(), json!({})))
+    let r = officer
+        .post(&h, "/api/admin/outbox/deliver", &json!({}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["sent"], 1, "{}", r.text());
@@ -351,7 +321,7 @@ async fn notices_go_out_by_smtp_and_sms_exactly_once() {
     let got = gw.got.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
     assert!(got[1].1.contains("bi tu choi"), "{}", got[1].1);
-    let outbox = outbox_view(&h, &cookie).await;
+    let outbox = outbox_view(&h, &officer.cookie).await;
     assert_eq!(outbox["delivered"], 2, "{outbox}");
 }
 
@@ -508,8 +478,13 @@ async fn officer(h: &Harness) -> Officer {
 
 impl Officer {
     async fn act(&self, h: &Harness, code: &str, body: &serde_json::Value) -> Answer {
+        self.post(h, &format!("/api/admin/dossiers/{code}/actions"), body)
+            .await
+    }
+
+    async fn post(&self, h: &Harness, uri: &str, body: &serde_json::Value) -> Answer {
         h.send(
-            axum::http::Request::post(format!("/api/admin/dossiers/{code}/actions"))
+            axum::http::Request::post(uri)
                 .header("cookie", &self.cookie)
                 .header("x-csrf-token", &self.csrf)
                 .header("content-type", "application/json")
