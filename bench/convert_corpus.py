@@ -60,7 +60,9 @@ def convert(meta, body):
            "  text: " + q("%s ngày làm việc" % meta["processing_days"]),
            "fee:",
            "  text: " + q(meta["fee"]),
-           "legal_basis:"] + ["  - " + q(x) for x in meta["legal_basis"]] + ["documents:"]
+           "legal_basis:"] + ["  - " + q(x) for x in meta["legal_basis"]] + [
+           # Every procedure names where its facts were checked (required since 2026-12).
+           "sources:"] + ["  - { document: %s }" % q(x) for x in meta["legal_basis"][:1]] + ["documents:"]
     for d in meta["documents"]:
         out += ["  - name: " + q(d), "    kind: original"]
     out += ["result: " + q("Kết quả giải quyết thủ tục"),

@@ -61,10 +61,13 @@ pub fn render_form(view: &FormView) -> String {
     if !view.errors.is_empty() {
         h.push_str(&error_summary(p, view.errors));
     }
+    // The form's version goes with every post, so a page older than the function's
+    // form is told to reload rather than checked against rules it did not show.
     let _ = write!(
         h,
-        r#"<input type="hidden" name="procedure" value="{}"><input type="hidden" name="idempotency_key" value="{}"><input type="hidden" name="altcha" value="">"#,
+        r#"<input type="hidden" name="procedure" value="{}"><input type="hidden" name="form_version" value="{}"><input type="hidden" name="idempotency_key" value="{}"><input type="hidden" name="altcha" value="">"#,
         escape(&p.code),
+        form.version(),
         escape(view.idempotency_key)
     );
     h.push_str(r#"<p class="form-note">Các ô có dấu <span class="req">*</span> là bắt buộc.</p>"#);

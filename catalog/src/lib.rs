@@ -3,15 +3,18 @@
 //! appointment dates are counted. Used by both the generator and the function so that
 //! the form the site shows and the form the function accepts never drift apart.
 
+pub mod bundle;
 pub mod calendar;
 pub mod day;
+pub mod dossier_code;
 pub mod form_html;
 pub mod load;
 pub mod model;
 pub mod text;
 pub mod validate;
 
+pub use bundle::{Bundle, BundleContent, BundleError, Shell};
 pub use calendar::{Appointment, Calendar, HolidayFile};
 pub use day::Day;
-pub use load::{Content, ContentError, load};
+pub use load::{Content, ContentError, load, warnings};
 pub use model::*;

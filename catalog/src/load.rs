@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::calendar::{HolidayFile, parse_hhmm};
-use crate::model::{Delivery, FieldType, Form, NewsItem, Page, Procedure, Site, Source};
+use crate::day::Day;
+use crate::model::{Delivery, FieldType, Form, NewsItem, Page, Procedure, Reference, Site, Source};
 use crate::text::slugify;
 
 /// One problem in the content, written for the commune's editor.
@@ -94,13 +95,18 @@ impl Content {
 pub fn load(root: &Path) -> Result<Content, Vec<ContentError>> {
     let mut errors = Vec::new();
 
-    let site = read_yaml::<Site>(root, "site.yaml", &mut errors);
-    if let Some(site) = &site {
-        errors.extend(check_site(site));
+    let mut site = read_yaml::<Site>(root, "site.yaml", &mut errors);
+    if let Some(site) = &mut site {
+        let text = read_to_string(root, "site.yaml");
+        errors.extend(check_site(site, &text));
     }
-    let holidays = read_yaml::<HolidayFile>(root, "holidays.yaml", &mut errors);
-    if let Some(h) = &holidays {
-        errors.extend(check_holidays(h, &read_to_string(root, "holidays.yaml")));
+    let mut holidays = read_yaml::<HolidayFile>(root, "holidays.yaml", &mut errors);
+    if let Some(h) = &mut holidays {
+        let text = read_to_string(root, "holidays.yaml");
+        for (year, entries) in h.years.iter_mut() {
+            entries.line = key_line(&text, &year.to_string());
+        }
+        errors.extend(check_holidays(h, &text));
     }
 
     // Procedures are most of the content (thousands of files in a province): parse
@@ -272,6 +278,7 @@ pub fn parse_front_matter<T: DeserializeOwned>(
             path: rel.to_owned(),
             body_line,
             key_line: line_of(text, "code:").or_else(|| line_of(text, "title:")),
+            review_line: line_of(text, "review_note:"),
         },
     ))
 }
@@ -438,8 +445,61 @@ fn parse_news(root: &Path, rel: &str, text: &str) -> Result<NewsItem, ContentErr
     Ok(n)
 }
 
-fn check_site(site: &Site) -> Vec<ContentError> {
+pub use crate::dossier_code::valid_unit_code;
+
+/// The line of a YAML key written on its own line (`  2026:`), not of a comment or a
+/// value that happens to contain the same text.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let wanted = format!("{key}:");
+    text.lines()
+        .position(|l| l.trim_start().starts_with(&wanted) && !l.trim_start().starts_with('#'))
+        .map(|i| i + 1)
+}
+
+/// A source needs a document number; an address, when given, must be a full web address.
+fn check_references(
+    rel: &str,
+    text: &str,
+    key: &str,
+    refs: &[Reference],
+    errors: &mut Vec<ContentError>,
+) {
+    for (i, r) in refs.iter().enumerate() {
+        if r.document.trim().is_empty() {
+            errors.push(ContentError::new(
+                rel,
+                key_line(text, key),
+                format!("{key}[{i}].document"),
+                "nguồn không ghi số văn bản",
+                "ghi số và loại văn bản, ví dụ \"Nghị định số 118/2025/NĐ-CP\"",
+            ));
+        }
+        if let Some(url) = &r.url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            errors.push(ContentError::new(
+                rel,
+                line_of(text, url).or_else(|| key_line(text, key)),
+                format!("{key}[{i}].url"),
+                format!("\"{url}\" không phải địa chỉ web đầy đủ"),
+                "viết đầy đủ, ví dụ https://vbpl.vn/…, hoặc bỏ khóa url nếu văn bản không có trên mạng",
+            ));
+        }
+    }
+}
+
+fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
     let mut errors = Vec::new();
+    if let Some(district) = &site.district {
+        errors.push(ContentError::new(
+            "site.yaml",
+            key_line(text, "district"),
+            "district",
+            format!("từ 01/7/2025 không còn cấp huyện, nhưng trang vẫn ghi \"{district}\""),
+            "bỏ dòng district; chân trang chỉ ghi tên xã và tỉnh (Nghị quyết số 202/2025/QH15 và nghị quyết sắp xếp cấp xã của tỉnh)",
+        ));
+    }
+    check_references("site.yaml", text, "sources", &site.sources, &mut errors);
     if !site.base_url.starts_with("https://") && !site.base_url.starts_with("http://") {
         errors.push(ContentError::new(
             "site.yaml",
@@ -449,13 +509,13 @@ fn check_site(site: &Site) -> Vec<ContentError> {
             "viết đầy đủ, ví dụ https://iapet.gialai.gov.vn",
         ));
     }
-    if site.unit_code.trim().is_empty() || site.unit_code.contains(char::is_whitespace) {
+    if !valid_unit_code(&site.unit_code) {
         errors.push(ContentError::new(
             "site.yaml",
-            None,
+            key_line(text, "unit_code"),
             "unit_code",
-            "mã đơn vị trống hoặc có dấu cách",
-            "ghi mã đơn vị tiếp nhận hồ sơ, ví dụ H21.55.01",
+            format!("mã đơn vị \"{}\" không dùng được trong mã hồ sơ", site.unit_code),
+            "ghi mã đơn vị tiếp nhận (tỉnh rồi xã, không còn phần huyện), {}, ví dụ H21.IAPET",
         ));
     }
     errors
@@ -464,6 +524,22 @@ fn check_site(site: &Site) -> Vec<ContentError> {
 fn check_holidays(file: &HolidayFile, text: &str) -> Vec<ContentError> {
     let mut errors = Vec::new();
     for (year, entries) in &file.years {
+        if !entries.estimated && entries.sources.is_empty() {
+            errors.push(ContentError::new(
+                "holidays.yaml",
+                entries.line,
+                format!("years.{year}.sources"),
+                format!("năm {year} không ghi nguồn chính thức"),
+                "thêm sources: số văn bản của Văn phòng Chính phủ hoặc thông báo của Bộ Nội vụ về nghỉ lễ năm đó; chưa có thì ghi estimated: true",
+            ));
+        }
+        check_references(
+            "holidays.yaml",
+            text,
+            "sources",
+            &entries.sources,
+            &mut errors,
+        );
         for entry in entries.holidays.iter().chain(&entries.working_weekends) {
             let line = line_of(text, &entry.from.iso());
             if entry.from.0.year() != *year {
@@ -536,6 +612,14 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
             "viết giờ theo dạng HH:MM, ví dụ \"15:00\"".into(),
         );
     }
+    if p.sources.is_empty() {
+        err(
+            "sources:",
+            "sources",
+            "thủ tục chưa ghi nguồn của các thông tin trên trang".into(),
+            "thêm sources: mỗi mục một văn bản đã đối chiếu, { document: \"Luật Hộ tịch số 60/2014/QH13\", url: https://vbpl.vn/… }".into(),
+        );
+    }
     if p.delivery.is_empty() {
         err(
             "delivery:",
@@ -605,7 +689,78 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
     if let Some(form) = &p.form {
         errors.extend(check_form(rel, text, form));
     }
+    check_references(rel, text, "sources", &p.sources, &mut errors);
     errors
+}
+
+/// What `generator check` reports without failing: facts still marked unverified, and
+/// holidays that are only estimated or missing when they will soon be needed. Pure:
+/// `today` is the commune's date.
+pub fn warnings(content: &Content, today: Day) -> Vec<ContentError> {
+    let mut out = Vec::new();
+    let short = |note: &str| {
+        let note = note.split_whitespace().collect::<Vec<_>>().join(" ");
+        match note.char_indices().nth(200) {
+            Some((i, _)) => format!("{}…", &note[..i]),
+            None => note,
+        }
+    };
+    if let Some(note) = &content.site.review_note {
+        out.push(ContentError::new(
+            "site.yaml",
+            key_line(&read_to_string(&content.root, "site.yaml"), "review_note"),
+            "review_note",
+            format!("còn điều chưa kiểm chứng: {}", short(note)),
+            "đối chiếu với văn bản gốc, ghi vào sources rồi xóa review_note",
+        ));
+    }
+    for p in &content.procedures {
+        if let Some(note) = &p.review_note {
+            out.push(ContentError::new(
+                &p.source.path,
+                p.source.review_line,
+                "review_note",
+                format!("còn điều chưa kiểm chứng: {}", short(note)),
+                "đối chiếu với văn bản gốc, sửa trang nếu cần, ghi văn bản vào sources rồi xóa review_note",
+            ));
+        }
+    }
+    let this_year = today.0.year();
+    for (year, entries) in &content.holidays.years {
+        if entries.estimated && *year >= this_year {
+            out.push(ContentError::new(
+                "holidays.yaml",
+                entries.line,
+                format!("years.{year}.estimated"),
+                format!(
+                    "ngày nghỉ năm {year} mới là tạm tính theo Bộ luật Lao động và âm lịch, chưa theo phương án chính thức"
+                ),
+                "khi có văn bản của Văn phòng Chính phủ hoặc thông báo của Bộ Nội vụ, sửa các ngày theo đó, ghi văn bản vào sources và xóa estimated: true",
+            ));
+        }
+    }
+    // From 1 November the next year's appointments are being given: its days off must
+    // be in the file, and official.
+    let mut needed = vec![this_year];
+    if today.0.month() >= time::Month::November {
+        needed.push(this_year + 1);
+    }
+    for year in needed {
+        if !content.holidays.years.contains_key(&year) {
+            out.push(ContentError::new(
+                "holidays.yaml",
+                None,
+                format!("years.{year}"),
+                format!(
+                    "chưa có ngày nghỉ năm {year}; ngày hẹn đang được tính theo lịch tạm tính (Bộ luật Lao động và âm lịch)"
+                ),
+                format!(
+                    "thêm mục {year}: với các ngày nghỉ, ngày làm bù và nguồn theo thông báo chính thức (hoặc estimated: true nếu chưa có)"
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn check_form(rel: &str, text: &str, form: &Form) -> Vec<ContentError> {

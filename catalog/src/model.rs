@@ -15,6 +15,8 @@ pub struct Source {
     pub body_line: usize,
     /// Line of the item's identifying key (`code:` for a procedure), for duplicates.
     pub key_line: Option<usize>,
+    /// Line of `review_note:`, for the warning that lists it.
+    pub review_line: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +24,9 @@ pub struct Source {
 pub struct Site {
     /// "Xã Ia Pết"
     pub name: String,
+    /// Refused when loading: there is no district level since 1 July 2025. Kept in the
+    /// model only so that an old site.yaml gets a precise message instead of "unknown key".
+    #[serde(default, skip_serializing)]
     pub district: Option<String>,
     pub province: String,
     /// Short line under the name, e.g. "Cổng dịch vụ công trực tuyến".
@@ -46,6 +51,26 @@ pub struct Site {
     /// The question asked of visitors who send the form without JavaScript.
     #[serde(default)]
     pub human_check: HumanCheck,
+    /// What about the commune's own facts is still unverified; `generator check` lists it.
+    #[serde(default)]
+    pub review_note: Option<String>,
+    /// Where the commune's facts (its name, province, the merger) come from.
+    #[serde(default)]
+    pub sources: Vec<Reference>,
+}
+
+/// A document a fact was checked against, so the commune can check it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Its number and kind, e.g. "Nghị định số 118/2025/NĐ-CP".
+    pub document: String,
+    /// Where it can be read (the government's legal documents portal first).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// What it was checked for, and how (read in full, or only in a summary).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +150,8 @@ pub struct Procedure {
     pub processing: Processing,
     pub fee: Fee,
     pub legal_basis: Vec<String>,
+    /// Where each fact on the page was checked: required, so none goes unsourced.
+    pub sources: Vec<Reference>,
     pub documents: Vec<Document>,
     #[serde(default)]
     pub steps: Vec<String>,
@@ -136,8 +163,9 @@ pub struct Procedure {
     pub review_note: Option<String>,
     #[serde(default)]
     pub form: Option<Form>,
-    /// The Markdown guide below the front matter.
-    #[serde(skip_deserializing)]
+    /// The Markdown guide below the front matter. Left out of the function bundle
+    /// (emptied there, and an empty one is not written, so the bundle reads back).
+    #[serde(skip_deserializing, skip_serializing_if = "String::is_empty")]
     pub body: String,
     /// Where it was read from, relative to the content folder.
     #[serde(skip)]
@@ -241,7 +269,7 @@ pub enum Delivery {
 impl Delivery {
     pub fn label(self) -> &'static str {
         match self {
-            Delivery::Desk => "Nhận trực tiếp tại Bộ phận Một cửa",
+            Delivery::Desk => "Nhận trực tiếp tại Trung tâm Phục vụ hành chính công xã",
             Delivery::Post => "Nhận qua dịch vụ bưu chính",
             Delivery::Online => "Nhận bản điện tử",
         }

@@ -234,6 +234,94 @@ fn holidays_cover_2025_to_2027() {
     assert!(cal.is_working_day(day("2025-07-01")), "an ordinary Tuesday");
 }
 
+/// 2026 as the Government fixed it: New Year 1–4 January with Friday 2 January swapped for
+/// Saturday 10 January (letter 12729/VPCP-KGVX), National Day 29 August – 2 September with
+/// Monday 31 August swapped for Saturday 22 August.
+#[test]
+fn appointments_around_new_year_and_national_day_2026() {
+    use time::macros::{datetime, time};
+    let c = content();
+    let cal = c.calendar();
+    let marital = c
+        .procedure("1.004873")
+        .expect("xác nhận tình trạng hôn nhân");
+    assert_eq!(marital.processing.working_days, 3);
+    let cutoff = Some(time!(15:00));
+    // Tuesday 30/12/2025 in the morning: 31/12, then 1–4/1 off, then 5/1 and 6/1.
+    let a = cal.appointment(datetime!(2025-12-30 09:00), 3, cutoff);
+    assert_eq!(a.day, day("2026-01-06"));
+    // Friday 28/8/2026: 29/8–2/9 off, so 3, 4 and 7 September.
+    let a = cal.appointment(datetime!(2026-08-28 09:00), 3, cutoff);
+    assert_eq!(a.day, day("2026-09-07"));
+    // Same-day procedures sent after the cut-off land on the next working day, which
+    // may be a working Saturday.
+    let a = cal.appointment(datetime!(2026-08-28 16:00), 0, cutoff);
+    assert_eq!(a.day, day("2026-09-03"));
+    let a = cal.appointment(datetime!(2026-01-09 16:00), 0, cutoff);
+    assert_eq!(a.day, day("2026-01-10"), "working Saturday 10/1/2026");
+    let a = cal.appointment(datetime!(2026-08-21 16:00), 0, cutoff);
+    assert_eq!(a.day, day("2026-08-22"), "working Saturday 22/8/2026");
+    assert!(!cal.is_working_day(day("2026-01-02")));
+    assert!(!cal.is_working_day(day("2026-08-31")));
+}
+
+#[test]
+fn every_year_has_an_official_source_or_is_marked_estimated() {
+    let c = content();
+    for (year, y) in &c.holidays.years {
+        assert!(
+            y.estimated || !y.sources.is_empty(),
+            "holidays {year}: no source"
+        );
+    }
+    assert!(!c.holidays.years[&2026].estimated, "2026 is official");
+    assert!(c.holidays.years[&2027].estimated, "2027 is not yet");
+    // A year missing from the file still has Tết.
+    let cal = c.calendar();
+    assert!(!cal.covers(2028));
+    assert!(!cal.is_working_day(day("2028-01-26")), "Tết Mậu Thân 2028");
+}
+
+#[test]
+fn every_procedure_says_where_its_facts_come_from() {
+    let c = content();
+    for p in &c.procedures {
+        assert!(!p.sources.is_empty(), "{}: no sources", p.source.path);
+        assert!(
+            p.sources.iter().all(|s| !s.document.trim().is_empty()),
+            "{}",
+            p.source.path
+        );
+        assert!(
+            p.legal_basis.iter().any(|l| l.contains("01/2022/TT-BTP")),
+            "{}: Circular 01/2022/TT-BTP missing from the legal basis",
+            p.source.path
+        );
+        let text = format!("{:?} {:?} {}", p.fee, p.documents, p.body);
+        assert!(!text.contains("Bộ phận Một cửa"), "{}", p.source.path);
+    }
+    let marital = c.procedure("1.004873").unwrap();
+    assert!(
+        !marital.fee.text.contains("5.000"),
+        "the fee is set by the provincial council, not by this page"
+    );
+}
+
+#[test]
+fn the_commune_has_no_district() {
+    let c = content();
+    assert!(c.site.district.is_none());
+    assert!(
+        !c.site.unit_code.contains("55"),
+        "unit code without the old district"
+    );
+    assert!(catalog::load::valid_unit_code(&c.site.unit_code));
+    assert!(
+        c.site.description.contains("Ia Băng"),
+        "says what became of Ia Pết"
+    );
+}
+
 #[test]
 fn site_news_and_pages() {
     let c = content();
