@@ -13,7 +13,8 @@ make_corpus=${MAKE_CORPUS:-$root/../shared/bench/make_corpus.py}
 work=${BENCH_DIR:-/dev/shm/motcua-bench}
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000)
 
-cargo build --release -q -p generator --no-default-features --bin generator --bin bench-rebuild
+cargo build --release -q -p generator --no-default-features
+cargo build --release -q -p bench --bin bench-rebuild
 gen=$root/target/release/generator
 mkdir -p "$work"
 

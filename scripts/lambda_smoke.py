@@ -12,11 +12,8 @@ aws_lambda_events fixtures' shape) and the EventBridge schedule.
 Needs cargo-lambda and moto (pip); scripts/test.sh installs both.
 """
 
-import base64
-import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -25,28 +22,11 @@ import time
 import urllib.parse
 import urllib.request
 
+from testkit import EXTRACT, EXTRACT_CODE, free_port, solve, wait_for_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/submit-fn")
 BUCKET = "motcua-lambda-smoke"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, proc, what, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{what} stopped while starting (exit {proc.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"{what} did not listen on {port} within {seconds} s")
 
 
 def http_event(method, path, body=None, base64_encoded=False, headers=None):
@@ -74,34 +54,6 @@ def http_event(method, path, body=None, base64_encoded=False, headers=None):
         "isBase64Encoded": base64_encoded,
     }
 
-
-def solve(challenge):
-    """The ALTCHA proof of work, as the form's worker does it."""
-    for n in range(challenge["maxnumber"] + 1):
-        if hashlib.sha256(f"{challenge['salt']}{n}".encode()).hexdigest() == challenge["challenge"]:
-            solution = {k: challenge[k] for k in ("algorithm", "challenge", "salt", "signature")}
-            solution["number"] = n
-            return base64.b64encode(json.dumps(solution).encode()).decode()
-    raise ValueError("unsolvable challenge")
-
-
-# The level-4 extract (trích lục) of content/, filled as a citizen would, no attachment.
-EXTRACT = {
-    "ho_ten_nguoi_yeu_cau": "Nguyễn Văn Thử",
-    "ngay_sinh_nguoi_yeu_cau": "1990-05-12",
-    "so_dinh_danh": "064090000123",
-    "dien_thoai": "0912345678",
-    "noi_cu_tru": {"detail": "Thôn Plei Ia", "commune": "Xã Ia Pết", "province": "Gia Lai"},
-    "quan_he": "ban_than",
-    "loai_trich_luc": "khai_sinh",
-    "ho_ten_nguoi_co_ten": "Nguyễn Văn Thử",
-    "ngay_sinh_nguoi_co_ten": "1990-05-12",
-    "noi_dang_ky": "UBND xã Ia Pết",
-    "so_ban_sao": "1",
-    "nhan_ket_qua": "tai_xa",
-    "thanh_toan": "khi_nhan",
-    "cam_doan": "true",
-}
 
 SCHEDULE = {
     "version": "0",
@@ -196,7 +148,7 @@ def main():
               f"an unknown procedure: a 4xx in Vietnamese ({r.get('statusCode')})")
 
         # A whole submission, its receipt, and tracking, all through the runtime.
-        submission = json.dumps({"procedure": "2.000635", "idempotency_key": "lambda-smoke-0001",
+        submission = json.dumps({"procedure": EXTRACT_CODE, "idempotency_key": "lambda-smoke-0001",
                                  "altcha": solve(body), "values": EXTRACT}, ensure_ascii=False)
         r = invoke(http_event("POST", "/api/dossiers", body=submission,
                               headers={"content-type": "application/json"}))

@@ -6,6 +6,8 @@
 #
 #   scripts/test.sh            everything
 #   SKIP_E2E=1 scripts/test.sh  without the browser tests
+#   SKIP_README_COMMAND=1 ...   without running the README's first command (its release
+#                               build takes about 20 minutes the first time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,6 +64,12 @@ fi
 if [ -z "${SKIP_E2E:-}" ]; then
   say "End-to-end tests in headless Chromium (axe-core, Nu Html Checker)"
   GENERATOR_BIN="$root/target/debug/generator" e2e/run.sh
+fi
+
+if [ -z "${SKIP_README_COMMAND:-}" ]; then
+  say "The README's first command, as the README writes it (the one release build)"
+  # Read from README.md, not copied here: a README edit that breaks it fails this step.
+  python3 scripts/readme_first_command.py
 fi
 
 say "All tests passed"

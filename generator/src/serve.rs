@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
+use std::future::IntoFuture as _;
 use axum::Router;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use crate::{Paths, Site};
 enum DevEvent {
     Reload,
     Failed(String),
+    Shutdown,
 }
 
 struct DevState {
@@ -31,32 +32,97 @@ struct DevState {
 
 pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
+    // The port first: a second `serve` in the same clone must fail before it rebuilds
+    // the site that the first one is serving.
+    let listener = bind(addr)?;
     let mut site = Site::load(paths.clone(), true).map_err(|e| anyhow::anyhow!(e.report()))?;
     let report = site.build(true).map_err(|e| anyhow::anyhow!(e.report()))?;
     println!("Đã dựng {} trang trong {} ms.", report.pages, report.millis);
 
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let rebuilding = runtime.block_on(async move {
         let (events, _) = broadcast::channel(16);
         let dev = Arc::new(DevState {
             events,
             last_error: Mutex::new(None),
         });
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("không mở được cổng {addr} (có chương trình khác đang dùng?)")
-        })?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let local = listener.local_addr()?;
         let (api, _store) = crate::dev_api::router(data, &site, &format!("http://{local}")).await?;
         let app = app(&paths.out, api, dev.clone());
-        watch(site, dev)?;
+        let dev_events = dev.events.clone();
+        let rebuilding = watch(site, dev)?;
         println!(
             "Trang web đang chạy tại http://{local}/  (sẵn sàng sau {} ms; nhấn Ctrl+C để dừng)",
             started.elapsed().as_millis()
         );
         println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());
-        axum::serve(listener, app).await?;
-        anyhow::Ok(())
-    })
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        let mut server = tokio::spawn(server.into_future());
+        tokio::select! {
+            ended = &mut server => { ended??; }
+            () = stop_requested() => {
+                let _ = stop.send(true);
+                // Open pages' reload streams end now, so they do not hold the stop.
+                let _ = dev_events.send(DevEvent::Shutdown);
+                if tokio::time::timeout(Duration::from_secs(20), server).await.is_err() {
+                    eprintln!("Vẫn còn yêu cầu chưa xong sau 20 giây; dừng hẳn.");
+                }
+            }
+        }
+        anyhow::Ok(rebuilding)
+    })?;
+    // A rebuild under way finishes its files before the process ends; requests in
+    // flight (a submission writing to the store) were let finish by the graceful stop.
+    drop(rebuilding.lock());
+    println!("Đã dừng. Trang web và dữ liệu hồ sơ được giữ nguyên.");
+    Ok(())
+}
+
+/// Opens the port, or says in plain words why not and what to do.
+fn bind(addr: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cổng {addr} đang được một chương trình khác dùng (có thể là một `generator serve` khác đang chạy)"
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("không được phép mở cổng {addr} (cổng dưới 1024 cần quyền quản trị)")
+            }
+            _ => format!("không mở được địa chỉ {addr}: {e}"),
+        };
+        anyhow::anyhow!(
+            "{why}\n    → Cách sửa: dừng chương trình đang dùng cổng đó, hoặc chọn cổng khác, ví dụ: generator serve --addr 127.0.0.1:8081"
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Ctrl+C in the terminal, or SIGTERM from a process manager.
+async fn stop_requested() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    println!("Đang dừng: chờ các yêu cầu đang xử lý xong…");
 }
 
 fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
@@ -102,19 +168,24 @@ async fn events(
         None => Event::default().event("ok").data(""),
     };
     let rx = tokio_stream::wrappers::BroadcastStream::new(dev.events.subscribe());
-    let rest = rx.filter_map(|e| async move {
-        match e.ok()? {
-            DevEvent::Reload => Some(Ok(Event::default().event("reload").data(""))),
-            DevEvent::Failed(msg) => Some(Ok(Event::default().event("failed").data(msg))),
-        }
-    });
+    let rest = rx
+        .take_while(|e| std::future::ready(!matches!(e, Ok(DevEvent::Shutdown))))
+        .filter_map(|e| async move {
+            match e.ok()? {
+                DevEvent::Reload => Some(Ok(Event::default().event("reload").data(""))),
+                DevEvent::Failed(msg) => Some(Ok(Event::default().event("failed").data(msg))),
+                DevEvent::Shutdown => None,
+            }
+        });
     Sse::new(futures_util::stream::once(async { Ok(first) }).chain(rest))
         .keep_alive(KeepAlive::default())
 }
 
 /// Watches content/ and templates/ on a thread of its own; rebuilds after a short
 /// quiet period so that an editor's save (often several events) rebuilds once.
-fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
+fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<Arc<Mutex<()>>> {
+    let rebuilding = Arc::new(Mutex::new(()));
+    let held = rebuilding.clone();
     let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res
@@ -144,6 +215,7 @@ fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
             if changed.is_empty() {
                 continue;
             }
+            let _rebuilding = held.lock();
             let started = Instant::now();
             match site.rebuild(&changed) {
                 Ok(files) => {
@@ -164,5 +236,5 @@ fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<()> {
             }
         }
     });
-    Ok(())
+    Ok(rebuilding)
 }

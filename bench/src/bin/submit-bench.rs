@@ -4,7 +4,7 @@
 //!   2. small JSON submissions per second and p99 latency;
 //!   3. peak resident memory (VmHWM) while a 5 MB plain form post streams through.
 //!
-//! Run: `cargo build --release -p submit-fn && cargo run --release -p submit-fn --bin submit-bench`
+//! Run: `cargo build --release -p submit-fn && cargo run --release -p bench --bin submit-bench`
 //! Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16),
 //! BENCH_DATA_DIR (default /dev/shm when present).
 
@@ -72,7 +72,7 @@ impl Drop for Server {
 fn spawn_server() -> (Server, Duration) {
     let port = free_port();
     let data = tempfile::tempdir_in(data_parent()).unwrap();
-    let content = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
+    let content = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
     let start = Instant::now();
     let child = Command::new(server_binary())
         .env("MOTCUA_ADDR", format!("127.0.0.1:{port}"))

@@ -10,7 +10,7 @@
 //! manifest, `events/000001.json` (received), for some a later officer's step, and the
 //! `index/changes/` hint stamped at the time of receipt; spread over six months.
 //!
-//! Run: `TMPDIR=/dev/shm cargo run --release -p submit-fn --bin admin-bench`
+//! Run: `TMPDIR=/dev/shm cargo run --release -p bench --bin admin-bench`
 //! Options (env): BENCH_DOSSIERS (default 10000), BENCH_REQUESTS (default 20: over the
 //! embedded store every request walks the whole bucket, see the README).
 
@@ -216,7 +216,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
 
-    let content_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
+    let content_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
     let content = catalog::load(&content_dir).expect("fixture content loads");
     let dir = tempfile::tempdir().unwrap();
     let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
