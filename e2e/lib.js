@@ -2,9 +2,10 @@
 // citizen who fills a procedure's form from its schema.
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import os from 'node:os';
 import zlib from 'node:zlib';
 
 export const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -33,6 +34,42 @@ export async function newPage(browser, options = {}) {
   page.on('pageerror', (e) => page.scriptErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') page.scriptErrors.push('console: ' + m.text()); });
   return page;
+}
+
+function submitFnBin() {
+  for (const p of [process.env.SUBMIT_FN_BIN, path.join(ROOT, 'target/debug/submit-fn'), path.join(ROOT, 'target/release/submit-fn')]) {
+    if (p && existsSync(p)) return p;
+  }
+  throw new Error('submit-fn binary not found: build it with `cargo build -p submit-fn` or set SUBMIT_FN_BIN');
+}
+
+/**
+ * An officer's account, made as the commune makes one: `submit-fn officer add`, the
+ * password on standard input, into the server's own store: the embedded store's folder
+ * (E2E_DATA) under `generator serve`, or moto through the S3 API (E2E_S3_ENDPOINT,
+ * E2E_BUCKET) in the production-shaped stack.
+ */
+export function addOfficer({ login, name, password, role = 'officer' }) {
+  const env = { ...process.env };
+  if (process.env.E2E_S3_ENDPOINT) {
+    Object.assign(env, {
+      MOTCUA_S3_ENDPOINT: process.env.E2E_S3_ENDPOINT,
+      MOTCUA_BUCKET: process.env.E2E_BUCKET,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_REGION: 'ap-southeast-1',
+      // Its development secrets are not used with a bucket; kept out of the checkout.
+      MOTCUA_DATA_DIR: path.join(os.tmpdir(), 'motcua-officer-cli'),
+    });
+  } else {
+    if (!process.env.E2E_DATA) throw new Error("E2E_DATA (the server's data folder) is set by run.sh");
+    env.MOTCUA_DATA_DIR = process.env.E2E_DATA;
+    delete env.MOTCUA_S3_ENDPOINT;
+    delete env.MOTCUA_BUCKET;
+  }
+  execFileSync(submitFnBin(), ['officer', 'add', '--login', login, '--name', name, '--role', role, '--replace'], {
+    input: password + '\n', env, stdio: ['pipe', 'inherit', 'inherit'],
+  });
 }
 
 export async function getJson(urlPath) {
@@ -242,8 +279,12 @@ export function walkHtml(dir, out = []) {
   return out;
 }
 
+let axeSource;
 export async function runAxe(page) {
-  await page.addScriptTag({ path: path.join(E2E_DIR, 'node_modules/axe-core/axe.min.js') });
+  // Evaluated through the DevTools protocol, not as a <script>: the production CSP
+  // (script-src 'self') refuses inline scripts, and the pages must keep it.
+  axeSource ??= readFileSync(path.join(E2E_DIR, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n    ` +
     v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' — ' + n.failureSummary.replace(/\n/g, ' ')).join('\n    '));

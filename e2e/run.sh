@@ -10,6 +10,11 @@
 #   GENERATOR_BIN   a generator binary to use instead of `cargo run --release -p generator`
 #   PORT            the port to serve on (default: a free one)
 #   CHROMIUM        the browser (default /usr/bin/chromium)
+#   E2E_STACK=prod  run against the production-shaped stack instead (e2e/prod-stack.js:
+#                   the distribution of infra/template.yaml, the function binary in its
+#                   Lambda mode under cargo-lambda's emulator, moto as S3); needs
+#                   GENERATOR_BIN and SUBMIT_FN_BIN (default target/debug/submit-fn).
+#                   Tests that reach into the embedded store's folder are left out.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -22,7 +27,12 @@ port="${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 data="$(mktemp -d "${TMPDIR:-/tmp}/motcua-e2e.XXXXXX")"
 log="$data/serve.log"
 
-if [ -n "${GENERATOR_BIN:-}" ]; then
+if [ "${E2E_STACK:-}" = prod ]; then
+  [ -n "${GENERATOR_BIN:-}" ] || { echo "E2E_STACK=prod needs GENERATOR_BIN." >&2; exit 2; }
+  "$GENERATOR_BIN" build --out "$data/site" >"$data/build.log" 2>&1 || { cat "$data/build.log" >&2; exit 1; }
+  export SITE_DIR="$data/site"
+  cmd=(node "$here/prod-stack.js" --port "$port" --site "$data/site")
+elif [ -n "${GENERATOR_BIN:-}" ]; then
   cmd=("$GENERATOR_BIN" serve --addr "127.0.0.1:$port" --data "$data/store")
 else
   cargo build --release -p generator
@@ -45,10 +55,18 @@ done
 if [ -z "${ready:-}" ]; then echo "Máy chủ không trả lời /api/health sau 60 giây:" >&2; cat "$log" >&2; exit 1; fi
 
 export E2E_BASE="http://127.0.0.1:$port"
-export E2E_DATA="$data/store"   # the server's data folder (embedded S3 in s3/, secrets/)
-export SITE_DIR="$root/site"
 cd "$here"
-if [ $# -eq 0 ]; then set -- tests/*.test.js; fi
+if [ "${E2E_STACK:-}" = prod ]; then
+  # The store is moto: the officers' CLI reaches it as on AWS, through the S3 API.
+  for _ in $(seq 1 50); do grep -q '^moto ' "$log" && break; sleep 0.1; done
+  read -r _ E2E_S3_ENDPOINT _ E2E_BUCKET < <(grep '^moto ' "$log")
+  export E2E_S3_ENDPOINT E2E_BUCKET
+  if [ $# -eq 0 ]; then set -- $(ls tests/*.test.js | grep -v console-actions); fi
+else
+  export E2E_DATA="$data/store"   # the server's data folder (embedded S3 in s3/, secrets/)
+  export SITE_DIR="$root/site"
+  if [ $# -eq 0 ]; then set -- tests/*.test.js; fi
+fi
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "$@" || status=$?
 if [ $status -ne 0 ]; then echo "--- nhật ký máy chủ (cuối) ---" >&2; tail -n 40 "$log" >&2; fi

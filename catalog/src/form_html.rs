@@ -430,9 +430,10 @@ fn render_field(h: &mut String, field: &Field, values: &RawValues, error: Option
             let max = u64::from(field.max_size_kb.unwrap_or(5120)) * 1024;
             let _ = write!(
                 h,
-                r#"<input type="file" id="f-{id}" name="{id}" accept="{}" data-max-bytes="{max}" data-kinds="{}"{required_attr}{aria}{invalid}><div class="upload-status" id="f-{id}-status" aria-live="polite"></div>"#,
+                r#"<input type="file" id="f-{id}" name="{id}" accept="{}" data-max-bytes="{max}" data-kinds="{}"{required_attr}{aria}{invalid}><div class="upload-status" id="f-{id}-status" aria-live="polite"></div><p class="hint no-js-note">{}</p>"#,
                 accept.join(","),
-                kind_names.join(",")
+                kind_names.join(","),
+                escape(&crate::plain_post::files_limit_note())
             );
         }
     }

@@ -10,6 +10,7 @@ pub mod dossier_code;
 pub mod form_html;
 pub mod load;
 pub mod model;
+pub mod plain_post;
 pub mod text;
 pub mod validate;
 

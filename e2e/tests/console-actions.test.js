@@ -19,10 +19,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, BASE, ROOT, ARTIFACTS, vnuErrors } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, addOfficer, BASE, ARTIFACTS, vnuErrors } from '../lib.js';
 
 const A = { login: 'canbo-a-e2e', name: 'Trần Thị Tiếp Nhận', password: 'mat-khau-can-bo-a-123456' };
 const B = { login: 'canbo-b-e2e', name: 'Lê Văn Thụ Lý', password: 'mat-khau-can-bo-b-123456' };
@@ -38,22 +37,6 @@ const d1 = {}, d2 = {}, d3 = {}, old = {};
 let baseline; // the console's counts before this file created anything
 
 // ---------- helpers ----------
-
-function submitFnBin() {
-  for (const p of [process.env.SUBMIT_FN_BIN, path.join(ROOT, 'target/debug/submit-fn'), path.join(ROOT, 'target/release/submit-fn')]) {
-    if (p && existsSync(p)) return p;
-  }
-  throw new Error('submit-fn binary not found: build it with `cargo build -p submit-fn` or set SUBMIT_FN_BIN');
-}
-
-function addOfficer(o) {
-  const env = { ...process.env, MOTCUA_DATA_DIR: process.env.E2E_DATA };
-  delete env.MOTCUA_S3_ENDPOINT;
-  delete env.MOTCUA_BUCKET;
-  execFileSync(submitFnBin(), ['officer', 'add', '--login', o.login, '--name', o.name, '--role', 'officer', '--replace'], {
-    input: o.password + '\n', env, stdio: ['pipe', 'inherit', 'inherit'],
-  });
-}
 
 const re = (s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 

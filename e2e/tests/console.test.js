@@ -5,32 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, BASE, ROOT, ARTIFACTS } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, BASE, ARTIFACTS } from '../lib.js';
 
 const LOGIN = 'canbo-e2e';
 const PASSWORD = 'mat-khau-e2e-du-dai-123';
 let browser, code, token;
 
-function submitFnBin() {
-  for (const p of [process.env.SUBMIT_FN_BIN, path.join(ROOT, 'target/debug/submit-fn'), path.join(ROOT, 'target/release/submit-fn')]) {
-    if (p && existsSync(p)) return p;
-  }
-  throw new Error('submit-fn binary not found: build it with `cargo build -p submit-fn` or set SUBMIT_FN_BIN');
-}
-
 before(async () => {
-  assert.ok(process.env.E2E_DATA, 'E2E_DATA (the server\'s data folder) is set by run.sh');
-  // The CLI opens the same embedded store (E2E_DATA/s3, same bucket) as the server.
-  const env = { ...process.env, MOTCUA_DATA_DIR: process.env.E2E_DATA };
-  delete env.MOTCUA_S3_ENDPOINT;
-  delete env.MOTCUA_BUCKET;
-  execFileSync(submitFnBin(), ['officer', 'add', '--login', LOGIN, '--name', 'Nguyễn Văn Tiếp Nhận', '--role', 'officer', '--replace'], {
-    input: PASSWORD + '\n',
-    env,
-    stdio: ['pipe', 'inherit', 'inherit'],
-  });
+  addOfficer({ login: LOGIN, name: 'Nguyễn Văn Tiếp Nhận', password: PASSWORD });
   browser = await launch();
 });
 after(async () => { await browser?.close(); });

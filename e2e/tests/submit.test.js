@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, BASE, MOBILE, ARTIFACTS, HUMAN_ANSWER } from '../lib.js';
 
-const CODE = /^[A-Za-z0-9.]+-\d{6}-\d{4}$/;
+const CODE = /^[A-Za-z0-9._-]+-\d{6}-\d{4}$/;
 let browser, procedures;
 const receipts = [];
 
@@ -94,6 +94,48 @@ describe('submission without JavaScript (plain multipart post, question, HTML re
       await page.context().close();
     }
   });
+
+  test("the HTML receipt's print button works under the site's CSP (no inline script)", async () => {
+    const [p] = procedures;
+    const page = await newPage(browser, { viewport: MOBILE });
+    // The form's own script kept out, so the browser posts the form itself, as a phone
+    // without that script would; the receipt page's scripts still run.
+    await page.route(/\/assets\/form\.[^/]*js$/, (r) => r.abort());
+    await page.goto(BASE + p.formPath);
+    const files = await attachmentsFor(page, p.schema);
+    await fillForm(page, p.schema, answers(p.schema), files);
+    await page.fill('#f-human_answer', HUMAN_ANSWER);
+    page.scriptErrors.length = 0;  // the aborted form script
+    await Promise.all([page.waitForNavigation(), page.click('#dossier-form button[type=submit]')]);
+    await page.locator('.receipt-code strong').waitFor();
+    const print = page.locator('button[data-print]');
+    await print.waitFor({ state: 'visible' });
+    await page.evaluate(() => { window.printed = 0; window.print = () => { window.printed += 1; }; });
+    await print.click();
+    assert.equal(await page.evaluate(() => window.printed), 1, 'the print dialog was asked for');
+    assert.deepEqual(page.scriptErrors, [], 'no script error and no CSP violation');
+    await page.context().close();
+  });
+
+  test('a plain post over the size limit gets the Vietnamese page, not a gateway error', async () => {
+    const [p] = procedures;
+    const fileField = p.schema.form.sections.flatMap((s) => s.fields).find((f) => f.type === 'file');
+    assert.ok(fileField, `${p.code} has a file field`);
+    // Just over the plain post's limit for files (about 4.4 MB), still under Lambda's
+    // 6 MB once base64-encoded: the function itself must answer.
+    const bytes = Buffer.alloc(4_650_000, 0x61);
+    Buffer.from('%PDF-1.7\n').copy(bytes);
+    const form = new FormData();
+    form.append('procedure', p.code);
+    form.append('human_answer', HUMAN_ANSWER);
+    form.append(fileField.id, new Blob([bytes], { type: 'application/pdf' }), 'ban-quet.pdf');
+    const r = await fetch(`${BASE}/api/dossiers/form`, { method: 'POST', body: form });
+    const text = await r.text();
+    assert.equal(r.status, 413, text.slice(0, 300));
+    assert.match(r.headers.get('content-type') || '', /text\/html/);
+    assert.match(text, /Hồ sơ chưa được gửi/);
+    assert.match(text, /4,4 MB/);
+  });
 });
 
 describe('tracking', () => {
@@ -130,6 +172,20 @@ describe('tracking', () => {
     await Promise.all([page.waitForNavigation(), page.click('#track-form button[type=submit]')]);
     assert.match(await page.locator('h1').textContent(), new RegExp(code.replace(/\./g, '\\.')));
     assert.match(await page.locator('body').textContent(), /Tình trạng/);
+    await page.context().close();
+  });
+
+  test("an unknown code: the function's own answer, not the site's 404 page", async () => {
+    const r = await fetch(`${BASE}/api/dossiers/H21.55.01-260101-0001?token=sai-ma-tra-cuu`);
+    assert.equal(r.status, 404);
+    assert.match((await r.json()).message, /Không tìm thấy hồ sơ/);
+    const page = await newPage(browser, { javaScriptEnabled: false });
+    const answer = await page.goto(`${BASE}/api/track?code=H21.55.01-260101-0001&token=sai-ma-tra-cuu`);
+    assert.equal(answer.status(), 404);
+    const body = await page.locator('body').textContent();
+    assert.match(body, /Không tìm thấy hồ sơ/);
+    assert.doesNotMatch(await page.locator('h1').textContent(), /Không tìm thấy trang này/);
+    assert.ok(await page.locator('form[action="/api/track"]').count(), 'the tracking form to try again');
     await page.context().close();
   });
 

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// Lambda's synchronous request limit is 6 MB, and API Gateway/Function URLs base64-encode
-/// binary bodies (×4/3), so a plain form post has to stay well below it.
-pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 5_500_000;
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// The files of a plain form post together: the most that fits Lambda's request limit
+/// once API Gateway has base64-encoded the body (`catalog::plain_post`). Also the most
+/// `MOTCUA_MAX_TOTAL_BYTES` may raise it to.
+pub const DEFAULT_MAX_TOTAL_BYTES: u64 = catalog::plain_post::MAX_FILES_BYTES;
+pub const DEFAULT_MAX_FILE_BYTES: u64 = catalog::plain_post::MAX_FILES_BYTES;
 
 #[derive(Clone)]
 pub struct Config {
@@ -14,7 +15,10 @@ pub struct Config {
     /// For S3-compatible servers (path-style). `None` means AWS S3.
     pub s3_endpoint: Option<String>,
     pub region: String,
-    pub content_dir: PathBuf,
+    /// The function bundle the generator built (`MOTCUA_CATALOG`, default
+    /// `catalog.json`, beside the bootstrap on Lambda): the procedures, their forms,
+    /// the holidays and the page layout. The function never reads the Markdown.
+    pub catalog: PathBuf,
     /// Absolute URL the function is reachable under, without the `/api` suffix
     /// (e.g. `https://iapet.gialai.gov.vn`); used in tracking links and the QR code.
     pub public_url: String,
@@ -43,7 +47,7 @@ impl std::fmt::Debug for Config {
             .field("bucket", &self.bucket)
             .field("s3_endpoint", &self.s3_endpoint)
             .field("region", &self.region)
-            .field("content_dir", &self.content_dir)
+            .field("catalog", &self.catalog)
             .field("public_url", &self.public_url)
             .field("unit_code", &self.unit_code)
             .field("signing_key", &"<hidden>")
@@ -90,12 +94,14 @@ impl Config {
     }
 
     /// A complete configuration for tests: fixed keys, bucket `motcua`, easy captcha.
-    pub fn for_tests(content_dir: impl Into<PathBuf>, endpoint: Option<String>) -> Config {
+    /// `catalog` is only recorded: tests build their state from content
+    /// ([`crate::AppState::new`]) and never read it.
+    pub fn for_tests(catalog: impl Into<PathBuf>, endpoint: Option<String>) -> Config {
         Config {
             bucket: "motcua".into(),
             s3_endpoint: endpoint,
             region: "us-east-1".into(),
-            content_dir: content_dir.into(),
+            catalog: catalog.into(),
             public_url: "http://localhost:8787".into(),
             unit_code: None,
             signing_key: b"test-signing-key-0123456789abcdefghijkl".to_vec(),
@@ -146,7 +152,9 @@ impl Config {
                 problems.push("AWS_REGION chưa đặt, ví dụ AWS_REGION=ap-southeast-1".into());
                 String::new()
             });
-        let content_dir = PathBuf::from(get("MOTCUA_CONTENT").unwrap_or_else(|| "content".into()));
+        let catalog = PathBuf::from(
+            get("MOTCUA_CATALOG").unwrap_or_else(|| catalog::bundle::FILE_NAME.into()),
+        );
         let public_url = get("MOTCUA_PUBLIC_URL").unwrap_or_else(|| {
             problems.push(
                 "MOTCUA_PUBLIC_URL chưa đặt: địa chỉ trang web công khai, ví dụ https://iapet.gialai.gov.vn"
@@ -213,7 +221,7 @@ impl Config {
             "MOTCUA_MAX_TOTAL_BYTES",
             DEFAULT_MAX_TOTAL_BYTES,
             1024,
-            5_900_000,
+            DEFAULT_MAX_TOTAL_BYTES,
         );
         let max_file_bytes = number(
             "MOTCUA_MAX_FILE_BYTES",
@@ -227,10 +235,11 @@ impl Config {
         let upload_ttl_secs = number("MOTCUA_UPLOAD_TTL", 600, 60, 3600);
         let unit_code = get("MOTCUA_UNIT_CODE");
         if let Some(u) = &unit_code
-            && (u.contains(char::is_whitespace) || u.contains('/'))
+            && !catalog::dossier_code::valid_unit_code(u)
         {
             problems.push(format!(
-                "MOTCUA_UNIT_CODE=\"{u}\" không được có dấu cách hoặc dấu /, ví dụ H21.55.01"
+                "MOTCUA_UNIT_CODE=\"{u}\" không dùng được trong mã hồ sơ: {}, ví dụ H21.55.01",
+                catalog::dossier_code::UNIT_CODE_RULE
             ));
         }
         let notify = crate::notify::NotifyConfig::from_lookup(&get, &mut problems);
@@ -241,7 +250,7 @@ impl Config {
             bucket,
             s3_endpoint,
             region,
-            content_dir,
+            catalog,
             public_url,
             unit_code,
             signing_key,

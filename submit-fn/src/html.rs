@@ -1,6 +1,6 @@
 //! The function's HTML pages: the receipt, the form with its errors, the tracking page
-//! and plain messages. Each sits in a [`Shell`] (the site's header and footer in the
-//! dev server; a minimal layout otherwise).
+//! and plain messages. Each sits in a [`Shell`]: the site's stylesheet, header and
+//! footer from the function bundle, the same in development and in production.
 
 use std::fmt::Write;
 
@@ -9,36 +9,21 @@ use catalog::form_html::{FormView, escape, render_form};
 use catalog::validate::{FieldError, RawValues};
 
 use crate::receipt::Receipt;
+use crate::routes::PAGE_SCRIPT;
 use crate::routes::track::TrackView;
 
-/// The layout around every page of the function.
-#[derive(Debug, Clone)]
-pub struct Shell {
-    pub site_name: String,
-    pub css_href: String,
-    /// Raw HTML placed at the top of `<body>` (the site's header and menu).
-    pub header_html: String,
-    /// Raw HTML placed at the bottom of `<body>`.
-    pub footer_html: String,
+/// The layout around every page of the function: the site's stylesheet, header and
+/// footer, which the generator puts in the function bundle (`catalog::Shell`).
+pub use catalog::Shell;
+
+/// A page of the function inside the site's layout. A trait because the layout's data
+/// is the bundle's (in `catalog`), while its HTML belongs with the function's pages.
+pub trait Layout {
+    fn page(&self, title: &str, main: &str) -> String;
 }
 
-impl Shell {
-    pub fn plain(site_name: &str) -> Shell {
-        Shell {
-            site_name: site_name.to_owned(),
-            css_href: "/assets/site.css".into(),
-            header_html: format!(
-                r#"<header class="site-header"><a class="site-name" href="/">{}</a></header>"#,
-                escape(site_name)
-            ),
-            footer_html: format!(
-                r#"<footer class="site-footer"><p>{}</p></footer>"#,
-                escape(site_name)
-            ),
-        }
-    }
-
-    pub fn page(&self, title: &str, main: &str) -> String {
+impl Layout for Shell {
+    fn page(&self, title: &str, main: &str) -> String {
         format!(
             r##"<!DOCTYPE html>
 <html lang="vi">
@@ -215,8 +200,9 @@ pub fn receipt_page(shell: &Shell, r: &Receipt) -> String {
 <p>Quét mã QR hoặc mở đường dẫn: <a href="{url}">{url_text}</a></p>
 <figure class="receipt-qr">{qr}<figcaption>Mã QR mở trang tra cứu hồ sơ {code}</figcaption></figure>
 </section>
-<p class="no-print"><button type="button" onclick="window.print()">In giấy tiếp nhận</button></p>
-</article>"#,
+<p class="no-print"><button type="button" data-print hidden>In giấy tiếp nhận</button></p>
+</article>
+<script src="{PAGE_SCRIPT}" defer></script>"#,
         token = escape(&r.tracking_token),
         url = escape(&r.tracking_url),
         url_text = escape(&r.tracking_url),

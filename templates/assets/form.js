@@ -443,6 +443,8 @@
     });
     altcha.catch(function () {});
   }
+  /* Files go straight to storage from here: the plain post's total limit does not apply. */
+  Array.prototype.forEach.call(form.querySelectorAll('.no-js-note'), function (n) { n.hidden = true; });
   if (altchaOk) {
     if (humanCheck) humanCheck.hidden = true;
     startAltcha();

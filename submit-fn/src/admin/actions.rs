@@ -15,7 +15,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use super::auth::Session;
 use super::index::{self, read_dossier, summarize};
 use crate::dossier::{
-    Event, Manifest, RETRY_MESSAGE, VN, dossier_prefix, format_time, status_label,
+    Event, Manifest, RETRY_MESSAGE, VN, format_time, status_label,
 };
 use crate::routes::message;
 use crate::state::AppState;
@@ -302,7 +302,7 @@ pub async fn append_event(
     now: OffsetDateTime,
 ) -> Result<bool, crate::storage::StorageError> {
     let storage = state.storage();
-    let prefix = dossier_prefix(&manifest.code).expect("stored codes parse");
+    let prefix = crate::dossier::stored_prefix(&manifest.code)?;
     let id = hex::encode(rand::random::<[u8; 8]>());
     crate::notify::enqueue_event(state, manifest, event, seq, &id).await?;
     let stored = StoredEvent { event, id: &id };

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::actions::{CONFLICT, append_event};
 use super::index::read_dossier;
 use crate::dossier::{
-    Attachment, Event, RETRY_MESSAGE, display_name, dossier_prefix, format_time, status_label,
+    Attachment, Event, RETRY_MESSAGE, display_name, format_time, status_label,
 };
 use crate::routes::message;
 use crate::routes::track::NOT_FOUND;
@@ -130,7 +130,7 @@ async fn receive(
             return Ok(Err((StatusCode::NOT_FOUND, NOT_FOUND.to_owned())));
         };
         let seq = events.len() as u32 + 1;
-        let prefix = dossier_prefix(&manifest.code).expect("stored codes parse");
+        let prefix = crate::dossier::stored_prefix(&manifest.code)?;
         let mut files = Vec::new();
         for (n, ((field, name, bytes), kind)) in post.files.iter().zip(&kinds).enumerate() {
             let key = format!(

@@ -35,7 +35,7 @@ impl AppState {
                 .put_if_absent(&claim, Bytes::from(key_hash.to_owned()), "text/plain")
                 .await?
             {
-                return Ok(format!("{}-{day}-{n:04}", self.inner.unit_code));
+                return Ok(catalog::dossier_code::format(&self.inner.unit_code, &day, n));
             }
         }
         Err(SubmitError::SequenceExhausted)

@@ -58,6 +58,9 @@ pub struct IncomingFile {
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub procedure: String,
+    /// The version of the form the page showed (`form_version`); `None` from clients
+    /// that send none, which are checked against the current form as they are.
+    pub form_version: Option<String>,
     pub idempotency_key: String,
     pub proof: HumanProof,
     /// The honeypot: people leave it empty.
@@ -74,6 +77,9 @@ pub enum SubmitError {
     UnknownProcedure(String),
     #[error("thủ tục {0} không nhận hồ sơ trực tuyến")]
     NotOnline(String),
+    /// The page was built from another version of the form than the function holds.
+    #[error("biểu mẫu của thủ tục {0} đã thay đổi")]
+    FormChanged(String),
     #[error("dữ liệu không hợp lệ")]
     Invalid(Vec<FieldError>),
     #[error("captcha: {0}")]
@@ -106,6 +112,12 @@ impl SubmitError {
                 "procedure",
                 format!(
                     "Thủ tục \"{title}\" chưa nhận hồ sơ trực tuyến. Vui lòng xem hướng dẫn và nộp hồ sơ tại Bộ phận Một cửa."
+                ),
+            )],
+            SubmitError::FormChanged(title) => vec![FieldError::new(
+                "_form",
+                format!(
+                    "Biểu mẫu \"{title}\" đã được cập nhật sau khi bạn mở trang nên hồ sơ CHƯA được gửi. Vui lòng tải lại trang (nhấn F5 hoặc kéo trang xuống để tải lại), kiểm tra lại các ô rồi gửi lại."
                 ),
             )],
             SubmitError::Invalid(errors) => errors.clone(),
@@ -170,6 +182,14 @@ impl AppState {
             (Some(form), true) => form,
             _ => return Err(SubmitError::NotOnline(procedure.title.clone())),
         };
+        // A page from an older build asked for other fields or other rules: checking it
+        // against this form would fail it in confusing ways, or accept it half-filled.
+        if let Some(sent) = sub.form_version.as_deref().map(str::trim)
+            && !sent.is_empty()
+            && Some(sent) != self.form_version(&procedure.code)
+        {
+            return Err(SubmitError::FormChanged(procedure.title.clone()));
+        }
         if !sub.website.trim().is_empty() {
             return Err(SubmitError::form(
                 "Không gửi được hồ sơ: ô \"Trang web\" (dành để chặn thư rác) phải để trống. Nếu bạn là người thật, hãy xóa nội dung ô đó rồi gửi lại.",
@@ -281,7 +301,11 @@ impl AppState {
         };
 
         let code = record.code.clone();
-        let prefix = dossier_prefix(&code).expect("own codes parse");
+        // The unit code was checked at start by the same rule, so this holds; a record
+        // written by an older version with another rule is refused, not a panic.
+        let prefix = dossier_prefix(&code).ok_or_else(|| {
+            StorageError::Unavailable(format!("idempotency record holds a malformed code {code}"))
+        })?;
         let manifest_key = format!("{prefix}dossier.json");
         // A record we just created cannot have a manifest yet.
         if !fresh && let Some(bytes) = storage.get(&manifest_key).await? {

@@ -137,22 +137,7 @@ pub fn status_label(status: &str) -> &'static str {
 
 /// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.
 pub fn parse_code(code: &str) -> Option<&str> {
-    if code.len() > 60 {
-        return None;
-    }
-    let mut parts = code.rsplitn(3, '-');
-    let seq = parts.next()?;
-    let date = parts.next()?;
-    let unit = parts.next()?;
-    let ok = seq.len() == 4
-        && seq.bytes().all(|b| b.is_ascii_digit())
-        && date.len() == 6
-        && date.bytes().all(|b| b.is_ascii_digit())
-        && !unit.is_empty()
-        && unit
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    ok.then_some(date)
+    catalog::dossier_code::parse(code)
 }
 
 /// `dossiers/{yyyy}/{mm}/{code}/`
@@ -163,6 +148,14 @@ pub fn dossier_prefix(code: &str) -> Option<String> {
         &date[0..2],
         &date[2..4]
     ))
+}
+
+/// The folder of a dossier read from the store: its code was parsed to find it, so this
+/// only fails for a manifest edited by hand; that request then fails, not the process.
+pub fn stored_prefix(code: &str) -> Result<String, crate::storage::StorageError> {
+    dossier_prefix(code).ok_or_else(|| {
+        crate::storage::StorageError::Unavailable(format!("stored dossier code {code:?} is malformed"))
+    })
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {

@@ -315,7 +315,7 @@ pub async fn enqueue_event(
     if record.sms.is_none() && record.email.is_none() {
         return Ok(());
     }
-    let prefix = crate::dossier::dossier_prefix(&m.code).expect("stored codes parse");
+    let prefix = crate::dossier::stored_prefix(&m.code)?;
     record.event_key = Some(format!("{prefix}events/{seq:06}.json"));
     record.event_id = Some(id.to_owned());
     let key = format!("outbox/{}-{seq:06}-{}-{id}.json", m.code, e.status);

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 pub async fn post_form(State(state): State<AppState>, request: Request) -> Response {
     let shell = &state.inner.shell;
+    let back = back_to_form(request.headers(), &state.config().public_url);
     let config = state.config();
     let mp = match Multipart::from_request(request, &state).await {
         Ok(mp) => mp,
@@ -39,7 +40,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                     shell,
                     "Hồ sơ chưa được gửi",
                     &e.to_string(),
-                    Some(("javascript:history.back()", "Quay lại biểu mẫu")),
+                    Some((&back, "Quay lại biểu mẫu")),
                 ),
             );
         }
@@ -51,6 +52,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
     };
     let sub = Submission {
         procedure: post.procedure.clone(),
+        form_version: post.form_version.clone(),
         idempotency_key: idempotency_key.clone(),
         proof: HumanProof::Answer(post.human_answer.clone()),
         website: post.website.clone(),
@@ -83,7 +85,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                     shell,
                     "Chưa gửi được hồ sơ",
                     RETRY_MESSAGE,
-                    Some(("javascript:history.back()", "Quay lại biểu mẫu để thử lại")),
+                    Some((&back, "Quay lại biểu mẫu để thử lại")),
                 ),
             )
         }
@@ -94,6 +96,8 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
         Err(e) => {
             let status = match e {
                 SubmitError::Captcha(_) => StatusCode::FORBIDDEN,
+                // The form is shown again as the function holds it now, with the message.
+                SubmitError::FormChanged(_) => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let errors = e.field_errors();
@@ -115,5 +119,49 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                 None => html(status, errors_page(shell, "Hồ sơ chưa được gửi", &errors)),
             }
         }
+    }
+}
+
+/// Where "back to the form" goes: the page the form was sent from (its path, when the
+/// browser says it and it is on the public site), else the home page and its catalogue.
+/// A link, not `history.back()`: the production CSP runs no inline script. The site's
+/// address comes from the configuration: behind CloudFront the Host is API Gateway's.
+fn back_to_form(headers: &axum::http::HeaderMap, public_url: &str) -> String {
+    headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.strip_prefix(public_url.trim_end_matches('/')))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/api/"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::back_to_form;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    const SITE: &str = "https://iapet.example.vn";
+
+    fn headers(referer: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(r) = referer {
+            h.insert(header::REFERER, HeaderValue::from_str(r).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn back_goes_to_the_form_page_on_this_site_only() {
+        let back = |referer| back_to_form(&headers(referer), SITE);
+        assert_eq!(
+            back(Some("https://iapet.example.vn/thu-tuc/dang-ky-khai-sinh/nop-truc-tuyen/")),
+            "/thu-tuc/dang-ky-khai-sinh/nop-truc-tuyen/"
+        );
+        assert_eq!(back(Some("https://evil.example/x/")), "/");
+        assert_eq!(back(Some("https://iapet.example.vn.evil.example/x/")), "/");
+        assert_eq!(back(Some("https://iapet.example.vn//evil.example/")), "/");
+        assert_eq!(back(Some("https://iapet.example.vn/api/track")), "/");
+        assert_eq!(back(None), "/");
     }
 }

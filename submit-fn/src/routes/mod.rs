@@ -11,6 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::state::AppState;
@@ -22,9 +23,12 @@ pub const BAD_BODY_HEADER: &str = "x-motcua-invalid-base64";
 /// The whole application. It carries the `/api` prefix itself.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
-    let form_limit = config.max_total_bytes as usize + 64 * 1024;
+    let panic_shell = state.inner.shell.clone();
+    // The files plus room for the fields: at most `catalog::plain_post::MAX_BODY_BYTES`.
+    let form_limit = (config.max_total_bytes + catalog::plain_post::FIELDS_ALLOWANCE) as usize;
     let api = Router::new()
         .route("/health", get(|| async { axum::Json(json!({"ok": true})) }))
+        .route("/assets/page.js", get(page_script))
         .route("/challenge", get(json::challenge))
         .route("/uploads", post(json::uploads))
         .route("/dossiers", post(json::dossiers))
@@ -52,7 +56,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     let mut app = Router::new()
         .nest("/api", api)
-        .layer(middleware::from_fn(reject_bad_body));
+        .layer(middleware::from_fn(reject_bad_body))
+        .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
+            // A bug, never the citizen's doing. Nothing is half-stored: a dossier becomes
+            // visible only when its manifest, written last, exists.
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                crate::html::message_page(
+                    &panic_shell,
+                    "Đã có lỗi ngoài ý muốn",
+                    "Hệ thống gặp lỗi khi xử lý yêu cầu này và chưa lưu gì từ yêu cầu đó. Vui lòng thử lại sau ít phút; nếu vẫn không được, hãy gọi số hỗ trợ ở cuối trang.",
+                    Some(("/", "Về trang chủ")),
+                ),
+            )
+        }));
     if let Some(origin) = &config.cors_origin {
         let allow = if origin == "*" {
             AllowOrigin::any()
@@ -78,6 +95,21 @@ async fn reject_bad_body(req: Request, next: Next) -> Response {
         );
     }
     next.run(req).await
+}
+
+/// The one script of the function's own pages (the print button), served from here so
+/// that those pages need nothing from the site's build and no inline script.
+pub const PAGE_SCRIPT: &str = "/api/assets/page.js";
+
+async fn page_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/page.js"),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
