@@ -153,10 +153,18 @@ impl Site {
         let staging = sibling(&out, "staging");
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
-        let result = self.render_all(&staging, progress);
+        // The function bundle is part of the build: a site is never published without
+        // the bundle of the same content, nor a bundle without its site.
+        let result = self
+            .render_all(&staging, progress)
+            .and_then(|report| Ok((report, self.stage_bundle()?)));
         match result {
-            Ok(report) => {
-                swap(&staging, &out)?;
+            Ok((report, bundle)) => {
+                if let Err(e) = swap(&staging, &out) {
+                    bundle.discard();
+                    return Err(e);
+                }
+                bundle.commit()?;
                 Ok(Report {
                     millis: started.elapsed().as_millis(),
                     ..report
@@ -241,6 +249,13 @@ impl Site {
     }
 
     /// Applies a change to content files while serving. Returns the paths that changed
+    /// Encodes the function bundle of the loaded content, with the layout rendered from
+    /// the site's own templates.
+    fn stage_bundle(&self) -> Result<crate::bundle::Staged, BuildError> {
+        let shell = Renderer::new(&self.theme, &self.content, false).shell()?;
+        crate::bundle::stage(&self.paths.out, &self.content, shell)
+    }
+
     /// on disk. A change the fast path does not cover (templates, site.yaml, news…)
     /// reloads and rebuilds everything.
     pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Vec<String>, BuildError> {
@@ -393,6 +408,8 @@ impl Site {
         }
         Ok(changed_paths)
     }
+        // The dev server's function reloads from it: a changed form is enforced as shown.
+        self.stage_bundle()?.commit()?;
 }
 
 fn write_atomically(root: &Path, (rel, bytes): &File) -> Result<(), BuildError> {

@@ -1,48 +1,68 @@
 //! The function mounted at /api for local runs: the same router as on Lambda, over an
-//! embedded S3-compatible store in the data folder, with the site's own header and
-//! footer around its pages.
+//! embedded S3-compatible store in the data folder, built from the function bundle the
+//! build just wrote (`site.function/catalog.json`), the very file a deploy ships, so
+//! that what is tried locally is what runs in production. After each rebuild the next
+//! request finds a new bundle and the function takes it: a changed form is enforced as
+//! the reloaded page shows it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use submit_fn::AppState;
 use submit_fn::embedded_s3::EmbeddedS3;
-use submit_fn::html::Shell;
+use tower::ServiceExt;
 
 use crate::Site;
+
+/// The function's router, rebuilt when the bundle file changes.
+struct Live {
+    path: PathBuf,
+    current: Mutex<(Option<SystemTime>, AppState, Router)>,
+}
+
+impl Live {
+    fn router(&self) -> Router {
+        let stamp = modified(&self.path);
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if stamp != current.0 {
+            match submit_fn::serve::load_bundle(&self.path) {
+                Ok(bundle) => {
+                    let state = current.1.with_bundle(bundle);
+                    *current = (stamp, state.clone(), submit_fn::router(state));
+                }
+                // The build renames a whole file into place, so this is a bundle broken
+                // by hand: say so, and keep serving the last good one.
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+        current.2.clone()
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
 
 pub async fn router(
     data: &Path,
     site: &Site,
     public_url: &str,
 ) -> anyhow::Result<(Router, EmbeddedS3)> {
-    let (state, store) = submit_fn::serve::dev_state(&site.content, data, public_url).await?;
-    let state = state.with_shell(shell(site));
-    Ok((submit_fn::router(state), store))
-}
-
-/// The header and footer of the built site, so that the function's pages (receipt,
-/// form with errors, tracking) look like the rest of the site.
-fn shell(site: &Site) -> Shell {
-    let page = std::fs::read_to_string(site.paths.out.join("404.html")).unwrap_or_default();
-    let between = |start: &str, end: &str| -> String {
-        page.find(start)
-            .and_then(|s| {
-                page[s..]
-                    .find(end)
-                    .map(|e| page[s..s + e + end.len()].to_owned())
-            })
-            .unwrap_or_default()
-    };
-    Shell {
-        site_name: site.content.site.name.clone(),
-        css_href: site
-            .theme
-            .assets
-            .urls
-            .get("site.css")
-            .cloned()
-            .unwrap_or_default(),
-        header_html: between("<header", "</header>"),
-        footer_html: between("<footer", "</footer>"),
-    }
+    let path = crate::bundle::path(&site.paths.out);
+    let stamp = modified(&path);
+    let bundle = submit_fn::serve::load_bundle(&path)?;
+    let (state, store) = submit_fn::serve::dev_state(bundle, data, public_url).await?;
+    let live = Arc::new(Live {
+        path,
+        current: Mutex::new((stamp, state.clone(), submit_fn::router(state))),
+    });
+    let service = tower::service_fn(move |request: Request<Body>| {
+        let router = live.router();
+        async move { router.oneshot(request).await }
+    });
+    Ok((Router::new().route_service("/api/{*rest}", service), store))
 }

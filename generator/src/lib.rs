@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod build;
+pub mod bundle;
 pub mod deploy;
 pub mod images;
 pub mod markdown;

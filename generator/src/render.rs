@@ -206,6 +206,9 @@ impl<'a> Renderer<'a> {
         let timed = |name: &str, f: &dyn Fn() -> Result<Vec<File>, RenderError>| {
             let t = std::time::Instant::now();
             let r = f();
+                // The version the page's hidden `form_version` carries and the function
+                // compares; here for API clients that build their own form.
+                "form_version": p.form.as_ref().map(catalog::Form::version),
             if trace {
                 eprintln!("  {name}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
             }
@@ -220,6 +223,28 @@ impl<'a> Renderer<'a> {
                         // past this many procedures the home lists fields, each with its page.
                         let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
                         c.insert("compact", &compact);
+    /// The layout of the function's own pages (receipt, tracking, form with errors):
+    /// the published stylesheet and the site's header and footer, rendered from the
+    /// same partials as every page, for the function bundle.
+    pub fn shell(&self) -> Result<catalog::Shell, RenderError> {
+        let part = |template: &str| -> Result<String, RenderError> {
+            let (_, html) = self.render(template, template, &self.base)?;
+            Ok(String::from_utf8_lossy(&html).into_owned())
+        };
+        Ok(catalog::Shell {
+            site_name: self.content.site.name.clone(),
+            css_href: self
+                .theme
+                .assets
+                .urls
+                .get("site.css")
+                .cloned()
+                .unwrap_or_default(),
+            header_html: part("site-header.html")?,
+            footer_html: part("site-footer.html")?,
+        })
+    }
+
                         if compact {
                             let names: Vec<_> = groups
                                 .iter()

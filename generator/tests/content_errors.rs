@@ -100,6 +100,8 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
     let home_before = std::fs::read(site.join("index.html")).unwrap();
 
     let broken = generator(&["build"], &fixture("link"), &site);
+    let bundle = out.path().join("site.function/catalog.json");
+    let bundle_before = std::fs::read(&bundle).expect("the build wrote the function bundle");
     assert!(!broken.status.success());
     let stderr = String::from_utf8(broken.stderr).unwrap();
     assert!(
@@ -108,17 +110,31 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
     );
     assert_eq!(std::fs::read(site.join("index.html")).unwrap(), home_before);
     assert!(!site.join("trang/lien-ket-hong/index.html").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+    // The function keeps the bundle of the site that is still published.
+    assert_eq!(std::fs::read(&bundle).unwrap(), bundle_before);
+    let mut leftovers: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(
         leftovers,
-        vec![std::ffi::OsString::from("site")],
+    leftovers.sort();
+        vec![
+            std::ffi::OsString::from("site"),
+            std::ffi::OsString::from("site.function")
+        ],
         "no staging folder left behind"
     );
 }
 
+    assert_eq!(
+        std::fs::read_dir(out.path().join("site.function"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>(),
+        vec![std::ffi::OsString::from("catalog.json")],
+        "no half-written bundle left behind"
+    );
 #[test]
 fn broken_content_never_replaces_a_good_site() {
     let out = tempfile::tempdir().unwrap();

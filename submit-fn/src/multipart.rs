@@ -18,6 +18,8 @@ const MAX_PARTS: usize = 300;
 #[derive(Debug, Default)]
 pub struct FormPost {
     pub procedure: String,
+    /// The form page's version (see `catalog::Form::version`), when it sent one.
+    pub form_version: Option<String>,
     pub idempotency_key: String,
     pub website: String,
     pub human_answer: String,
@@ -130,6 +132,7 @@ pub async fn read(mut mp: Multipart, config: &Config) -> Result<FormPost, Multip
                 })?;
                 match name.as_str() {
                     "procedure" => post.procedure = text,
+                    "form_version" => post.form_version = Some(text),
                     "idempotency_key" => post.idempotency_key = text,
                     "website" => post.website = text,
                     "human_answer" => post.human_answer = text,

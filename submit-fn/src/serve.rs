@@ -4,24 +4,49 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use catalog::Content;
+use catalog::Bundle;
 
 use crate::config::Config;
 use crate::embedded_s3::{self, EmbeddedS3};
 use crate::state::AppState;
 use crate::storage::{Storage, s3_client};
 
-fn load_content(dir: &Path) -> anyhow::Result<Content> {
-    catalog::load(dir).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("nội dung ở {} có lỗi:\n{}", dir.display(), list.join("\n"))
+/// Why the function bundle cannot be used, naming the file and how to make a good one.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "không đọc được tệp danh mục thủ tục {path} ({source}).\n    → Cách sửa: chạy `generator build` (tệp được ghi vào site.function/catalog.json bên cạnh thư mục site/), rồi đặt nó cạnh chương trình hoặc trỏ MOTCUA_CATALOG tới nó"
+    )]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "tệp danh mục thủ tục {path} không dùng được: {source}.\n    → Cách sửa: chạy lại `generator build` bằng cùng phiên bản với hàm rồi triển khai lại tệp site.function/catalog.json vừa dựng, không sửa tay"
+    )]
+    Bundle {
+        path: String,
+        source: catalog::BundleError,
+    },
+}
+
+/// Reads the function bundle the generator built (the only way the function learns the
+/// procedures: it never parses the Markdown of content/).
+pub fn load_bundle(path: &Path) -> Result<Bundle, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Bundle::decode(&bytes).map_err(|source| LoadError::Bundle {
+        path: path.display().to_string(),
+        source,
     })
 }
 
 /// State for development: the embedded store in `data_dir/s3`, secrets kept in
 /// `data_dir/secrets`. The store must be kept alive as long as the state is used.
 pub async fn dev_state(
-    content: &Content,
+    bundle: Bundle,
     data_dir: &Path,
     public_url: &str,
 ) -> anyhow::Result<(AppState, EmbeddedS3)> {
@@ -33,7 +58,7 @@ pub async fn dev_state(
         .ensure_bucket()
         .await
         .context("không tạo được bucket trong kho S3 nhúng")?;
-    Ok((AppState::new(content, client, config), store))
+    Ok((AppState::from_bundle(bundle, client, config), store))
 }
 
 /// The `submit-fn` binary.
@@ -48,9 +73,14 @@ pub async fn main_from_env() -> anyhow::Result<()> {
 
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         let config = Config::from_env()?;
-        let content = load_content(&config.content_dir)?;
+        let bundle = load_bundle(&config.catalog)?;
+        tracing::info!(
+            "danh mục {} (sha256 {})",
+            config.catalog.display(),
+            bundle.content_sha256
+        );
         let client = s3_client(&config, None).await;
-        let state = AppState::new(&content, client, config);
+        let state = AppState::from_bundle(bundle, client, config);
         return crate::lambda::run(state)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
@@ -63,9 +93,10 @@ pub async fn main_from_env() -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let public_url =
         std::env::var("MOTCUA_PUBLIC_URL").unwrap_or_else(|_| format!("http://{local}"));
-    let content_dir =
-        PathBuf::from(std::env::var("MOTCUA_CONTENT").unwrap_or_else(|_| "content".into()));
-    let content = load_content(&content_dir)?;
+    let catalog_path = PathBuf::from(
+        std::env::var("MOTCUA_CATALOG").unwrap_or_else(|_| catalog::bundle::FILE_NAME.into()),
+    );
+    let bundle = load_bundle(&catalog_path)?;
 
     let mut _store = None;
     let state = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
@@ -84,11 +115,11 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             .ensure_bucket()
             .await
             .context("không dùng được bucket ở MOTCUA_S3_ENDPOINT")?;
-        AppState::new(&content, client, config)
+        AppState::from_bundle(bundle, client, config)
     } else {
         let data =
             PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
-        let (state, store) = dev_state(&content, &data, &public_url).await?;
+        let (state, store) = dev_state(bundle, &data, &public_url).await?;
         tracing::info!(
             "kho S3 nhúng: {} (dữ liệu ở {})",
             store.endpoint,

@@ -1,11 +1,11 @@
 //! What every request handler shares: configuration, the procedures, the calendar,
 //! the bucket, and the page layout.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 
-use catalog::{Calendar, Content, Procedure, Site};
+use catalog::{Bundle, BundleContent, Calendar, Content, Procedure, Site};
 
 use crate::config::Config;
 use crate::html::Shell;
@@ -21,6 +21,10 @@ pub(crate) struct Inner {
     pub site: Site,
     pub unit_code: String,
     pub procedures: HashMap<String, Procedure>,
+    /// Procedure code → the version of its form the generator wrote into the form page.
+    pub form_versions: BTreeMap<String, String>,
+    /// The bundle's content hash, to tell which build the function is running.
+    pub catalog_sha256: String,
     pub calendar: Calendar,
     pub storage: Storage,
     pub shell: Shell,
@@ -31,25 +35,49 @@ pub(crate) struct Inner {
 }
 
 impl AppState {
-    /// Builds the state from loaded content, an S3 client and the configuration.
-    pub fn new(content: &Content, client: aws_sdk_s3::Client, config: Config) -> AppState {
+    /// Builds the state from the function bundle the generator wrote (what a deployed
+    /// function and `generator serve` run on), an S3 client and the configuration.
+    pub fn from_bundle(bundle: Bundle, client: aws_sdk_s3::Client, config: Config) -> AppState {
         let storage = Storage::new(client, config.bucket.clone());
+        AppState::build(bundle, storage, config)
+    }
+
+    /// The same store and configuration with another bundle: the dev server's function
+    /// after a rebuild. The console's index cache starts afresh (it is rebuilt from the
+    /// store's snapshot on the next list).
+    pub fn with_bundle(&self, bundle: Bundle) -> AppState {
+        AppState::build(
+            bundle,
+            self.inner.storage.clone(),
+            self.inner.config.clone(),
+        )
+    }
+
+    fn build(bundle: Bundle, storage: Storage, config: Config) -> AppState {
+        let BundleContent {
+            site,
+            procedures,
+            form_versions,
+            holidays,
+            shell,
+        } = bundle.content;
         let unit_code = config
             .unit_code
             .clone()
-            .unwrap_or_else(|| content.site.unit_code.clone());
-        let procedures = content
-            .procedures
-            .iter()
-            .map(|p| (p.code.clone(), p.clone()))
+            .unwrap_or_else(|| site.unit_code.clone());
+        let procedures = procedures
+            .into_iter()
+            .map(|p| (p.code.clone(), p))
             .collect();
         AppState {
             inner: Arc::new(Inner {
-                shell: Shell::plain(&content.site.name),
-                site: content.site.clone(),
+                shell,
+                site,
                 unit_code,
                 procedures,
-                calendar: content.calendar(),
+                form_versions,
+                catalog_sha256: bundle.content_sha256,
+                calendar: Calendar::new(&holidays),
                 storage,
                 config,
                 sequence_hint: Mutex::new(None),
@@ -58,22 +86,12 @@ impl AppState {
         }
     }
 
-    /// Replaces the page layout (the dev server passes the site's header and footer).
-    pub fn with_shell(self, shell: Shell) -> AppState {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            config: arc.config.clone(),
-            site: arc.site.clone(),
-            unit_code: arc.unit_code.clone(),
-            procedures: arc.procedures.clone(),
-            calendar: arc.calendar.clone(),
-            storage: arc.storage.clone(),
-            shell: arc.shell.clone(),
-            sequence_hint: Mutex::new(None),
-            admin: Default::default(),
-        });
-        AppState {
-            inner: Arc::new(Inner { shell, ..inner }),
-        }
+    /// Builds the state straight from loaded content, with a bare layout: for tests and
+    /// benchmarks, where no site was built. The same path as a bundle read from disk,
+    /// minus the file.
+    pub fn new(content: &Content, client: aws_sdk_s3::Client, config: Config) -> AppState {
+        let bundle = BundleContent::from_content(content, Shell::plain(&content.site.name));
+        AppState::from_bundle(bundle.into_bundle(), client, config)
     }
 
     pub fn storage(&self) -> &Storage {
@@ -90,5 +108,15 @@ impl AppState {
 
     pub fn procedure(&self, code: &str) -> Option<&Procedure> {
         self.inner.procedures.get(code)
+    }
+
+    /// The version of a procedure's online form that this function holds.
+    pub fn form_version(&self, code: &str) -> Option<&str> {
+        self.inner.form_versions.get(code).map(String::as_str)
+    }
+
+    /// The content hash of the bundle this state was built from.
+    pub fn catalog_sha256(&self) -> &str {
+        &self.inner.catalog_sha256
     }
 }

@@ -182,6 +182,9 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
 #[derive(Deserialize)]
 struct DossierRequest {
     procedure: String,
+    /// The form page's `form_version`; optional, for clients that predate it.
+    #[serde(default)]
+    form_version: Option<String>,
     #[serde(default)]
     idempotency_key: String,
     #[serde(default)]
@@ -263,6 +266,7 @@ pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
         .collect();
     let sub = Submission {
         procedure: req.procedure,
+        form_version: req.form_version,
         idempotency_key: req.idempotency_key,
         proof: HumanProof::Altcha(req.altcha),
         website: req.website,
@@ -300,6 +304,7 @@ pub fn submit_error_json(e: &SubmitError) -> Response {
             message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE)
         }
         SubmitError::SequenceExhausted => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        SubmitError::FormChanged(_) => errors(StatusCode::CONFLICT, e.field_errors()),
         _ => errors(StatusCode::UNPROCESSABLE_ENTITY, e.field_errors()),
     }
 }

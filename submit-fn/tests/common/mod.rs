@@ -32,6 +32,14 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
     let content = catalog::load(&content_dir()).expect("fixture content loads");
+    harness_built(adjust, |client, config| AppState::new(&content, client, config)).await
+}
+
+/// A harness whose state is made by `build` (e.g. from a bundle file, as in production).
+pub async fn harness_built(
+    adjust: impl FnOnce(&mut Config),
+    build: impl FnOnce(aws_sdk_s3::Client, Config) -> AppState,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let (config, client, store, moto) = match std::env::var("MOTCUA_TEST_S3_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => {
@@ -53,7 +61,7 @@ pub async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
         .ensure_bucket()
         .await
         .unwrap();
-    let state = AppState::new(&content, client, config);
+    let state = build(client, config);
     Harness {
         router: router(state.clone()),
         state,
