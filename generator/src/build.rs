@@ -181,7 +181,8 @@ impl Site {
         let previous = self.paths.out.is_dir().then_some(self.paths.out.as_path());
         self.photos = crate::render::images(&self.content, root, previous)
             .map_err(|e| BuildError::Image(e.to_string()))?;
-        let renderer = Renderer::new(&self.theme, &self.content, self.dev_reload);
+        let renderer =
+            Renderer::new(&self.theme, &self.content, self.dev_reload).with_photos(&self.photos);
         let written = Mutex::new(HashSet::with_capacity(self.content.procedures.len() * 4));
         let link_errors = Mutex::new(Vec::new());
         let all_links = Mutex::new(Vec::new());
@@ -248,7 +249,6 @@ impl Site {
         Ok(report)
     }
 
-    /// Applies a change to content files while serving. Returns the paths that changed
     /// Encodes the function bundle of the loaded content, with the layout rendered from
     /// the site's own templates.
     fn stage_bundle(&self) -> Result<crate::bundle::Staged, BuildError> {
@@ -256,6 +256,7 @@ impl Site {
         crate::bundle::stage(&self.paths.out, &self.content, shell)
     }
 
+    /// Applies a change to content files while serving. Returns the paths that changed
     /// on disk. A change the fast path does not cover (templates, site.yaml, news…)
     /// reloads and rebuilds everything.
     pub fn rebuild(&mut self, changed: &[PathBuf]) -> Result<Vec<String>, BuildError> {
@@ -314,7 +315,8 @@ impl Site {
         }
         content.sort();
         let content = &self.content;
-        let renderer = Renderer::new(&self.theme, content, self.dev_reload);
+        let renderer =
+            Renderer::new(&self.theme, content, self.dev_reload).with_photos(&self.photos);
         let fields: HashSet<String> = removed
             .iter()
             .map(|p| p.field.clone())
@@ -406,10 +408,10 @@ impl Site {
             self.written.files.remove(&g);
             changed_paths.push(g);
         }
-        Ok(changed_paths)
-    }
         // The dev server's function reloads from it: a changed form is enforced as shown.
         self.stage_bundle()?.commit()?;
+        Ok(changed_paths)
+    }
 }
 
 fn write_atomically(root: &Path, (rel, bytes): &File) -> Result<(), BuildError> {
@@ -467,7 +469,27 @@ pub fn check(paths: &Paths) -> Result<Report, BuildError> {
         },
         false,
     )?;
+    // Unverified facts and estimated holidays do not stop a check; they are listed so
+    // that none is forgotten.
+    let warnings = content_warnings(&site.content);
+    for w in &warnings {
+        eprintln!("cảnh báo: {w}");
+    }
+    if !warnings.is_empty() {
+        eprintln!("{} cảnh báo (không chặn việc dựng trang).", warnings.len());
+    }
     let result = site.build(false);
     let _ = std::fs::remove_dir_all(&tmp);
     result
+}
+
+/// Today in Vietnam (UTC+7): the date the commune's warnings are judged by.
+pub fn today_in_vietnam() -> catalog::Day {
+    let vn = time::UtcOffset::from_hms(7, 0, 0).expect("valid offset");
+    catalog::Day(time::OffsetDateTime::now_utc().to_offset(vn).date())
+}
+
+/// What `check` lists without failing (see `catalog::warnings`).
+pub fn content_warnings(content: &catalog::Content) -> Vec<catalog::ContentError> {
+    catalog::warnings(content, today_in_vietnam())
 }

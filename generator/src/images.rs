@@ -13,6 +13,9 @@ use crate::assets::fingerprint;
 
 pub const WIDTHS: &[u32] = &[480, 960, 1440];
 
+/// Thumbnails for lists: shown about 160 CSS pixels wide, so 1× and 2×.
+pub const THUMB_WIDTHS: &[u32] = &[160, 320];
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Variant {
     pub path: String,
@@ -58,6 +61,16 @@ impl Resized {
 
 /// Resizes `source` into `out/media/…`, reusing files already in `previous/media/`.
 pub fn resize(source: &Path, out: &Path, previous: Option<&Path>) -> anyhow::Result<Resized> {
+    resize_to(source, out, previous, WIDTHS)
+}
+
+/// Like `resize`, to the given widths (never wider than the source).
+pub fn resize_to(
+    source: &Path,
+    out: &Path,
+    previous: Option<&Path>,
+    wanted: &[u32],
+) -> anyhow::Result<Resized> {
     let bytes = std::fs::read(source)?;
     let hash = fingerprint(&bytes);
     let stem = source
@@ -67,8 +80,8 @@ pub fn resize(source: &Path, out: &Path, previous: Option<&Path>) -> anyhow::Res
     let img = image::load_from_memory(&bytes)
         .map_err(|e| anyhow::anyhow!("không đọc được ảnh {}: {e}", source.display()))?;
     let (w0, h0) = img.dimensions();
-    let mut widths: Vec<u32> = WIDTHS.iter().copied().filter(|w| *w < w0).collect();
-    if widths.len() < WIDTHS.len() {
+    let mut widths: Vec<u32> = wanted.iter().copied().filter(|w| *w < w0).collect();
+    if widths.len() < wanted.len() {
         widths.push(w0);
     }
     let mut variants = Vec::new();

@@ -77,6 +77,8 @@ pub struct Renderer<'a> {
     pub content: &'a Content,
     pub downloads: Downloads,
     base: Context,
+    /// The resized news photos, for the home page's photo news.
+    photos: Option<&'a PhotoViews>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +117,37 @@ impl<'a> Renderer<'a> {
             content,
             downloads: views::downloads(&content.root.join("")),
             base,
+            photos: None,
         }
+    }
+
+    /// Gives the home page its photo news ("Tin ảnh").
+    pub fn with_photos(mut self, photos: &'a PhotoViews) -> Renderer<'a> {
+        self.photos = Some(photos);
+        self
+    }
+
+    /// The latest news items that have photos, each with its first photo's thumbnail.
+    fn photo_news(&self) -> Vec<PhotoNews> {
+        let Some(photos) = self.photos else {
+            return Vec::new();
+        };
+        self.content
+            .news
+            .iter()
+            .filter_map(|n| {
+                let first = photos.get(&n.slug)?.first()?;
+                let thumb = first.thumb.clone()?;
+                Some(PhotoNews {
+                    slug: n.slug.clone(),
+                    title: n.title.clone(),
+                    caption: first.caption.clone().unwrap_or_else(|| n.title.clone()),
+                    alt: first.alt.clone(),
+                    thumb,
+                })
+            })
+            .take(PHOTO_NEWS_ON_HOME)
+            .collect()
     }
 
     fn page(
@@ -174,6 +206,9 @@ impl<'a> Renderer<'a> {
             )?);
             let schema = json!({
                 "code": p.code,
+                // The version the page's hidden `form_version` carries and the function
+                // compares; here for API clients that build their own form.
+                "form_version": p.form.as_ref().map(catalog::Form::version),
                 "title": p.title,
                 "level": p.level,
                 "delivery": p.delivery,
@@ -188,41 +223,6 @@ impl<'a> Renderer<'a> {
         Ok((files, links))
     }
 
-    /// Every page that lists procedures: home, fields, search index, catalogue, sitemap.
-    /// They are independent, so they render in parallel.
-    pub fn listings(&self) -> Result<Vec<File>, RenderError> {
-        self.listings_for(None)
-    }
-
-    /// The listings, with only the field pages of `fields` (all when `None`): a
-    /// one-file rebuild leaves the other fields' pages as they are.
-    pub fn listings_for(
-        &self,
-        fields: Option<&std::collections::HashSet<String>>,
-    ) -> Result<Vec<File>, RenderError> {
-        let groups = views::groups(self.content);
-        let latest: Vec<_> = self.content.news.iter().take(5).map(news_row).collect();
-        let trace = std::env::var_os("MOTCUA_TRACE").is_some();
-        let timed = |name: &str, f: &dyn Fn() -> Result<Vec<File>, RenderError>| {
-            let t = std::time::Instant::now();
-            let r = f();
-                // The version the page's hidden `form_version` carries and the function
-                // compares; here for API clients that build their own form.
-                "form_version": p.form.as_ref().map(catalog::Form::version),
-            if trace {
-                eprintln!("  {name}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
-            }
-            r
-        };
-        let jobs: Vec<(&str, Box<ListingJob>)> = vec![
-            (
-                "home",
-                Box::new(|| {
-                    Ok(vec![self.page("index.html", "home.html", |c| {
-                        // A province-sized catalogue would make a home page of megabytes:
-                        // past this many procedures the home lists fields, each with its page.
-                        let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
-                        c.insert("compact", &compact);
     /// The layout of the function's own pages (receipt, tracking, form with errors):
     /// the published stylesheet and the site's header and footer, rendered from the
     /// same partials as every page, for the function bundle.
@@ -245,6 +245,39 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// Every page that lists procedures: home, fields, search index, catalogue, sitemap.
+    /// They are independent, so they render in parallel.
+    pub fn listings(&self) -> Result<Vec<File>, RenderError> {
+        self.listings_for(None)
+    }
+
+    /// The listings, with only the field pages of `fields` (all when `None`): a
+    /// one-file rebuild leaves the other fields' pages as they are.
+    pub fn listings_for(
+        &self,
+        fields: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Vec<File>, RenderError> {
+        let groups = views::groups(self.content);
+        let latest: Vec<_> = self.content.news.iter().take(5).map(news_row).collect();
+        let photo_news = self.photo_news();
+        let trace = std::env::var_os("MOTCUA_TRACE").is_some();
+        let timed = |name: &str, f: &dyn Fn() -> Result<Vec<File>, RenderError>| {
+            let t = std::time::Instant::now();
+            let r = f();
+            if trace {
+                eprintln!("  {name}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+            }
+            r
+        };
+        let jobs: Vec<(&str, Box<ListingJob>)> = vec![
+            (
+                "home",
+                Box::new(|| {
+                    Ok(vec![self.page("index.html", "home.html", |c| {
+                        // A province-sized catalogue would make a home page of megabytes:
+                        // past this many procedures the home lists fields, each with its page.
+                        let compact = self.content.procedures.len() > COMPACT_HOME_AFTER;
+                        c.insert("compact", &compact);
                         if compact {
                             let names: Vec<_> = groups
                                 .iter()
@@ -257,6 +290,7 @@ impl<'a> Renderer<'a> {
                             c.insert("groups", &groups);
                         }
                         c.insert("latest_news", &latest);
+                        c.insert("photo_news", &photo_news);
                         c.insert("section", "home");
                     })?])
                 }),
@@ -530,6 +564,30 @@ fn news_row(n: &catalog::NewsItem) -> NewsRow {
     }
 }
 
+/// How many photo news items the home page shows: enough to see what is new, few
+/// enough that the home page stays light.
+const PHOTO_NEWS_ON_HOME: usize = 3;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoNews {
+    pub slug: String,
+    pub title: String,
+    pub caption: String,
+    pub alt: String,
+    pub thumb: ThumbView,
+}
+
+/// A small copy of a photo for lists (the home page's photo news), at one and two
+/// device pixels per CSS pixel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThumbView {
+    pub src: String,
+    pub srcset: String,
+    pub webp_srcset: String,
+    pub width: u32,
+    pub height: u32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PhotoView {
     pub src: String,
@@ -542,6 +600,8 @@ pub struct PhotoView {
     pub small_height: u32,
     pub alt: String,
     pub caption: Option<String>,
+    /// Only for the first photo of each news item (the one the home page shows).
+    pub thumb: Option<ThumbView>,
 }
 
 /// News slug → its photos, resized.
@@ -554,19 +614,35 @@ pub fn images(
     previous: Option<&Path>,
 ) -> anyhow::Result<PhotoViews> {
     use rayon::prelude::*;
-    let jobs: Vec<(&str, &catalog::Photo)> = content
+    let jobs: Vec<(&str, &catalog::Photo, bool)> = content
         .news
         .iter()
-        .flat_map(|n| n.photos.iter().map(move |p| (n.slug.as_str(), p)))
+        .flat_map(|n| {
+            n.photos
+                .iter()
+                .enumerate()
+                .map(move |(i, p)| (n.slug.as_str(), p, i == 0))
+        })
         .collect();
     let done: Vec<anyhow::Result<(String, PhotoView)>> = jobs
         .par_iter()
-        .map(|(slug, photo)| {
-            let r = crate::images::resize(
-                &content.root.join("media").join(&photo.file),
-                out,
-                previous,
-            )?;
+        .map(|(slug, photo, first)| {
+            let source = content.root.join("media").join(&photo.file);
+            let r = crate::images::resize(&source, out, previous)?;
+            let thumb = if *first {
+                let t =
+                    crate::images::resize_to(&source, out, previous, crate::images::THUMB_WIDTHS)?;
+                let small = t.smallest();
+                Some(ThumbView {
+                    src: format!("/{}", small.path),
+                    srcset: t.jpeg_srcset(),
+                    webp_srcset: t.webp_srcset(),
+                    width: small.width,
+                    height: small.height,
+                })
+            } else {
+                None
+            };
             let fallback = r.fallback();
             let small = r.smallest();
             Ok((
@@ -582,6 +658,7 @@ pub fn images(
                     small_height: small.height,
                     alt: photo.alt.clone(),
                     caption: photo.caption.clone(),
+                    thumb,
                 },
             ))
         })

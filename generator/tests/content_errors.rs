@@ -34,13 +34,14 @@ fn check_reports_every_problem_with_file_and_line() {
     assert!(!run.status.success(), "check must fail on broken content");
     let stderr = String::from_utf8(run.stderr).unwrap();
     let expected = [
-        ("holidays.yaml:5:", "ngày \"2025-02-30\" không hợp lệ"),
+        ("site.yaml:2: district:", "không còn cấp huyện"),
+        ("holidays.yaml:6:", "ngày \"2025-02-30\" không hợp lệ"),
         (
-            "procedures/kieu-truong-sai.md:26: form.sections[0].fields[1].type:",
+            "procedures/kieu-truong-sai.md:28: form.sections[0].fields[1].type:",
             "kiểu trường \"dropdown\" không có",
         ),
         (
-            "procedures/kieu-truong-sai.md:26:",
+            "procedures/kieu-truong-sai.md:28:",
             "dùng một trong: text, textarea, date",
         ),
         (
@@ -52,7 +53,7 @@ fn check_reports_every_problem_with_file_and_line() {
             "thiếu khóa bắt buộc \"authority\"",
         ),
         (
-            "procedures/thieu-mau.md:14: documents[0].form_file:",
+            "procedures/thieu-mau.md:16: documents[0].form_file:",
             "không có tệp mẫu \"forms/khong-co.docx\"",
         ),
         (
@@ -60,8 +61,9 @@ fn check_reports_every_problem_with_file_and_line() {
             "trùng với procedures/hop-le.md",
         ),
         ("procedures/yaml-sai.md:6:", "YAML viết sai cú pháp"),
+        ("procedures/thieu-nguon.md:11: sources:", "chưa ghi nguồn"),
         (
-            "procedures/thong-bao-sai.md:27: form.contact.notify:",
+            "procedures/thong-bao-sai.md:29: form.contact.notify:",
             "có các lựa chọn [\"sms\", \"zalo\"]",
         ),
         (
@@ -79,8 +81,8 @@ fn check_reports_every_problem_with_file_and_line() {
             .find(|p| p.starts_with(&format!("lỗi: {location}")) && p.contains(message))
             .unwrap_or_else(|| panic!("no problem at {location} saying {message} in:\n{stderr}"));
     }
-    assert!(stderr.contains("Tìm thấy 9 lỗi"), "{stderr}");
-    assert_eq!(problems.len(), 9);
+    assert!(stderr.contains("Tìm thấy 11 lỗi"), "{stderr}");
+    assert_eq!(problems.len(), 11);
     assert!(
         problems.iter().all(|p| p.contains("\n    → Cách sửa: ")),
         "every problem says how to fix it"
@@ -98,10 +100,10 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
         String::from_utf8_lossy(&good.stderr)
     );
     let home_before = std::fs::read(site.join("index.html")).unwrap();
-
-    let broken = generator(&["build"], &fixture("link"), &site);
     let bundle = out.path().join("site.function/catalog.json");
     let bundle_before = std::fs::read(&bundle).expect("the build wrote the function bundle");
+
+    let broken = generator(&["build"], &fixture("link"), &site);
     assert!(!broken.status.success());
     let stderr = String::from_utf8(broken.stderr).unwrap();
     assert!(
@@ -116,17 +118,15 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
+    leftovers.sort();
     assert_eq!(
         leftovers,
-    leftovers.sort();
         vec![
             std::ffi::OsString::from("site"),
             std::ffi::OsString::from("site.function")
         ],
         "no staging folder left behind"
     );
-}
-
     assert_eq!(
         std::fs::read_dir(out.path().join("site.function"))
             .unwrap()
@@ -135,6 +135,8 @@ fn broken_internal_link_is_reported_and_the_published_site_is_untouched() {
         vec![std::ffi::OsString::from("catalog.json")],
         "no half-written bundle left behind"
     );
+}
+
 #[test]
 fn broken_content_never_replaces_a_good_site() {
     let out = tempfile::tempdir().unwrap();

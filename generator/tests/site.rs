@@ -131,6 +131,106 @@ fn real_content_builds_and_every_internal_link_resolves() {
     );
 }
 
+/// Since 1 July 2025 there is no district: no page's footer (or contact page) names one.
+#[test]
+fn the_footer_carries_no_district() {
+    let (out, site) = real_site();
+    let site_dir = out.path().join("site");
+    assert!(site.content.site.district.is_none());
+    for page in files(&site_dir).iter().filter(|f| f.ends_with(".html")) {
+        let html = std::fs::read_to_string(site_dir.join(page)).unwrap();
+        let footer = html.split("<footer").nth(1).unwrap_or("");
+        assert!(!footer.is_empty(), "{page} has a footer");
+        for word in ["Huyện", "huyện", "Đak Đoa"] {
+            assert!(
+                !footer.contains(word),
+                "{page}: footer names a district ({word})"
+            );
+        }
+        assert!(
+            footer.contains(&format!(
+                "{}, {}",
+                site.content.site.name, site.content.site.province
+            )),
+            "{page}: footer names the commune and its province"
+        );
+    }
+}
+
+/// The home page's photo news: small lazy thumbnails with their size set, each with its
+/// caption and a link to the story, and the page still light.
+#[test]
+fn home_shows_photo_news_as_small_lazy_thumbnails() {
+    let (out, _) = real_site();
+    let site_dir = out.path().join("site");
+    let html = std::fs::read_to_string(site_dir.join("index.html")).unwrap();
+    let block = html
+        .split("<h2 id=\"photo-news-title\">Tin ảnh</h2>")
+        .nth(1)
+        .expect("a Tin ảnh block")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(block.contains("href=\"/tin-tuc/huong-dan-nop-ho-so-tren-dien-thoai/\""));
+    assert!(block.contains("loading=\"lazy\""));
+    assert!(block.contains("width=\"160\""));
+    assert!(block.contains("height=\""));
+    assert!(block.contains("<span>Quầy tiếp nhận hồ sơ"), "the caption");
+    for src in block.split("/media/").skip(1) {
+        let name = src.split([' ', '"']).next().unwrap();
+        let size = std::fs::metadata(site_dir.join("media").join(name))
+            .unwrap()
+            .len();
+        assert!(size < 16 * 1024, "{name}: {size} bytes is no thumbnail");
+    }
+    let gz = gzip_len(html.as_bytes());
+    assert!(gz < 4 * 1024, "home page {gz} bytes compressed");
+}
+
+/// `generator check` lists what is unverified without failing on it.
+#[test]
+fn check_lists_open_review_notes_and_estimated_holidays() {
+    let (_, site) = real_site();
+    let today = catalog::Day::parse("2026-12-01").unwrap();
+    let warnings = catalog::warnings(&site.content, today);
+    let text: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
+    for p in site
+        .content
+        .procedures
+        .iter()
+        .filter(|p| p.review_note.is_some())
+    {
+        assert!(
+            text.iter().any(|t| t.starts_with(&format!("{}:", p.source.path)) && t.contains("review_note")),
+            "{} not listed",
+            p.source.path
+        );
+    }
+    assert!(
+        text.iter().any(|t| t.contains("years.2027.estimated")),
+        "{text:#?}"
+    );
+    // In November the next year must be there: a content without 2028 is reminded of it.
+    let mut content = site.content.clone();
+    content.holidays.years.retain(|y, _| *y < 2028);
+    let november = catalog::Day::parse("2027-11-02").unwrap();
+    let text: Vec<String> = catalog::warnings(&content, november)
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("years.2028") && t.contains("chưa có ngày nghỉ năm 2028")),
+        "{text:#?}"
+    );
+    let october = catalog::Day::parse("2027-10-31").unwrap();
+    assert!(
+        !catalog::warnings(&content, october)
+            .iter()
+            .any(|w| w.key == "years.2028")
+    );
+}
+
 #[test]
 fn procedure_pages_with_their_css_stay_under_14_kb_compressed() {
     let (out, site) = real_site();
