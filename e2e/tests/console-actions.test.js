@@ -370,7 +370,7 @@ test('received with a chosen day, result ready, sent by post: the citizen sees t
   await sheet.waitForLoadState();
   const sheetText = await sheet.textContent('main');
   assert.equal((sheetText.match(/GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ/g) || []).length, 2, sheetText);
-  for (const part of [d1.code, 'Liên 1: Lưu tại Bộ phận Một cửa', 'Liên 2: Giao người nộp hồ sơ', A.name, dmy(chosen), 'NGƯỜI NỘP HỒ SƠ']) {
+  for (const part of [d1.code, 'Liên 1: Lưu tại Trung tâm Phục vụ hành chính công xã', 'Liên 2: Giao người nộp hồ sơ', A.name, dmy(chosen), 'NGƯỜI NỘP HỒ SƠ']) {
     assert.ok(sheetText.includes(part), `the printed receipt shows "${part}"`);
   }
   // As served (before axe adds its script to the page).

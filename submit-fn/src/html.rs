@@ -225,16 +225,16 @@ pub struct DeskReceipt<'a> {
     pub officer: String,
 }
 
-/// Mẫu 01 twice, one copy a printed page: "Liên 1" kept by the desk, "Liên 2" for the
+/// Mẫu số 01 twice, one copy a printed page: "Liên 1" kept by the desk, "Liên 2" for the
 /// citizen, with the QR code that opens the tracking page.
 pub fn desk_receipt_page(shell: &Shell, d: &DeskReceipt) -> String {
     let r = d.receipt;
     let mut main = String::with_capacity(16_384);
     let _ = write!(
         main,
-        r#"<p class="no-print notice">Dùng lệnh In của trình duyệt (Ctrl+P) để in hai liên, mỗi liên một trang: liên 1 lưu tại Bộ phận Một cửa, liên 2 giao người nộp hồ sơ.</p>"#
+        r#"<p class="no-print notice">Dùng lệnh In của trình duyệt (Ctrl+P) để in hai liên, mỗi liên một trang: liên 1 lưu tại Trung tâm Phục vụ hành chính công xã, liên 2 giao người nộp hồ sơ.</p>"#
     );
-    for (n, copy) in [(1, "Lưu tại Bộ phận Một cửa"), (2, "Giao người nộp hồ sơ")]
+    for (n, copy) in [(1, "Lưu tại Trung tâm Phục vụ hành chính công xã"), (2, "Giao người nộp hồ sơ")]
     {
         let heading = if n == 1 { "h1" } else { "h2" };
         let _ = write!(
@@ -279,7 +279,7 @@ pub fn desk_receipt_page(shell: &Shell, d: &DeskReceipt) -> String {
             r#"</ol></li>
 <li>Số lượng hồ sơ: {sets:02} (bộ)</li>
 <li>Thời gian giải quyết hồ sơ theo quy định là: {processing}</li>
-<li>Thời gian nhận hồ sơ: {received} (nộp trực tuyến); Bộ phận Một cửa tiếp nhận lúc {accepted}</li>
+<li>Thời gian nhận hồ sơ: {received} (nộp trực tuyến); Trung tâm Phục vụ hành chính công xã tiếp nhận lúc {accepted}</li>
 <li>Thời gian trả kết quả giải quyết hồ sơ: <strong>{appointment}</strong></li>
 <li>Đăng ký nhận kết quả tại: {collection}</li></ol>
 <p>Vào Sổ theo dõi hồ sơ, Quyển số: ……, Số thứ tự: ……</p>
@@ -330,7 +330,7 @@ pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) 
             h,
             r#"<section class="supplement" aria-labelledby="sup-h">
 <h2 id="sup-h">Nộp giấy tờ bổ sung trực tuyến</h2>
-<p>Bộ phận Một cửa đã ghi giấy tờ còn thiếu trong quá trình xử lý bên dưới. Chọn ảnh chụp hoặc bản quét (JPG, PNG hoặc PDF) rồi bấm gửi; hoặc mang bản giấy đến Bộ phận Một cửa.</p>
+<p>Trung tâm Phục vụ hành chính công xã đã ghi giấy tờ còn thiếu trong quá trình xử lý bên dưới. Chọn ảnh chụp hoặc bản quét (JPG, PNG hoặc PDF) rồi bấm gửi; hoặc mang bản giấy đến Trung tâm Phục vụ hành chính công xã.</p>
 <form method="post" enctype="multipart/form-data" action="dossiers/{code}/supplement">
 <input type="hidden" name="token" value="{token}">
 <div class="field"><label for="sup-files">Giấy tờ bổ sung <span class="hint">(có thể chọn nhiều tệp)</span></label>

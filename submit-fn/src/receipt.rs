@@ -1,5 +1,8 @@
-//! The receipt: the fields of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu 01,
-//! Thông tư 01/2018/TT-VPCP), with a QR code that opens the tracking page.
+//! The receipt: the fields of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu số 01,
+//! Phụ lục I, Thông tư 03/2025/TT-VPCP guiding Decree 118/2025/NĐ-CP, in force since
+//! 15 September 2025 in place of Mẫu 01 of Thông tư 01/2018/TT-VPCP), with a QR code that
+//! opens the tracking page. The new form's layout was not available to check; the fields
+//! are those the old one had.
 
 use catalog::{Appointment, Procedure, Site};
 use qrcode::QrCode;
@@ -11,7 +14,7 @@ use crate::dossier::{Manifest, parse_time};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
-    /// "Mẫu 01 – Thông tư 01/2018/TT-VPCP"
+    /// "Mẫu số 01 – Thông tư số 03/2025/TT-VPCP"
     pub form: &'static str,
     pub title: &'static str,
     pub code: String,
@@ -181,18 +184,18 @@ pub fn build(
     }
     let delivery: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
     let result_collection = format!(
-        "{} – Bộ phận Một cửa, {}",
+        "{} – {}",
         delivery.join("; "),
         site.address
     );
     Receipt {
-        form: "Mẫu 01 – Thông tư số 01/2018/TT-VPCP",
+        form: "Mẫu số 01 – Thông tư số 03/2025/TT-VPCP",
         title: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
         code: m.code.clone(),
         receiving_unit: Unit {
             code: unit_code.to_owned(),
             name: format!(
-                "Bộ phận Một cửa – Ủy ban nhân dân {}",
+                "Trung tâm Phục vụ hành chính công {}",
                 lower_first(&site.name)
             ),
             address: site.address.clone(),

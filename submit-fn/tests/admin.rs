@@ -143,7 +143,7 @@ async fn the_desk_prints_the_receipt_of_a_received_dossier() {
         "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         code.as_str(),
-        "Liên 1: Lưu tại Bộ phận Một cửa",
+        "Liên 1: Lưu tại Trung tâm Phục vụ hành chính công xã",
         "Liên 2: Giao người nộp hồ sơ",
         "Trần Văn Bình",
         "NGƯỜI TIẾP NHẬN HỒ SƠ",

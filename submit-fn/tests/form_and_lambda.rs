@@ -27,7 +27,7 @@ async fn a_plain_post_gets_an_html_receipt_and_a_double_submit_stays_one() {
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<html lang=\"vi\">"));
     assert!(page.contains("Giấy tiếp nhận hồ sơ và hẹn trả kết quả"));
     assert!(page.contains("Lê Văn Cường") && page.contains("<svg"));
-    assert!(page.contains("Mẫu 01"));
+    assert!(page.contains("Mẫu số 01 – Thông tư số 03/2025/TT-VPCP"));
     let again = h.post_raw(FORM, &ct, body).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(h.manifests().await.len(), 1);

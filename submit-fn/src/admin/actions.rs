@@ -213,7 +213,7 @@ pub async fn apply(
         "result-ready" => {
             event.status = "result-ready".into();
             event.note = Some(note.unwrap_or_else(|| {
-                "Đã có kết quả. Mời Ông/Bà đến Bộ phận Một cửa nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân).".into()
+                "Đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân).".into()
             }));
         }
         "hand-over" => match req.method.as_deref() {
@@ -232,7 +232,7 @@ pub async fn apply(
                 event.status = "returned".into();
                 event.delivery = Some("desk".into());
                 event.note =
-                    Some(note.unwrap_or_else(|| "Đã trả kết quả tại Bộ phận Một cửa.".into()));
+                    Some(note.unwrap_or_else(|| "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()));
             }
             Some(_) => {
                 return Ok(unprocessable(

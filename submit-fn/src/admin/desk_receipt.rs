@@ -1,6 +1,8 @@
 //! `GET /api/admin/dossiers/{code}/receipt`: the receipt a received dossier gets at the
-//! desk, in the layout of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu 01, Thông tư
-//! 01/2018/TT-VPCP), two copies to print: one kept, one for the citizen.
+//! desk, in the layout of "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" (Mẫu số 01, Phụ lục I
+//! of Thông tư 03/2025/TT-VPCP, guiding Decree 118/2025/NĐ-CP; it replaced Mẫu 01 of Thông
+//! tư 01/2018/TT-VPCP from 15 September 2025), two copies to print: one kept, one for the
+//! citizen.
 //!
 //! It is the citizen's online receipt with what the desk decided: the appointment the
 //! officer set on receiving the dossier, and the officer's name to sign under.
@@ -16,7 +18,7 @@ use crate::receipt;
 use crate::routes::html;
 use crate::state::AppState;
 
-pub const NOT_RECEIVED: &str = "Hồ sơ này chưa được tiếp nhận tại Bộ phận Một cửa. Hãy tiếp nhận và hẹn ngày trả kết quả trước, rồi in giấy tiếp nhận.";
+pub const NOT_RECEIVED: &str = "Hồ sơ này chưa được tiếp nhận tại Trung tâm Phục vụ hành chính công xã. Hãy tiếp nhận và hẹn ngày trả kết quả trước, rồi in giấy tiếp nhận.";
 
 pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) -> Response {
     let shell = &state.inner.shell;

@@ -111,7 +111,7 @@ impl SubmitError {
             SubmitError::NotOnline(title) => vec![FieldError::new(
                 "procedure",
                 format!(
-                    "Thủ tục \"{title}\" chưa nhận hồ sơ trực tuyến. Vui lòng xem hướng dẫn và nộp hồ sơ tại Bộ phận Một cửa."
+                    "Thủ tục \"{title}\" chưa nhận hồ sơ trực tuyến. Vui lòng xem hướng dẫn và nộp hồ sơ tại Trung tâm Phục vụ hành chính công xã."
                 ),
             )],
             SubmitError::FormChanged(title) => vec![FieldError::new(

@@ -225,7 +225,7 @@ pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<Out
             (
                 format!("Hồ sơ {} đã được tiếp nhận – hẹn trả {}", m.code, a.day.vietnamese()),
                 format!("{short_site}: ho so {} da duoc tiep nhan. Hen tra ket qua {when}. Tra cuu: {url}", m.code),
-                format!("Bộ phận Một cửa đã kiểm tra và tiếp nhận hồ sơ của Ông/Bà.\n\nHẹn trả kết quả: {when}."),
+                format!("Trung tâm Phục vụ hành chính công xã đã kiểm tra và tiếp nhận hồ sơ của Ông/Bà.\n\nHẹn trả kết quả: {when}."),
             )
         }
         "supplement-requested" => {
@@ -233,23 +233,23 @@ pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<Out
             (
                 format!("Hồ sơ {} cần bổ sung giấy tờ", m.code),
                 format!("{short_site}: ho so {} can bo sung: {}. Nop bo sung tai: {url}", m.code, cut(&missing, 60)),
-                format!("Hồ sơ của Ông/Bà cần bổ sung giấy tờ sau:\n\n{missing}\n\nÔng/Bà có thể nộp bổ sung trực tuyến tại trang tra cứu hồ sơ (đường dẫn bên dưới) hoặc mang đến Bộ phận Một cửa."),
+                format!("Hồ sơ của Ông/Bà cần bổ sung giấy tờ sau:\n\n{missing}\n\nÔng/Bà có thể nộp bổ sung trực tuyến tại trang tra cứu hồ sơ (đường dẫn bên dưới) hoặc mang đến Trung tâm Phục vụ hành chính công xã."),
             )
         }
         "supplemented" => (
             format!("Đã nhận giấy tờ bổ sung cho hồ sơ {}", m.code),
             format!("{short_site}: da nhan giay to bo sung cho ho so {}. Tra cuu: {url}", m.code),
-            "Bộ phận Một cửa đã nhận giấy tờ bổ sung của Ông/Bà và sẽ tiếp tục xử lý hồ sơ.".into(),
+            "Trung tâm Phục vụ hành chính công xã đã nhận giấy tờ bổ sung của Ông/Bà và sẽ tiếp tục xử lý hồ sơ.".into(),
         ),
         "result-ready" => (
             format!("Hồ sơ {} đã có kết quả", m.code),
             format!("{short_site}: ho so {} da co ket qua. Moi Ong/Ba den Bo phan Mot cua nhan. Tra cuu: {url}", m.code),
-            "Hồ sơ của Ông/Bà đã có kết quả. Mời Ông/Bà đến Bộ phận Một cửa nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.".into(),
+            "Hồ sơ của Ông/Bà đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.".into(),
         ),
         "returned" => (
             format!("Hồ sơ {} đã trả kết quả", m.code),
             format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),
-            "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Bộ phận Một cửa. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
+            "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Trung tâm Phục vụ hành chính công xã. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
         ),
         "posted" => {
             let n = e.postal_tracking.clone().unwrap_or_default();
@@ -264,7 +264,7 @@ pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<Out
             (
                 format!("Hồ sơ {} không được giải quyết", m.code),
                 format!("{short_site}: ho so {} bi tu choi. Ly do: {}. Chi tiet: {url}", m.code, cut(&reason, 70)),
-                format!("Rất tiếc, hồ sơ của Ông/Bà không được giải quyết.\n\nLý do: {reason}\n\nMọi thắc mắc xin liên hệ Bộ phận Một cửa."),
+                format!("Rất tiếc, hồ sơ của Ông/Bà không được giải quyết.\n\nLý do: {reason}\n\nMọi thắc mắc xin liên hệ Trung tâm Phục vụ hành chính công xã."),
             )
         }
         _ => return None,
