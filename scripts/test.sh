@@ -55,6 +55,16 @@ kill $moto_pid 2>/dev/null || true
 say "The function under a Lambda runtime loop (cargo lambda's Runtime API emulator, moto)"
 python3 scripts/lambda_smoke.py "$root/target/debug/submit-fn"
 
+say "The Lambda build carries no development store (cargo tree)"
+# What `cargo lambda build -p submit-fn --no-default-features` links (infra/README.md).
+dev_only=$(cargo tree -p submit-fn --no-default-features -e normal --prefix none | grep -E '^(s3s|s3s-fs|xattr) ' | sort -u || true)
+if [ -n "$dev_only" ]; then
+  echo "The Lambda build of submit-fn would link the embedded development store:" >&2
+  echo "$dev_only" >&2
+  exit 1
+fi
+echo "submit-fn --no-default-features: no s3s, s3s-fs or xattr"
+
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"
   # Through python3 so that a fresh pyenv needs no shim rehash.
@@ -64,6 +74,9 @@ fi
 if [ -z "${SKIP_E2E:-}" ]; then
   say "End-to-end tests in headless Chromium (axe-core, Nu Html Checker)"
   GENERATOR_BIN="$root/target/debug/generator" e2e/run.sh
+
+  say "End-to-end tests again, production-shaped (CloudFront from the template, the Lambda runtime emulator, moto)"
+  E2E_STACK=prod GENERATOR_BIN="$root/target/debug/generator" SUBMIT_FN_BIN="$root/target/debug/submit-fn" e2e/run.sh
 fi
 
 if [ -z "${SKIP_README_COMMAND:-}" ]; then

@@ -336,4 +336,32 @@ mod tests {
         assert!(c.s3_endpoint.is_none());
         assert!(!format!("{c:?}").contains("0123456789abcdef"));
     }
+
+    /// A unit code the dossier-code parser would refuse is refused at start, not after
+    /// a submission has claimed a number (it used to panic there).
+    #[test]
+    fn a_unit_code_the_code_parser_refuses_is_refused_at_start() {
+        let complete = [
+            ("MOTCUA_BUCKET", "iapet-hoso"),
+            ("AWS_REGION", "ap-southeast-1"),
+            ("MOTCUA_PUBLIC_URL", "https://iapet.gialai.gov.vn/"),
+            ("MOTCUA_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+            ("MOTCUA_CAPTCHA_KEY", "fedcba9876543210fedcba9876543210"),
+        ];
+        for bad in ["H21:55", "H21 55", "Xã.IaPết"] {
+            let err = config(&[&complete[..], &[("MOTCUA_UNIT_CODE", bad)]].concat())
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(err.to_string().contains("MOTCUA_UNIT_CODE"), "{err}");
+        }
+        let ok =
+            config(&[&complete[..], &[("MOTCUA_UNIT_CODE", "H21.IA-PET_01")]].concat()).unwrap();
+        assert_eq!(ok.unit_code.as_deref(), Some("H21.IA-PET_01"));
+    }
+
+    #[test]
+    fn the_plain_post_limit_cannot_be_raised_past_what_fits_lambda() {
+        let err = config(&[("MOTCUA_MAX_TOTAL_BYTES", "5500000")]).unwrap_err();
+        assert!(err.to_string().contains("MOTCUA_MAX_TOTAL_BYTES"), "{err}");
+    }
 }

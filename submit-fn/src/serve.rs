@@ -7,7 +7,14 @@ use anyhow::Context as _;
 use catalog::Bundle;
 
 use crate::config::Config;
+#[cfg(feature = "dev-store")]
 use crate::embedded_s3::{self, EmbeddedS3};
+
+/// The embedded store kept alive while the server runs; nothing in a Lambda build.
+#[cfg(feature = "dev-store")]
+pub type DevStore = EmbeddedS3;
+#[cfg(not(feature = "dev-store"))]
+pub type DevStore = std::convert::Infallible;
 use crate::state::AppState;
 use crate::storage::{Storage, s3_client};
 
@@ -43,6 +50,7 @@ pub fn load_bundle(path: &Path) -> Result<Bundle, LoadError> {
     })
 }
 
+#[cfg(feature = "dev-store")]
 /// State for development: the embedded store in `data_dir/s3`, secrets kept in
 /// `data_dir/secrets`. The store must be kept alive as long as the state is used.
 pub async fn dev_state(
@@ -93,12 +101,15 @@ pub async fn main_from_env() -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let public_url =
         std::env::var("MOTCUA_PUBLIC_URL").unwrap_or_else(|_| format!("http://{local}"));
+    // Locally the default is where `generator build` writes it in a checkout; on Lambda
+    // (above) it is `catalog.json` beside the bootstrap.
     let catalog_path = PathBuf::from(
-        std::env::var("MOTCUA_CATALOG").unwrap_or_else(|_| catalog::bundle::FILE_NAME.into()),
+        std::env::var("MOTCUA_CATALOG").unwrap_or_else(|_| "site.function/catalog.json".into()),
     );
     let bundle = load_bundle(&catalog_path)?;
 
-    let mut _store = None;
+    #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
+    let mut _store: Option<DevStore> = None;
     let state = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
         let secrets =
             PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
@@ -117,16 +128,23 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             .context("không dùng được bucket ở MOTCUA_S3_ENDPOINT")?;
         AppState::from_bundle(bundle, client, config)
     } else {
-        let data =
-            PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
-        let (state, store) = dev_state(bundle, &data, &public_url).await?;
-        tracing::info!(
-            "kho S3 nhúng: {} (dữ liệu ở {})",
-            store.endpoint,
-            data.join("s3").display()
-        );
-        _store = Some(store);
-        state
+        #[cfg(feature = "dev-store")]
+        {
+            let data =
+                PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
+            let (state, store) = dev_state(bundle, &data, &public_url).await?;
+            tracing::info!(
+                "kho S3 nhúng: {} (dữ liệu ở {})",
+                store.endpoint,
+                data.join("s3").display()
+            );
+            _store = Some(store);
+            state
+        }
+        #[cfg(not(feature = "dev-store"))]
+        anyhow::bail!(
+            "bản dựng này không có kho S3 nhúng (chỉ dùng trên Lambda).\n    → Cách sửa: đặt MOTCUA_S3_ENDPOINT tới một kho S3, hoặc dùng bản dựng mặc định (`cargo run -p submit-fn`)"
+        )
     };
     let _outbox_worker = crate::notify::deliver::spawn_worker(state.clone());
     tracing::info!("submit-fn: http://{local}/api/health");

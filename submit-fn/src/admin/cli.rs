@@ -51,8 +51,10 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let password = password.trim_end_matches(['\r', '\n']);
 
     let data = PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
+    #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
     let mut config = Config::from_env_for_dev(&data, "http://127.0.0.1")?;
-    let mut _store = None;
+    #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
+    let mut _store: Option<crate::serve::DevStore> = None;
     let client = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
         let keys = match (
             std::env::var("AWS_ACCESS_KEY_ID"),
@@ -65,11 +67,18 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     } else if std::env::var_os("MOTCUA_BUCKET").is_some() {
         s3_client(&config, None).await
     } else {
-        let store = crate::embedded_s3::start(&data.join("s3")).await?;
-        config.s3_endpoint = Some(store.endpoint.clone());
-        let client = s3_client(&config, Some(store.keys())).await;
-        _store = Some(store);
-        client
+        #[cfg(feature = "dev-store")]
+        {
+            let store = crate::embedded_s3::start(&data.join("s3")).await?;
+            config.s3_endpoint = Some(store.endpoint.clone());
+            let client = s3_client(&config, Some(store.keys())).await;
+            _store = Some(store);
+            client
+        }
+        #[cfg(not(feature = "dev-store"))]
+        bail!(
+            "bản dựng này không có kho S3 nhúng: đặt MOTCUA_BUCKET (AWS S3) hoặc MOTCUA_S3_ENDPOINT"
+        )
     };
     let storage = Storage::new(client, config.bucket.clone());
     if _store.is_some() {

@@ -57,19 +57,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .nest("/api", api)
         .layer(middleware::from_fn(reject_bad_body))
-        .layer(CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
-            // A bug, never the citizen's doing. Nothing is half-stored: a dossier becomes
-            // visible only when its manifest, written last, exists.
-            html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                crate::html::message_page(
-                    &panic_shell,
-                    "Đã có lỗi ngoài ý muốn",
-                    "Hệ thống gặp lỗi khi xử lý yêu cầu này và chưa lưu gì từ yêu cầu đó. Vui lòng thử lại sau ít phút; nếu vẫn không được, hãy gọi số hỗ trợ ở cuối trang.",
-                    Some(("/", "Về trang chủ")),
-                ),
-            )
-        }));
+        .layer(panic_page(panic_shell));
     if let Some(origin) = &config.cors_origin {
         let allow = if origin == "*" {
             AllowOrigin::any()
@@ -85,6 +73,26 @@ pub fn router(state: AppState) -> Router {
         );
     }
     app
+}
+
+/// A panic in a handler becomes a plain Vietnamese page, not a dropped connection or a
+/// gateway's 502. A bug, never the citizen's doing; nothing is half-stored, since a
+/// dossier becomes visible only when its manifest, written last, exists.
+fn panic_page(
+    shell: catalog::Shell,
+) -> CatchPanicLayer<impl Fn(Box<dyn std::any::Any + Send>) -> Response + Clone> {
+    CatchPanicLayer::custom(move |_: Box<dyn std::any::Any + Send>| {
+        tracing::error!("a request handler panicked");
+        html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            crate::html::message_page(
+                &shell,
+                "Đã có lỗi ngoài ý muốn",
+                "Hệ thống gặp lỗi khi xử lý yêu cầu này và chưa lưu gì từ yêu cầu đó. Vui lòng thử lại sau ít phút; nếu vẫn không được, hãy gọi số hỗ trợ ở cuối trang.",
+                Some(("/", "Về trang chủ")),
+            ),
+        )
+    })
 }
 
 async fn reject_bad_body(req: Request, next: Next) -> Response {
@@ -135,4 +143,41 @@ pub fn html(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_vietnamese_page() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let nothing: Option<u8> = None;
+                    nothing.expect("a bug");
+                }),
+            )
+            .layer(panic_page(catalog::Shell::plain("Xã Thử")));
+        let answer = app
+            .oneshot(
+                Request::get("/boom")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            answer.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let body = answer.into_body().collect().await.unwrap().to_bytes();
+        let page = String::from_utf8(body.to_vec()).unwrap();
+        assert!(page.contains("Đã có lỗi ngoài ý muốn"), "{page}");
+        assert!(page.contains("chưa lưu gì"), "{page}");
+    }
 }
