@@ -12,6 +12,7 @@ aws_lambda_events fixtures' shape) and the EventBridge schedule.
 Needs cargo-lambda and moto (pip); scripts/test.sh installs both.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -26,6 +27,8 @@ from testkit import EXTRACT, EXTRACT_CODE, free_port, solve, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/submit-fn")
+# The generator built beside it: the function runs on the bundle it writes, as deployed.
+GENERATOR = os.environ.get("GENERATOR_BIN") or os.path.join(os.path.dirname(BINARY), "generator")
 BUCKET = "motcua-lambda-smoke"
 
 
@@ -111,14 +114,22 @@ def main():
             "AWS_SECRET_ACCESS_KEY": "smoke",
             "MOTCUA_BUCKET": BUCKET,
             "MOTCUA_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-            "MOTCUA_CONTENT": os.path.join(ROOT, "content"),
             "MOTCUA_PUBLIC_URL": "https://iapet.example.vn",
             "MOTCUA_SIGNING_KEY": "lambda-smoke-signing-key-0123456789abcdef",
             "MOTCUA_CAPTCHA_KEY": "lambda-smoke-captcha-key-fedcba9876543210",
             "MOTCUA_UNIT_CODE": "H21.55.01",
         }
+        # Packaged as infra/README.md says: the site and its function bundle from one
+        # build of content/, the bundle beside the bootstrap (Lambda's working folder),
+        # named as the template's MOTCUA_CATALOG names it.
+        site = os.path.join(logs, "site")
+        subprocess.run([GENERATOR, "--content", os.path.join(ROOT, "content"),
+                        "--templates", os.path.join(ROOT, "templates"), "--out", site, "build"],
+                       check=True, stdout=subprocess.DEVNULL)
+        task = site + ".function"
+        env["MOTCUA_CATALOG"] = "catalog.json"
         function_log = os.path.join(logs, "function.log")
-        function = subprocess.Popen([BINARY], env=env, stdout=open(function_log, "w"),
+        function = subprocess.Popen([BINARY], env=env, cwd=task, stdout=open(function_log, "w"),
                                     stderr=subprocess.STDOUT)
         procs.append(function)
 
@@ -171,6 +182,17 @@ def main():
         r = invoke(track)
         check(r.get("statusCode") == 200 and code in (r.get("body") or ""),
               f"tracking with the receipt's token ({r.get('statusCode')})")
+
+        # The function's own pages wear the site's published stylesheet and header.
+        r = invoke(http_event("GET", "/api/track"))
+        page = r.get("body") or ""
+        if r.get("isBase64Encoded"):
+            page = base64.b64decode(page).decode()
+        css = page.split('<link rel="stylesheet" href="', 1)[-1].split('"', 1)[0]
+        check(r.get("statusCode") == 200 and css.startswith("/assets/site.")
+              and os.path.isfile(os.path.join(site, css.lstrip("/")))
+              and '<header class="top">' in page,
+              f"the tracking page links the published stylesheet ({css}) and the site's header")
 
         r = invoke(SCHEDULE)
         check(isinstance(r, dict) and "sent" in r and "index" in r,

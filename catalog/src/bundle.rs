@@ -6,7 +6,7 @@
 //! On disk it is one JSON file (`catalog.json`):
 //!
 //! ```json
-//! {"format":1,"content_sha256":"…","content":{"site":…,"procedures":[…],"form_versions":{…},"holidays":…,"shell":…}}
+//! {"format":1,"content":{"site":…,"procedures":[…],"form_versions":{…},"holidays":…,"shell":…},"content_sha256":"…"}
 //! ```
 //!
 //! `content_sha256` is the SHA-256 of the `content` bytes exactly as written, checked
@@ -97,15 +97,10 @@ impl Form {
 }
 
 impl BundleContent {
+    /// An owned copy of the content's bundle (tests and states built straight from
+    /// content); the generator writes the file with [`encode`] without copying.
     pub fn from_content(content: &Content, shell: Shell) -> BundleContent {
-        let procedures: Vec<Procedure> = content
-            .procedures
-            .iter()
-            .map(|p| Procedure {
-                body: String::new(),
-                ..p.clone()
-            })
-            .collect();
+        let procedures: Vec<Procedure> = content.procedures.to_vec();
         let form_versions = procedures
             .iter()
             .filter_map(|p| Some((p.code.clone(), p.form.as_ref()?.version())))
@@ -121,15 +116,13 @@ impl BundleContent {
 
     /// The file's bytes and the content hash they carry.
     pub fn encode(&self) -> (Vec<u8>, String) {
-        let content = serde_json::to_vec(self).unwrap_or_default();
-        let hash = hex::encode(Sha256::digest(&content));
-        let mut out = Vec::with_capacity(content.len() + 128);
-        out.extend_from_slice(
-            format!(r#"{{"format":{FORMAT},"content_sha256":"{hash}","content":"#).as_bytes(),
-        );
-        out.extend_from_slice(&content);
-        out.extend_from_slice(b"}\n");
-        (out, hash)
+        encode_parts(
+            &self.site,
+            &self.procedures,
+            &self.holidays,
+            &self.shell,
+            |p| self.form_versions.get(&p.code).cloned(),
+        )
     }
 
     /// The content as a bundle, hashed as it would be written (for states built
@@ -141,6 +134,68 @@ impl BundleContent {
             content: self,
         }
     }
+}
+
+/// The bundle file of `content`, straight from the loaded content: with 10,000
+/// procedures it is tens of megabytes, so nothing is copied and the procedures are
+/// serialised in parallel.
+pub fn encode(content: &Content, shell: &Shell) -> (Vec<u8>, String) {
+    encode_parts(
+        &content.site,
+        &content.procedures,
+        &content.holidays,
+        shell,
+        |p| p.form.as_ref().map(Form::version),
+    )
+}
+
+/// Writes the `content` object field by field, in [`BundleContent`]'s layout.
+fn encode_parts(
+    site: &Site,
+    procedures: &[Procedure],
+    holidays: &HolidayFile,
+    shell: &Shell,
+    version: impl Fn(&Procedure) -> Option<String> + Sync,
+) -> (Vec<u8>, String) {
+    use rayon::prelude::*;
+    fn json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+        serde_json::to_vec(value).unwrap_or_default()
+    }
+    let parts: Vec<(Vec<u8>, Option<String>)> = procedures
+        .par_iter()
+        .map(|p| (json(p), version(p)))
+        .collect();
+    let versions: BTreeMap<&str, &str> = procedures
+        .iter()
+        .zip(&parts)
+        .filter_map(|(p, (_, v))| Some((p.code.as_str(), v.as_deref()?)))
+        .collect();
+    let size: usize = parts.iter().map(|(j, _)| j.len() + 1).sum();
+    // The hash goes after the content, so the file is written in one buffer and hashed
+    // in place (a reader finds the fields by name, in any order).
+    let mut out = Vec::with_capacity(size + 64 * 1024);
+    out.extend_from_slice(format!(r#"{{"format":{FORMAT},"content":"#).as_bytes());
+    let start = out.len();
+    out.extend_from_slice(b"{\"site\":");
+    out.extend_from_slice(&json(site));
+    out.extend_from_slice(b",\"procedures\":[");
+    for (i, (part, _)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(b"],\"form_versions\":");
+    out.extend_from_slice(&json(&versions));
+    out.extend_from_slice(b",\"holidays\":");
+    out.extend_from_slice(&json(holidays));
+    out.extend_from_slice(b",\"shell\":");
+    out.extend_from_slice(&json(shell));
+    out.push(b'}');
+    let hash = hex::encode(Sha256::digest(&out[start..]));
+    out.extend_from_slice(format!(r#","content_sha256":"{hash}"}}"#).as_bytes());
+    out.push(b'\n');
+    (out, hash)
 }
 
 /// Why a bundle file cannot be used. The caller names the file and says how to make a
@@ -251,8 +306,10 @@ mod tests {
             assert_eq!(again, written, "{}", p.code);
             assert_eq!(read.form_version(&p.code), written.as_deref());
         }
-        // Same content, same bytes: the hash identifies the content.
+        // Same content, same bytes: the hash identifies the content; the generator's
+        // copy-free encoding writes exactly what the owned bundle does.
         assert_eq!(built.encode().0, bytes);
+        assert_eq!(encode(&content, &built.shell).0, bytes);
     }
 
     #[test]
@@ -284,8 +341,8 @@ mod tests {
             Err(BundleError::Hash { .. })
         ));
 
-        let truncated = &text[..text.len() / 2];
-        let e = Bundle::decode(truncated.as_bytes()).unwrap_err();
+        let truncated = &text.as_bytes()[..text.len() / 2];
+        let e = Bundle::decode(truncated).unwrap_err();
         assert!(matches!(e, BundleError::NotJson(_)), "{e}");
 
         let future = text.replacen("\"format\":1", "\"format\":2", 1);

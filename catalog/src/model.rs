@@ -163,9 +163,9 @@ pub struct Procedure {
     pub review_note: Option<String>,
     #[serde(default)]
     pub form: Option<Form>,
-    /// The Markdown guide below the front matter. Left out of the function bundle
-    /// (emptied there, and an empty one is not written, so the bundle reads back).
-    #[serde(skip_deserializing, skip_serializing_if = "String::is_empty")]
+    /// The Markdown guide below the front matter. Never serialised: the function
+    /// bundle, the one place a whole procedure is written, has no use for it.
+    #[serde(skip)]
     pub body: String,
     /// Where it was read from, relative to the content folder.
     #[serde(skip)]

@@ -130,6 +130,8 @@ pub struct Site {
     pub dev_reload: bool,
     pub written: Written,
     photos: PhotoViews,
+    /// A one-file rebuild changed procedures the function bundle still has as before.
+    bundle_stale: bool,
 }
 
 impl Site {
@@ -143,6 +145,7 @@ impl Site {
             dev_reload,
             written: Written::default(),
             photos: PhotoViews::new(),
+            bundle_stale: false,
         })
     }
 
@@ -254,6 +257,18 @@ impl Site {
     fn stage_bundle(&self) -> Result<crate::bundle::Staged, BuildError> {
         let shell = Renderer::new(&self.theme, &self.content, false).shell()?;
         crate::bundle::stage(&self.paths.out, &self.content, shell)
+    }
+
+    /// Writes the function bundle if a one-file rebuild left it behind the pages; the
+    /// dev server's function takes it on its next request, so a changed form is
+    /// enforced as the reloaded page shows it. Returns whether it wrote one.
+    pub fn write_stale_bundle(&mut self) -> Result<bool, BuildError> {
+        if !self.bundle_stale {
+            return Ok(false);
+        }
+        self.stage_bundle()?.commit()?;
+        self.bundle_stale = false;
+        Ok(true)
     }
 
     /// Applies a change to content files while serving. Returns the paths that changed
@@ -408,8 +423,9 @@ impl Site {
             self.written.files.remove(&g);
             changed_paths.push(g);
         }
-        // The dev server's function reloads from it: a changed form is enforced as shown.
-        self.stage_bundle()?.commit()?;
+        // The bundle holds every procedure (tens of MB with 10,000): written after the
+        // pages, by `write_stale_bundle`, so the browser's reload does not wait for it.
+        self.bundle_stale = true;
         Ok(changed_paths)
     }
 }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use catalog::{BundleContent, Content, Shell};
+use catalog::{Content, Shell};
 
 use crate::build::BuildError;
 
@@ -43,7 +43,7 @@ pub fn stage(out: &Path, content: &Content, shell: Shell) -> Result<Staged, Buil
     let target = path(out);
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let (bytes, content_sha256) = BundleContent::from_content(content, shell).encode();
+    let (bytes, content_sha256) = catalog::bundle::encode(content, &shell);
     let tmp = target.with_extension("json.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
     Ok(Staged {

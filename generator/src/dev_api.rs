@@ -21,7 +21,7 @@ use crate::Site;
 /// The function's router, rebuilt when the bundle file changes.
 struct Live {
     path: PathBuf,
-    current: Mutex<(Option<SystemTime>, AppState, Router)>,
+    current: Mutex<(Option<Stamp>, AppState, Router)>,
 }
 
 impl Live {
@@ -43,8 +43,17 @@ impl Live {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells one bundle file from the next: each build renames a new file into place,
+/// so on Unix its inode changes even when the clock's granularity would hide the write.
+type Stamp = (SystemTime, u64, u64);
+
+fn modified(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.modified().ok()?, meta.len(), inode))
 }
 
 pub async fn router(

@@ -226,6 +226,10 @@ fn watch(mut site: Site, dev: Arc<DevState>) -> anyhow::Result<Arc<Mutex<()>>> {
                     );
                     *dev.last_error.lock().expect("lock") = None;
                     let _ = dev.events.send(DevEvent::Reload);
+                    // Then the function's bundle (generator/src/dev_api.rs reloads it).
+                    if let Err(e) = site.write_stale_bundle() {
+                        eprintln!("{}", e.report());
+                    }
                 }
                 Err(e) => {
                     let report = e.report();

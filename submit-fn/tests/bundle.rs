@@ -34,9 +34,10 @@ async fn the_function_runs_on_the_bundle_file_with_the_sites_layout() {
 
     let bundle = submit_fn::serve::load_bundle(&path).expect("a built bundle loads");
     assert_eq!(bundle.content_sha256, hash);
-    let h = harness_built(|_| {}, |client, config| {
-        AppState::from_bundle(bundle, client, config)
-    })
+    let h = harness_built(
+        |_| {},
+        |client, config| AppState::from_bundle(bundle, client, config),
+    )
     .await;
     assert_eq!(h.state.catalog_sha256(), hash);
 
@@ -58,30 +59,44 @@ async fn the_function_runs_on_the_bundle_file_with_the_sites_layout() {
 async fn a_missing_or_altered_bundle_stops_the_start_with_the_file_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.json");
-    let e = submit_fn::serve::load_bundle(&path).unwrap_err().to_string();
+    let e = submit_fn::serve::load_bundle(&path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
-    assert!(e.contains("generator build") && e.contains("MOTCUA_CATALOG"), "{e}");
+    assert!(
+        e.contains("generator build") && e.contains("MOTCUA_CATALOG"),
+        "{e}"
+    );
 
     let content = fixture();
     let (bytes, _) =
         BundleContent::from_content(&content, Shell::plain(&content.site.name)).encode();
-    let altered = String::from_utf8(bytes)
-        .unwrap()
-        .replacen("\"required\":true", "\"required\":false", 1);
+    let altered =
+        String::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"required\":true", "\"required\":false", 1);
     std::fs::write(&path, altered).unwrap();
-    let e = submit_fn::serve::load_bundle(&path).unwrap_err().to_string();
+    let e = submit_fn::serve::load_bundle(&path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
     assert!(e.contains("mã băm") && e.contains("generator build"), "{e}");
 
     std::fs::write(&path, "<html>not a bundle</html>").unwrap();
-    let e = submit_fn::serve::load_bundle(&path).unwrap_err().to_string();
+    let e = submit_fn::serve::load_bundle(&path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("không phải tệp danh mục JSON"), "{e}");
 }
 
 #[tokio::test]
 async fn a_json_submission_from_an_older_form_is_told_to_reload() {
     let h = harness().await;
-    let current = h.state.form_version("2.000635").expect("online form").to_owned();
+    let current = h
+        .state
+        .form_version("2.000635")
+        .expect("online form")
+        .to_owned();
     let content = fixture();
     let written = content
         .procedure("2.000635")

@@ -665,6 +665,8 @@
         say('Đang gửi hồ sơ…');
         var res = await jsonPost('/dossiers', {
           procedure: procedure,
+          // The page's own version, not the schema's: the fields shown are the page's.
+          form_version: form.elements.form_version ? form.elements.form_version.value : undefined,
           idempotency_key: key,
           altcha: pow,
           website: form.elements.website ? form.elements.website.value : '',
