@@ -119,10 +119,10 @@ export function distributionFromTemplate(template, local) {
     origin: b.TargetOriginId,
     allowedMethods: b.AllowedMethods || ['GET', 'HEAD'],
     compress: Boolean(b.Compress),
-    headers: policies[refName(r, b.ResponseHeadersPolicyId)] || {},
+    headers: policies[refName(b.ResponseHeadersPolicyId)] || {},
     viewerRequest: (b.FunctionAssociations || [])
       .filter((f) => f.EventType === 'viewer-request')
-      .map((f) => functions[refName(r, f.FunctionARN)])[0],
+      .map((f) => functions[refName(f.FunctionARN)])[0],
   });
   const siteBucket = r.SiteBucket?.Properties?.WebsiteConfiguration;
   return {
@@ -138,7 +138,7 @@ export function distributionFromTemplate(template, local) {
 }
 
 /** Which resource an intrinsic (a !Ref or a !GetAtt) of the raw template names. */
-function refName(resources, value) {
+function refName(value) {
   // Resolved values are the names themselves (see localValues).
   if (typeof value === 'string' && value.startsWith('local:')) return value.slice(6).split('.')[0];
   return value;
