@@ -123,7 +123,7 @@
           return;
         }
         await lookup();
-        var done = el('p', 'notice', 'Đã gửi giấy tờ bổ sung. Bộ phận Một cửa sẽ xem xét và tiếp tục giải quyết hồ sơ.');
+        var done = el('p', 'notice', 'Đã gửi giấy tờ bổ sung. Trung tâm Phục vụ hành chính công xã sẽ xem xét và tiếp tục giải quyết hồ sơ.');
         done.setAttribute('role', 'status');
         out.prepend(done);
       } catch (x) {
