@@ -472,7 +472,6 @@ function functionEnvFromTemplate(template) {
     // Plain values only: references to parameters and secrets have local stand-ins above.
     if (typeof v === 'string' || typeof v === 'number') env[k] = String(v);
   }
-  if (env.MOTCUA_CONTENT) env.MOTCUA_CONTENT = path.join(ROOT, env.MOTCUA_CONTENT);
   return env;
 }
 

@@ -514,7 +514,10 @@ fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
             "site.yaml",
             key_line(text, "unit_code"),
             "unit_code",
-            format!("mã đơn vị \"{}\" không dùng được trong mã hồ sơ", site.unit_code),
+            format!(
+                "mã đơn vị \"{}\" không dùng được trong mã hồ sơ",
+                site.unit_code
+            ),
             format!(
                 "ghi mã đơn vị tiếp nhận (tỉnh rồi xã, không còn phần huyện), {}, ví dụ H21.IAPET",
                 crate::dossier_code::UNIT_CODE_RULE

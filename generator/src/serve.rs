@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::future::IntoFuture as _;
 use axum::Router;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use notify::{RecursiveMode, Watcher};
+use std::future::IntoFuture as _;
 use tokio::sync::broadcast;
 use tower_http::services::{ServeDir, ServeFile};
 

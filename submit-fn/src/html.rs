@@ -234,8 +234,10 @@ pub fn desk_receipt_page(shell: &Shell, d: &DeskReceipt) -> String {
         main,
         r#"<p class="no-print notice">Dùng lệnh In của trình duyệt (Ctrl+P) để in hai liên, mỗi liên một trang: liên 1 lưu tại Trung tâm Phục vụ hành chính công xã, liên 2 giao người nộp hồ sơ.</p>"#
     );
-    for (n, copy) in [(1, "Lưu tại Trung tâm Phục vụ hành chính công xã"), (2, "Giao người nộp hồ sơ")]
-    {
+    for (n, copy) in [
+        (1, "Lưu tại Trung tâm Phục vụ hành chính công xã"),
+        (2, "Giao người nộp hồ sơ"),
+    ] {
         let heading = if n == 1 { "h1" } else { "h2" };
         let _ = write!(
             main,

@@ -183,11 +183,7 @@ pub fn build(
         }
     }
     let delivery: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
-    let result_collection = format!(
-        "{} – {}",
-        delivery.join("; "),
-        site.address
-    );
+    let result_collection = format!("{} – {}", delivery.join("; "), site.address);
     Receipt {
         form: "Mẫu số 01 – Thông tư số 03/2025/TT-VPCP",
         title: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",

@@ -345,7 +345,9 @@ pub struct Vote {
 }
 
 async fn results(state: &AppState, id: &str) -> Result<serde_json::Value, String> {
-    let poll = state.site().poll.as_ref().expect("checked");
+    let Some(poll) = state.site().poll.as_ref() else {
+        return Err(format!("no poll {id}"));
+    };
     let reads = poll.options.iter().map(|o| {
         let prefix = format!("polls/{id}/count/{}", o.value);
         async move { sum(state.storage(), &prefix).await }
@@ -383,10 +385,14 @@ pub async fn poll_vote(
     Path(id): Path<String>,
     Json(vote): Json<Vote>,
 ) -> Response {
-    if !poll_exists(&state, &id) {
+    let Some(poll) = state
+        .site()
+        .poll
+        .as_ref()
+        .filter(|_| poll_exists(&state, &id))
+    else {
         return message(StatusCode::NOT_FOUND, "Không có cuộc thăm dò này.");
-    }
-    let poll = state.site().poll.as_ref().expect("checked");
+    };
     if !valid_id(&vote.voter) {
         return message(
             StatusCode::UNPROCESSABLE_ENTITY,

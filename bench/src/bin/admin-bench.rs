@@ -216,7 +216,8 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
 
-    let content_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
+    let content_dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
     let content = catalog::load(&content_dir).expect("fixture content loads");
     let dir = tempfile::tempdir().unwrap();
     let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();

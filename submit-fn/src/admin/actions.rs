@@ -14,9 +14,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::auth::Session;
 use super::index::{self, read_dossier, summarize};
-use crate::dossier::{
-    Event, Manifest, RETRY_MESSAGE, VN, format_time, status_label,
-};
+use crate::dossier::{Event, Manifest, RETRY_MESSAGE, VN, format_time, status_label};
 use crate::routes::message;
 use crate::state::AppState;
 
@@ -231,8 +229,9 @@ pub async fn apply(
             Some("desk") | None => {
                 event.status = "returned".into();
                 event.delivery = Some("desk".into());
-                event.note =
-                    Some(note.unwrap_or_else(|| "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()));
+                event.note = Some(note.unwrap_or_else(|| {
+                    "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()
+                }));
             }
             Some(_) => {
                 return Ok(unprocessable(

@@ -15,9 +15,7 @@ use time::OffsetDateTime;
 
 use super::actions::{CONFLICT, append_event};
 use super::index::read_dossier;
-use crate::dossier::{
-    Attachment, Event, RETRY_MESSAGE, display_name, format_time, status_label,
-};
+use crate::dossier::{Attachment, Event, RETRY_MESSAGE, display_name, format_time, status_label};
 use crate::routes::message;
 use crate::routes::track::NOT_FOUND;
 use crate::state::AppState;

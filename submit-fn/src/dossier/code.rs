@@ -35,7 +35,11 @@ impl AppState {
                 .put_if_absent(&claim, Bytes::from(key_hash.to_owned()), "text/plain")
                 .await?
             {
-                return Ok(catalog::dossier_code::format(&self.inner.unit_code, &day, n));
+                return Ok(catalog::dossier_code::format(
+                    &self.inner.unit_code,
+                    &day,
+                    n,
+                ));
             }
         }
         Err(SubmitError::SequenceExhausted)

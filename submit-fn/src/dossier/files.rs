@@ -15,10 +15,9 @@ impl AppState {
         procedure: &Procedure,
         files: &[IncomingFile],
     ) -> Result<Vec<CheckedFile>, SubmitError> {
-        let form = procedure
-            .form
-            .as_ref()
-            .expect("online procedures have forms");
+        let Some(form) = procedure.form.as_ref() else {
+            return Err(SubmitError::NotOnline(procedure.title.clone()));
+        };
         let mut checked = Vec::new();
         let mut errors = Vec::new();
         if files.len() > self.inner.config.max_files {

@@ -330,7 +330,13 @@ impl AppState {
         // The files, under the dossier.
         let mut attachments = Vec::new();
         for (n, file) in files.iter().enumerate() {
-            let kind = file.kind.expect("checked");
+            // Every file's kind was found by its bytes before the code was claimed.
+            let Some(kind) = file.kind else {
+                return Err(SubmitError::Storage(StorageError::Unavailable(format!(
+                    "file {} reached storing without a checked type",
+                    file.name
+                ))));
+            };
             let dest = format!(
                 "{prefix}files/{}-{}",
                 n + 1,

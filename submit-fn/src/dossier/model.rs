@@ -154,7 +154,9 @@ pub fn dossier_prefix(code: &str) -> Option<String> {
 /// only fails for a manifest edited by hand; that request then fails, not the process.
 pub fn stored_prefix(code: &str) -> Result<String, crate::storage::StorageError> {
     dossier_prefix(code).ok_or_else(|| {
-        crate::storage::StorageError::Unavailable(format!("stored dossier code {code:?} is malformed"))
+        crate::storage::StorageError::Unavailable(format!(
+            "stored dossier code {code:?} is malformed"
+        ))
     })
 }
 

@@ -215,8 +215,7 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
         let mut errors = Vec::new();
         let mut done_sms = !want_sms;
         let mut done_email = !want_email;
-        if can_sms {
-            let sms = record.sms.as_ref().expect("checked");
+        if can_sms && let Some(sms) = record.sms.as_ref() {
             let text = if c.sms_ascii {
                 super::strip_marks(&sms.text)
             } else {
@@ -236,8 +235,7 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
                 Err(e) => errors.push(format!("SMS: {e}")),
             }
         }
-        if can_email {
-            let email = record.email.as_ref().expect("checked");
+        if can_email && let Some(email) = record.email.as_ref() {
             match send_email(c, &email.to, &email.subject, &email.body).await {
                 Ok(()) => {
                     storage

@@ -155,7 +155,9 @@ mod tests {
     fn back_goes_to_the_form_page_on_this_site_only() {
         let back = |referer| back_to_form(&headers(referer), SITE);
         assert_eq!(
-            back(Some("https://iapet.example.vn/thu-tuc/dang-ky-khai-sinh/nop-truc-tuyen/")),
+            back(Some(
+                "https://iapet.example.vn/thu-tuc/dang-ky-khai-sinh/nop-truc-tuyen/"
+            )),
             "/thu-tuc/dang-ky-khai-sinh/nop-truc-tuyen/"
         );
         assert_eq!(back(Some("https://evil.example/x/")), "/");

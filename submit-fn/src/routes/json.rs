@@ -85,7 +85,12 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             );
         }
     };
-    let form = procedure.form.as_ref().expect("checked");
+    let Some(form) = procedure.form.as_ref() else {
+        return errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::NotOnline(procedure.title.clone()).field_errors(),
+        );
+    };
     let config = state.config();
     let mut problems = Vec::new();
     if req.files.is_empty() || req.files.len() > config.max_files {
