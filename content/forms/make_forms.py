@@ -36,7 +36,7 @@ TOP = PAGE_H - 15 * mm
 BOTTOM = 18 * mm
 SIZE = 10.5
 LEAD = 6.3 * mm
-SAMPLE_NOTE = "Bản mẫu để tham khảo — dùng mẫu chính thức tại Bộ phận Một cửa"
+SAMPLE_NOTE = "Bản mẫu để tham khảo — dùng mẫu chính thức tại Trung tâm Phục vụ hành chính công xã"
 
 PLEDGE = (
     "Tôi cam đoan nội dung đề nghị trên đây là đúng sự thật và chịu hoàn toàn trách nhiệm "
@@ -347,7 +347,7 @@ def trich_luc():
     s.field("Tại cơ quan (5):")
     s.fields_row(["Ngày đăng ký:", "Số:", "Quyển số:"])
     s.field("Số lượng bản sao đề nghị cấp:")
-    s.boxes("Cách nhận kết quả:", ["Tại Bộ phận Một cửa", "Qua bưu điện"])
+    s.boxes("Cách nhận kết quả:", ["Tại Trung tâm Phục vụ HCC xã", "Qua bưu điện"])
     s.field("Địa chỉ nhận qua bưu điện:", extra_lines=1)
     s.pledge_and_signature(["Người yêu cầu"])
     s.notes([

@@ -32,7 +32,10 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
     let content = catalog::load(&content_dir()).expect("fixture content loads");
-    harness_built(adjust, |client, config| AppState::new(&content, client, config)).await
+    harness_built(adjust, |client, config| {
+        AppState::new(&content, client, config)
+    })
+    .await
 }
 
 /// A harness whose state is made by `build` (e.g. from a bundle file, as in production).
