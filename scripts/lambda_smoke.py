@@ -117,7 +117,7 @@ def main():
             "MOTCUA_PUBLIC_URL": "https://iapet.example.vn",
             "MOTCUA_SIGNING_KEY": "lambda-smoke-signing-key-0123456789abcdef",
             "MOTCUA_CAPTCHA_KEY": "lambda-smoke-captcha-key-fedcba9876543210",
-            "MOTCUA_UNIT_CODE": "H21.55.01",
+            "MOTCUA_UNIT_CODE": "H21.IAPET",
         }
         # Packaged as infra/README.md says: the site and its function bundle from one
         # build of content/, the bundle beside the bootstrap (Lambda's working folder),
@@ -164,7 +164,7 @@ def main():
         r = invoke(http_event("POST", "/api/dossiers", body=submission,
                               headers={"content-type": "application/json"}))
         receipt = json.loads(r.get("body") or "{}").get("receipt", {})
-        check(r.get("statusCode") == 201 and receipt.get("code", "").startswith("H21.55.01-"),
+        check(r.get("statusCode") == 201 and receipt.get("code", "").startswith("H21.IAPET-"),
               f"a dossier submitted: 201 with its code ({r.get('statusCode')} {(r.get('body') or '')[:300]})")
         again = invoke(http_event("POST", "/api/dossiers", body=submission,
                                   headers={"content-type": "application/json"}))

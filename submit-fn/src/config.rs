@@ -238,7 +238,7 @@ impl Config {
             && !catalog::dossier_code::valid_unit_code(u)
         {
             problems.push(format!(
-                "MOTCUA_UNIT_CODE=\"{u}\" không dùng được trong mã hồ sơ: {}, ví dụ H21.55.01",
+                "MOTCUA_UNIT_CODE=\"{u}\" không dùng được trong mã hồ sơ: {}, ví dụ H21.IAPET",
                 catalog::dossier_code::UNIT_CODE_RULE
             ));
         }
