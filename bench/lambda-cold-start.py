@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from testkit import free_port, wait_for_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOOTSTRAP = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/lambda/submit-fn/bootstrap")
+BOOTSTRAP = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/lambda/submit-fn/bootstrap"))
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 BUCKET = "motcua-cold-start"
 
