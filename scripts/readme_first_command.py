@@ -132,12 +132,13 @@ def post_json(url, value):
 
 def leftovers():
     """Files a write cut short would leave: the build's staging folders, a rebuild's
-    temporary pages, the embedded store's unfinished objects."""
+    temporary pages, the function catalogue's temporary file, the embedded store's
+    unfinished objects."""
     found = [p for p in (".site.staging", ".site.old") if os.path.exists(os.path.join(ROOT, p))]
-    for top in ("site", "data"):
+    for top in ("site", "site.function", "data"):
         for folder, _, files in os.walk(os.path.join(ROOT, top)):
             found += [os.path.join(folder, f) for f in files
-                      if f.endswith(".tmp~") or f.endswith(".motcua-part")]
+                      if f.endswith((".tmp~", ".motcua-part", ".json.tmp"))]
     return found
 
 
