@@ -92,7 +92,11 @@ pub async fn read(mut mp: Multipart, config: &Config) -> Result<FormPost, Multip
         };
         let mut buf = BytesMut::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| from_axum(e, config))? {
-            total += chunk.len() as u64;
+            // The limit is on the files together (what the form tells the citizen); the
+            // typed fields are held by their own limit and the body's.
+            if file_name.is_some() {
+                total += chunk.len() as u64;
+            }
             if total > config.max_total_bytes {
                 return Err(MultipartError::TooLarge(total_message(config)));
             }

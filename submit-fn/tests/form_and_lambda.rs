@@ -129,6 +129,38 @@ async fn file_names_with_paths_and_control_characters_are_made_safe() {
     assert!(!a.text().contains('\u{85}'));
 }
 
+/// The largest plain post the form allows arrives whole and is received (its body,
+/// base64-encoded inside an API Gateway event, fits Lambda's 6 MB: `catalog::plain_post`);
+/// one byte more of files gets the Vietnamese 413 page, naming the limit the form states.
+#[tokio::test]
+async fn the_largest_allowed_plain_post_is_received_and_one_byte_more_is_refused() {
+    let h = harness().await;
+    let mut scan = PDF.to_vec();
+    scan.resize(catalog::plain_post::MAX_FILES_BYTES as usize, b' ');
+    let (ct, body) = multipart(
+        &khai_sinh_form(&[]),
+        &[("giay_chung_sinh", "scan.pdf", &scan)],
+    );
+    assert!(body.len() as u64 <= catalog::plain_post::MAX_BODY_BYTES);
+    let a = h.post_raw(FORM, &ct, body).await;
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "{}",
+        &a.text()[..a.text().len().min(600)]
+    );
+
+    scan.push(b' ');
+    let (ct, body) = multipart(
+        &khai_sinh_form(&[]),
+        &[("giay_chung_sinh", "scan.pdf", &scan)],
+    );
+    let a = h.post_raw(FORM, &ct, body).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(a.headers["content-type"], "text/html; charset=utf-8");
+    assert!(a.text().contains("4,4 MB"), "{}", a.text());
+}
+
 #[tokio::test]
 async fn limits_and_malformed_bodies() {
     let h = harness_with(|c| {
