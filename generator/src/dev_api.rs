@@ -71,7 +71,17 @@ pub async fn router(
     });
     let service = tower::service_fn(move |request: Request<Body>| {
         let router = live.router();
-        async move { router.oneshot(request).await }
+        // A request as it arrived, without what the outer route put in its extensions:
+        // its `{*rest}` parameter would otherwise be added to the function's own path
+        // parameters, and every `Path` extractor there would fail (a 500 on every
+        // route with a parameter, e.g. the console's dossier page).
+        let (parts, body) = request.into_parts();
+        let mut fresh = Request::new(body);
+        *fresh.method_mut() = parts.method;
+        *fresh.uri_mut() = parts.uri;
+        *fresh.version_mut() = parts.version;
+        *fresh.headers_mut() = parts.headers;
+        async move { router.oneshot(fresh).await }
     });
     Ok((Router::new().route_service("/api/{*rest}", service), store))
 }

@@ -154,6 +154,18 @@ async fn generator_serves_the_function_on_the_bundle_it_just_built() {
     assert!(page.contains(&format!(r#"<link rel="stylesheet" href="{css}">"#)));
     assert!(page.contains(r#"<header class="top">"#) && page.contains(r#"<footer class="foot">"#));
 
+    // A route with a path parameter answers as the function does (the mount's own
+    // `{*rest}` parameter once leaked into it: every such route gave 500).
+    let (status, answer) = send(
+        &api,
+        Request::get("/api/dossiers/H21.IAPET-261201-0001?token=khong-dung")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert!(answer.contains("Không tìm thấy hồ sơ"), "{answer}");
+
     // The editor makes the phone optional; the page and the function change together.
     let before = page_version(&site.paths.out, "dang-ky-khai-tu");
     let file = site.paths.content.join("procedures/dang-ky-khai-tu.md");
