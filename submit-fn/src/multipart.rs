@@ -66,6 +66,17 @@ fn from_axum(e: axum::extract::multipart::MultipartError, config: &Config) -> Mu
 }
 
 pub async fn read(mut mp: Multipart, config: &Config) -> Result<FormPost, MultipartError> {
+    let result = read_parts(&mut mp, config).await;
+    if let Err(MultipartError::TooLarge(_)) = &result {
+        // Read the rest (within the body limit) before answering: a server that answers
+        // and closes while the browser is still sending leaves it with a broken
+        // connection instead of the page saying what to do.
+        while let Ok(Some(_rest)) = mp.next_field().await {}
+    }
+    result
+}
+
+async fn read_parts(mp: &mut Multipart, config: &Config) -> Result<FormPost, MultipartError> {
     let mut post = FormPost::default();
     let mut hash = Sha256::new();
     let mut total: u64 = 0;
