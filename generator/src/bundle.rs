@@ -43,9 +43,12 @@ pub fn stage(out: &Path, content: &Content, shell: Shell) -> Result<Staged, Buil
     let target = path(out);
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let (bytes, content_sha256) = catalog::bundle::encode(content, &shell);
     let tmp = target.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+    // Encoded straight into the file, hashed on the way: never held whole in memory.
+    let content_sha256 = std::fs::File::create(&tmp)
+        .map(|file| std::io::BufWriter::with_capacity(1 << 18, file))
+        .and_then(|file| catalog::bundle::write(content, &shell, file))
+        .map_err(|e| io_error(&tmp, e))?;
     Ok(Staged {
         tmp,
         target,

@@ -20,6 +20,18 @@ use crate::views::{self, Downloads};
 
 pub type File = (String, Vec<u8>);
 
+/// A procedure's form schema file (`api/forms/{code}.json`), borrowed from the content.
+#[derive(Serialize)]
+struct FormSchema<'a> {
+    code: &'a str,
+    delivery: &'a [catalog::Delivery],
+    fee: &'a catalog::Fee,
+    form: Option<&'a serde_json::value::RawValue>,
+    form_version: Option<String>,
+    level: u8,
+    title: &'a str,
+}
+
 /// The internal links of one source file, for checking once everything is written.
 pub type SourceLinks = (String, Vec<InternalLink>);
 
@@ -204,17 +216,26 @@ impl<'a> Renderer<'a> {
                 "form.html",
                 &ctx,
             )?);
-            let schema = json!({
-                "code": p.code,
-                // The version the page's hidden `form_version` carries and the function
-                // compares; here for API clients that build their own form.
-                "form_version": p.form.as_ref().map(catalog::Form::version),
-                "title": p.title,
-                "level": p.level,
-                "delivery": p.delivery,
-                "fee": p.fee,
-                "form": p.form,
-            });
+            // The form encoded once, for the schema and for its version: the version
+            // the page's hidden `form_version` carries and the function compares, here
+            // for API clients that build their own form.
+            let form = p
+                .form
+                .as_ref()
+                .map(serde_json::value::to_raw_value)
+                .transpose()
+                .expect("json");
+            let schema = FormSchema {
+                code: &p.code,
+                delivery: &p.delivery,
+                fee: &p.fee,
+                form_version: form
+                    .as_ref()
+                    .map(|f| catalog::Form::version_of_json(f.get().as_bytes())),
+                form: form.as_deref(),
+                level: p.level,
+                title: &p.title,
+            };
             files.push((
                 format!("api/forms/{}.json", p.code),
                 serde_json::to_vec(&schema).expect("json"),
