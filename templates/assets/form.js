@@ -1,4 +1,4 @@
-/* Biểu mẫu nộp hồ sơ: kiểm tra như máy chủ (catalog/src/validate.rs) trước khi gửi, giải
+/* Biểu mẫu nộp hồ sơ: kiểm tra như máy chủ (crates/catalog/src/validate.rs) trước khi gửi, giải
    bài toán chống thư rác trong nền, tải giấy tờ thẳng lên kho lưu trữ, rồi gửi hồ sơ và
    hiện giấy tiếp nhận. Không có JavaScript thì biểu mẫu vẫn gửi được như thường. */
 (function () {

@@ -1,4 +1,4 @@
-/* Tìm thủ tục không cần dấu: gấp chữ giống catalog/src/text.rs (NFD, bỏ dấu, đ → d,
+/* Tìm thủ tục không cần dấu: gấp chữ giống crates/catalog/src/text.rs (NFD, bỏ dấu, đ → d,
    chữ thường); mỗi từ gõ vào phải là đầu của một từ trong thủ tục. */
 (function () {
   'use strict';

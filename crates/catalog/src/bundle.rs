@@ -431,7 +431,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn content() -> Content {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../content");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../content");
         crate::load(&root).expect("the example commune loads")
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use catalog::{Content, Day, Delivery, FieldType, load};
 
 fn content() -> Content {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../content"));
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../content"));
     match load(root) {
         Ok(content) => content,
         Err(errors) => {
