@@ -8,9 +8,9 @@ use catalog::Procedure;
 use catalog::form_html::{FormView, escape, render_form};
 use catalog::validate::{FieldError, RawValues};
 
-use crate::receipt::Receipt;
 use crate::routes::PAGE_SCRIPT;
 use crate::routes::track::TrackView;
+use dossier::receipt::Receipt;
 
 /// The layout around every page of the function: the site's stylesheet, header and
 /// footer, which the generator puts in the function bundle (`catalog::Shell`).
@@ -342,7 +342,7 @@ pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) 
 <p><button type="submit">Gửi giấy tờ bổ sung</button></p>
 </form>
 </section>"#,
-            code = crate::dossier::urlencode(&t.code),
+            code = dossier::tracking::encode(&t.code),
             token = escape(token),
         );
     }
@@ -352,7 +352,7 @@ pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) 
             h,
             "<li><time datetime=\"{}\">{}</time>: {}{}</li>",
             escape(&e.at),
-            escape(&crate::receipt::received_text(&e.at)),
+            escape(&catalog::vn_time::received_text(&e.at)),
             escape(&e.label),
             e.note
                 .as_deref()

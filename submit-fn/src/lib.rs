@@ -4,16 +4,15 @@
 pub mod admin;
 pub mod captcha;
 pub mod config;
-pub mod dossier;
 #[cfg(feature = "dev-store")]
 pub mod embedded_s3;
 pub mod html;
+pub mod intake;
 pub mod lambda;
 pub mod multipart;
 pub mod notify;
 #[cfg(feature = "dev-store")]
 mod object_files;
-pub mod receipt;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -201,7 +201,14 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
     assert_eq!(shown("ho_ten"), Some(json!("Trần Văn Bình")), "{d}");
     // A choice reads as its label, not its code.
     assert_eq!(shown("loai"), Some(json!("Khai sinh")), "{d}");
-    assert_eq!(d["actions"], json!(["receive", "request-papers", "refuse"]));
+    assert_eq!(
+        d["actions"],
+        json!([
+            {"id": "receive", "label": "Tiếp nhận, hẹn trả"},
+            {"id": "request-papers", "label": "Yêu cầu bổ sung"},
+            {"id": "refuse", "label": "Từ chối"}
+        ])
+    );
     let proposed = d["proposed_appointment"].as_str().unwrap().to_owned();
 
     // Receive with the proposed appointment.

@@ -182,7 +182,7 @@ async fn attachments_only_of_their_dossier_and_urls_expire() {
             &format!(
                 "/api/admin/dossiers/{}/attachment?key={}",
                 codes[0],
-                submit_fn::dossier::urlencode(&other_key)
+                dossier::tracking::encode(&other_key)
             ),
             Some(&valid),
             None,
@@ -196,7 +196,7 @@ async fn attachments_only_of_their_dossier_and_urls_expire() {
             &format!(
                 "/api/admin/dossiers/{}/attachment?key={}",
                 codes[1],
-                submit_fn::dossier::urlencode(&other_key)
+                dossier::tracking::encode(&other_key)
             ),
             Some(&valid),
             None,

@@ -24,7 +24,7 @@ async fn stage(h: &Harness, name: &str, bytes: &[u8]) -> String {
 }
 
 fn today_code_prefix() -> String {
-    let now = time::OffsetDateTime::now_utc().to_offset(submit_fn::dossier::VN);
+    let now = time::OffsetDateTime::now_utc().to_offset(catalog::vn_time::VN);
     format!(
         "T00.01.01-{:02}{:02}{:02}-",
         now.year() % 100,
@@ -288,7 +288,7 @@ async fn direct_upload_with_presigned_put() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let up = &a.json()["uploads"][0];
     let key = up["key"].as_str().unwrap();
-    assert!(submit_fn::dossier::valid_staging_key(key), "{key}");
+    assert!(submit_fn::intake::valid_staging_key(key), "{key}");
     assert!(key.ends_with("/1-giay-chung-sinh.pdf"));
     assert_eq!(up["headers"]["content-type"], "application/pdf");
     let url = up["url"].as_str().unwrap();

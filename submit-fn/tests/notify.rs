@@ -11,8 +11,8 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
+use dossier::dossier_prefix;
 use serde_json::json;
-use submit_fn::dossier::dossier_prefix;
 use submit_fn::notify::NotifyConfig;
 use submit_fn::notify::deliver::deliver_due;
 use time::OffsetDateTime;
@@ -738,12 +738,11 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
         .await
         .unwrap()
         .unwrap();
-    let refusal = submit_fn::dossier::Event {
-        at: submit_fn::dossier::format_time(OffsetDateTime::now_utc()),
-        status: "refused".into(),
-        reason: Some("Thiếu giấy tờ".into()),
-        ..Default::default()
-    };
+    let mut refusal = dossier::Event::new(
+        catalog::vn_time::format_time(OffsetDateTime::now_utc()),
+        dossier::Status::Refused,
+    );
+    refusal.reason = Some("Thiếu giấy tờ".into());
     submit_fn::notify::enqueue_event(&h.state, &manifest, &refusal, 2, "00112233aabbccdd")
         .await
         .unwrap();
@@ -756,6 +755,11 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["accepted", "received"], "{view}");
+    // The console shows each notice by the name the server gives it.
+    assert_eq!(
+        view["waiting"][0]["kind_label"], "Tiếp nhận, hẹn trả",
+        "{view}"
+    );
     assert_eq!(view["void"], 1, "{view}");
 
     let r = deliver_due(&h.state, OffsetDateTime::now_utc())
@@ -798,7 +802,7 @@ async fn the_console_lists_the_notices_given_up() {
     let mut record: serde_json::Value =
         serde_json::from_slice(&h.storage().get(&key).await.unwrap().unwrap()).unwrap();
     let long_ago = OffsetDateTime::now_utc() - Duration::from_secs(8 * 24 * 3600);
-    record["created_at"] = json!(submit_fn::dossier::format_time(long_ago));
+    record["created_at"] = json!(catalog::vn_time::format_time(long_ago));
     h.storage()
         .put(
             &key,

@@ -8,8 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use dossier::summary::ListQuery;
 use submit_fn::AppState;
-use submit_fn::admin::index::{HINTS, ListQuery, list, upkeep};
+use submit_fn::admin::index::{HINTS, list, upkeep};
 use time::OffsetDateTime;
 
 /// A new instance of the function over the same bucket (a cold Lambda).

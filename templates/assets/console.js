@@ -32,12 +32,13 @@
       }).join("");
     }).catch(function (e) { say(e.message, true); });
   }
-  var FORMS = {
-    "receive": ["Tiếp nhận, hẹn trả", "<label>Ngày hẹn trả <input type=\"date\" name=\"appointment\" required></label>"],
-    "request-papers": ["Yêu cầu bổ sung", "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>"],
-    "result-ready": ["Đã có kết quả", ""],
-    "hand-over": ["Trả kết quả", "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label>"],
-    "refuse": ["Từ chối", "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>"]
+  // Each step's label and whether it is open come from the server (dossier::status);
+  // only the inputs a step asks for live here.
+  var INPUTS = {
+    "receive": "<label>Ngày hẹn trả <input type=\"date\" name=\"appointment\" required></label>",
+    "request-papers": "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>",
+    "hand-over": "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label>",
+    "refuse": "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>"
   };
   function open(code) {
     call("GET", "/dossiers/" + encodeURIComponent(code)).then(function (d) {
@@ -54,28 +55,26 @@
       }
       $("cb-d-body").innerHTML = h;
       $("cb-actions").innerHTML = d.actions.map(function (a) {
-        return "<form class=\"cb-action\" data-action=\"" + a + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + FORMS[a][0] + "</h3>" + FORMS[a][1] + "<button class=\"button\" type=\"submit\">" + FORMS[a][0] + "</button></form>";
+        return "<form class=\"cb-action\" data-action=\"" + esc(a.id) + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + esc(a.label) + "</h3>" + (INPUTS[a.id] || "") + "<button class=\"button\" type=\"submit\">" + esc(a.label) + "</button></form>";
       }).join("");
       var ap = $("cb-actions").querySelector("input[name=appointment]");
       if (ap) { ap.value = d.proposed_appointment; }
       $("cb-dossier").hidden = false; $("cb-dossier").focus();
     }).catch(function (e) { say(e.message, true); });
   }
-  var KINDS = { "received": "Đã nhận hồ sơ", "accepted": "Tiếp nhận, hẹn trả", "supplement-requested": "Yêu cầu bổ sung", "supplemented": "Đã nhận giấy tờ bổ sung",
-    "result-ready": "Đã có kết quả", "returned": "Đã trả kết quả", "posted": "Gửi kết quả qua bưu điện", "refused": "Từ chối" };
   function outbox() {
     call("GET", "/outbox").then(function (o) {
       $("cb-outbox").innerHTML = "<p>Đã gửi " + o.delivered + " · đang chờ " + o.waiting.length + (o.smtp_configured ? "" : " · chưa cấu hình máy chủ thư") + (o.sms_configured ? "" : " · chưa cấu hình cổng SMS") + "</p>" +
         (o.waiting.length ? "<table class=\"receipt-table cb-outbox\"><caption class=\"visually-hidden\">Thông báo đang chờ gửi</caption><thead><tr><th scope=\"col\">Mã hồ sơ</th><th scope=\"col\">Thông báo</th><th scope=\"col\">Gửi tới</th><th scope=\"col\">Tình trạng</th></tr></thead><tbody>" +
           o.waiting.map(function (r) {
             var to = [r.sms_to ? "SMS " + r.sms_to + (r.sms_sent ? " (đã gửi)" : "") : "", r.email_to ? "thư " + r.email_to + (r.email_sent ? " (đã gửi)" : "") : ""].filter(Boolean).join(", ");
-            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(KINDS[r.kind] || r.kind) + "</td><td>" + esc(to) + "</td><td>" +
+            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(r.kind_label) + "</td><td>" + esc(to) + "</td><td>" +
               (r.attempts > 0 ? "Lỗi sau " + r.attempts + " lần: " + esc(r.last_error) : "Chờ gửi") + "</td></tr>";
           }).join("") + "</tbody></table>" : "") +
         (o.gave_up && o.gave_up.length ? "<h3>Không gửi được sau 7 ngày: hãy liên hệ công dân</h3><table class=\"receipt-table cb-outbox\"><caption class=\"visually-hidden\">Thông báo không gửi được</caption><thead><tr><th scope=\"col\">Mã hồ sơ</th><th scope=\"col\">Thông báo</th><th scope=\"col\">Gửi tới</th><th scope=\"col\">Lỗi cuối</th></tr></thead><tbody>" +
           o.gave_up.map(function (r) {
             var to = [r.sms_to ? "SMS " + r.sms_to : "", r.email_to ? "thư " + r.email_to : ""].filter(Boolean).join(", ");
-            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(KINDS[r.kind] || r.kind) + "</td><td>" + esc(to) + "</td><td>" + esc(r.last_error || "chưa gửi được") + "</td></tr>";
+            return "<tr><td>" + esc(r.code) + "</td><td>" + esc(r.kind_label) + "</td><td>" + esc(to) + "</td><td>" + esc(r.last_error || "chưa gửi được") + "</td></tr>";
           }).join("") + "</tbody></table>" : "");
     }).catch(function () {});
   }

@@ -20,27 +20,26 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bytes::Bytes;
+use catalog::vn_time::{VN, format_time};
+use dossier::{ContactInfo, Event, Manifest, Status, dossier_prefix};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use submit_fn::admin::auth::{self, Role};
 use submit_fn::admin::index;
-use submit_fn::dossier::{
-    ContactInfo, Event, Manifest, VN, dossier_prefix, format_time, status_label,
-};
 use submit_fn::storage::{Storage, s3_client};
 use submit_fn::{AppState, Config, router};
 use time::{Duration as TimeDuration, OffsetDateTime, PrimitiveDateTime};
 use tower::ServiceExt;
 
 const PASSWORD: &str = "mat-khau-du-dai-123";
-const STATUSES: [&str; 6] = [
-    "received",
-    "accepted",
-    "supplement-requested",
-    "result-ready",
-    "returned",
-    "refused",
+const STATUSES: [Status; 6] = [
+    Status::Received,
+    Status::Accepted,
+    Status::SupplementRequested,
+    Status::ResultReady,
+    Status::Returned,
+    Status::Refused,
 ];
 const NAMES: [&str; 6] = [
     "Nguyễn Thị Lan",
@@ -120,7 +119,7 @@ async fn seed_one(
     procedure: &catalog::Procedure,
     received: OffsetDateTime,
     seq: u32,
-    status: &str,
+    status: Status,
     name: &str,
 ) {
     let local = received.to_offset(VN);
@@ -160,13 +159,8 @@ async fn seed_one(
         tracking_token_sha256: hex::encode([seq as u8; 32]),
         idempotency_key_sha256: hex::encode(rand::random::<[u8; 32]>()),
     };
-    let first = Event {
-        at: at.clone(),
-        status: "received".into(),
-        label: status_label("received").into(),
-        note: Some("Hồ sơ nộp trực tuyến.".into()),
-        ..Event::default()
-    };
+    let mut first = Event::new(at.clone(), Status::Received);
+    first.note = Some("Hồ sơ nộp trực tuyến.".into());
     let first_key = format!("{prefix}events/000001.json");
     tokio::try_join!(
         storage.put_if_absent(&first_key, json_bytes(&first), "application/json"),
@@ -181,17 +175,12 @@ async fn seed_one(
         )
         .await
         .unwrap();
-    if status != "received" {
+    if status != Status::Received {
         let later = received + TimeDuration::hours(2);
-        let step = Event {
-            at: format_time(later),
-            status: status.into(),
-            label: status_label(status).into(),
-            by: Some("bench".into()),
-            by_name: Some("Cán Bộ Thử".into()),
-            appointment: (status == "accepted").then_some(appointment),
-            ..Event::default()
-        };
+        let mut step = Event::new(format_time(later), status);
+        step.by = Some("bench".into());
+        step.by_name = Some("Cán Bộ Thử".into());
+        step.appointment = (status == Status::Accepted).then_some(appointment);
         let step_key = format!("{prefix}events/000002.json");
         tokio::try_join!(
             storage.put_if_absent(&step_key, json_bytes(&step), "application/json"),

@@ -13,6 +13,7 @@ pub mod model;
 pub mod plain_post;
 pub mod text;
 pub mod validate;
+pub mod vn_time;
 
 pub use bundle::{Bundle, BundleContent, BundleError, Shell};
 pub use calendar::{Appointment, Calendar, HolidayFile};

@@ -7,94 +7,26 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use catalog::{Appointment, Day};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use dossier::status::{ActionOffer, offers};
+use dossier::step::{self, CONFLICT, Officer, StepRefused, StepRequest};
+use dossier::{Event, Manifest, RETRY_MESSAGE, Status, summarize};
+use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::auth::Session;
-use super::index::{self, read_dossier, summarize};
-use crate::dossier::{Event, Manifest, RETRY_MESSAGE, VN, format_time, status_label};
+use super::index::{self, read_dossier};
 use crate::routes::message;
 use crate::state::AppState;
 
-pub const CONFLICT: &str = "Hồ sơ vừa được cán bộ khác cập nhật, vui lòng tải lại";
-
-#[derive(Debug, Deserialize)]
-pub struct ActionRequest {
-    pub action: String,
-    /// The number of events the officer saw; the step is refused if there are more now.
-    #[serde(default)]
-    pub expected_seq: Option<u32>,
-    /// receive: YYYY-MM-DD (default: the proposed day).
-    #[serde(default)]
-    pub appointment: Option<String>,
-    /// receive: HH:MM (default 16:00).
-    #[serde(default)]
-    pub appointment_time: Option<String>,
-    /// request-papers: what is missing.
-    #[serde(default)]
-    pub missing: Option<String>,
-    /// hand-over: "desk" or "post".
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub postal_tracking: Option<String>,
-    /// refuse: why.
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-/// The steps open from a status.
-pub fn allowed(status: &str) -> Vec<&'static str> {
-    match status {
-        "received" => vec!["receive", "request-papers", "refuse"],
-        // Papers came in: take it in (again), ask again, or go on to the result.
-        "supplemented" => vec!["receive", "request-papers", "result-ready", "refuse"],
-        "accepted" => vec!["request-papers", "result-ready", "refuse"],
-        "supplement-requested" => vec!["refuse"],
-        "result-ready" => vec!["hand-over"],
-        _ => vec![],
-    }
-}
-
-/// The appointment the desk proposes when it receives a dossier now: the procedure's
-/// working days from today's reception day, holidays skipped.
-pub fn proposed_appointment(state: &AppState, m: &Manifest, now: OffsetDateTime) -> Appointment {
-    let now = now.to_offset(VN);
-    let (days, cutoff) = state.procedure(&m.procedure.code).map_or((3, None), |p| {
-        (
-            p.processing.working_days,
-            p.processing
-                .cutoff
-                .as_deref()
-                .and_then(catalog::calendar::parse_hhmm),
-        )
-    });
-    state.inner.calendar.appointment(
-        PrimitiveDateTime::new(now.date(), now.time()),
-        days,
-        cutoff.or(Some(time::macros::time!(15:00))),
-    )
-}
-
-fn clean(text: &Option<String>, max: usize) -> Option<String> {
-    text.as_deref()
-        .map(|s| {
-            s.chars()
-                .filter(|c| !c.is_control() || *c == '\n')
-                .take(max)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        })
-        .filter(|s| !s.is_empty())
-}
-
-fn unprocessable(text: impl AsRef<str>) -> Response {
-    message(StatusCode::UNPROCESSABLE_ENTITY, text.as_ref())
+/// What the console gets back after a step.
+#[derive(Serialize)]
+struct StepAnswer {
+    code: String,
+    status: Status,
+    status_label: String,
+    appointment: String,
+    seq: u32,
+    actions: Vec<ActionOffer>,
 }
 
 /// `POST /api/admin/dossiers/{code}/actions`
@@ -104,7 +36,7 @@ pub async fn act(
     Path(code): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Ok(req) = serde_json::from_slice::<ActionRequest>(&body) else {
+    let Ok(req) = serde_json::from_slice::<StepRequest>(&body) else {
         return message(StatusCode::BAD_REQUEST, "Yêu cầu không đúng định dạng.");
     };
     match apply(&state, &session, &code, &req, OffsetDateTime::now_utc()).await {
@@ -118,138 +50,28 @@ pub async fn apply(
     state: &AppState,
     session: &Session,
     code: &str,
-    req: &ActionRequest,
+    req: &StepRequest,
     now: OffsetDateTime,
 ) -> Result<Response, crate::storage::StorageError> {
     let storage = state.storage();
     let Some((manifest, events)) = read_dossier(storage, code).await? else {
         return Ok(message(StatusCode::NOT_FOUND, super::NOT_FOUND));
     };
-    let current = summarize(&manifest, &events);
     let seq = events.len() as u32;
-    if req.expected_seq.is_some_and(|e| e != seq) {
-        return Ok(message(StatusCode::CONFLICT, CONFLICT));
-    }
-    if !allowed(&current.status).contains(&req.action.as_str()) {
-        return Ok(unprocessable(format!(
-            "Hồ sơ đang ở trạng thái \"{}\", không thể thực hiện bước này.",
-            current.status_label
-        )));
-    }
-    let now_vn = now.to_offset(VN);
-    let mut event = Event {
-        at: format_time(now),
-        by: Some(session.login.clone()),
-        by_name: Some(session.name.clone()),
-        ..Event::default()
+    let procedure = state.procedure(&manifest.procedure.code);
+    let calendar = &state.inner.calendar;
+    let proposed = step::proposed_appointment(calendar, procedure, now);
+    let officer = Officer {
+        login: &session.login,
+        name: &session.name,
     };
-    let note = clean(&req.note, 1000);
-    match req.action.as_str() {
-        "receive" => {
-            let proposed = proposed_appointment(state, &manifest, now);
-            let day = match req
-                .appointment
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                None => proposed.day,
-                Some(text) => match Day::parse_input(text) {
-                    Some(d) => d,
-                    None => {
-                        return Ok(unprocessable(format!(
-                            "Ngày hẹn \"{}\" không hợp lệ; hãy chọn ngày dạng NNNN-TT-NN.",
-                            text.chars().take(20).collect::<String>()
-                        )));
-                    }
-                },
-            };
-            if day.0 < now_vn.date() {
-                return Ok(unprocessable(
-                    "Ngày hẹn trả kết quả không được trước hôm nay.",
-                ));
-            }
-            if !state.inner.calendar.is_working_day(day) {
-                return Ok(unprocessable(format!(
-                    "Ngày {} là ngày nghỉ; vui lòng chọn một ngày làm việc.",
-                    day.vietnamese()
-                )));
-            }
-            let time = match req
-                .appointment_time
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-            {
-                None => proposed.time,
-                Some(t) => match catalog::calendar::parse_hhmm(t) {
-                    Some(t) => t,
-                    None => {
-                        return Ok(unprocessable(
-                            "Giờ hẹn không hợp lệ; hãy viết dạng GG:PP, ví dụ 16:00.",
-                        ));
-                    }
-                },
-            };
-            let a = Appointment { day, time };
-            event.status = "accepted".into();
-            event.note = Some(format!(
-                "Đã tiếp nhận hồ sơ. Hẹn trả kết quả: {} giờ, ngày {}.{}",
-                crate::receipt::hhmm(a.time),
-                a.day.vietnamese(),
-                note.map(|n| format!(" {n}")).unwrap_or_default()
-            ));
-            event.appointment = Some(a);
+    let event = match step::take(req, &events, officer, calendar, proposed, now) {
+        Ok(event) => event,
+        Err(StepRefused::Conflict) => return Ok(message(StatusCode::CONFLICT, CONFLICT)),
+        Err(StepRefused::Invalid(text)) => {
+            return Ok(message(StatusCode::UNPROCESSABLE_ENTITY, &text));
         }
-        "request-papers" => {
-            let Some(missing) = clean(&req.missing, 1000) else {
-                return Ok(unprocessable("Vui lòng ghi rõ giấy tờ cần bổ sung."));
-            };
-            event.status = "supplement-requested".into();
-            event.note = Some(format!("Cần bổ sung: {missing}"));
-            event.missing = Some(missing);
-        }
-        "result-ready" => {
-            event.status = "result-ready".into();
-            event.note = Some(note.unwrap_or_else(|| {
-                "Đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân).".into()
-            }));
-        }
-        "hand-over" => match req.method.as_deref() {
-            Some("post") => {
-                let Some(number) = clean(&req.postal_tracking, 40) else {
-                    return Ok(unprocessable("Vui lòng nhập số hiệu bưu gửi."));
-                };
-                event.status = "posted".into();
-                event.delivery = Some("post".into());
-                event.note = Some(format!(
-                    "Đã gửi kết quả qua bưu điện, số hiệu bưu gửi: {number}."
-                ));
-                event.postal_tracking = Some(number);
-            }
-            Some("desk") | None => {
-                event.status = "returned".into();
-                event.delivery = Some("desk".into());
-                event.note = Some(note.unwrap_or_else(|| {
-                    "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()
-                }));
-            }
-            Some(_) => {
-                return Ok(unprocessable(
-                    "Cách trả kết quả phải là tại quầy hoặc qua bưu điện.",
-                ));
-            }
-        },
-        "refuse" => {
-            let Some(reason) = clean(&req.reason, 1000) else {
-                return Ok(unprocessable("Vui lòng ghi rõ lý do từ chối."));
-            };
-            event.status = "refused".into();
-            event.note = Some(format!("Lý do: {reason}"));
-            event.reason = Some(reason);
-        }
-        _ => return Ok(unprocessable("Bước xử lý không hợp lệ.")),
-    }
-    event.label = status_label(&event.status).into();
+    };
     let next = seq + 1;
     if !append_event(state, &manifest, &event, next, now).await? {
         return Ok(message(StatusCode::CONFLICT, CONFLICT));
@@ -265,14 +87,14 @@ pub async fn apply(
         .await
         .map
         .insert(summary.code.clone(), summary.clone());
-    Ok(axum::Json(json!({
-        "code": summary.code,
-        "status": summary.status,
-        "status_label": summary.status_label,
-        "appointment": summary.appointment,
-        "seq": summary.seq,
-        "actions": allowed(&summary.status),
-    }))
+    Ok(axum::Json(StepAnswer {
+        actions: offers(summary.status),
+        code: summary.code,
+        status: summary.status,
+        status_label: summary.status_label,
+        appointment: summary.appointment,
+        seq: summary.seq,
+    })
     .into_response())
 }
 
@@ -301,7 +123,7 @@ pub async fn append_event(
     now: OffsetDateTime,
 ) -> Result<bool, crate::storage::StorageError> {
     let storage = state.storage();
-    let prefix = crate::dossier::stored_prefix(&manifest.code)?;
+    let prefix = crate::intake::stored_prefix(&manifest.code)?;
     let id = hex::encode(rand::random::<[u8; 8]>());
     crate::notify::enqueue_event(state, manifest, event, seq, &id).await?;
     let stored = StoredEvent { event, id: &id };

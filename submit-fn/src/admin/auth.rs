@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use crate::dossier::format_time;
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, StorageResult};
+use catalog::vn_time::format_time;
 
 pub const COOKIE: &str = "motcua_can_bo";
 pub const SESSION_SECS: i64 = 30 * 60;

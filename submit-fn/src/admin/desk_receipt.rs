@@ -11,10 +11,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use catalog::vn_time::{parse_time, received_text};
+use dossier::{RETRY_MESSAGE, receipt};
+
 use crate::admin::index;
-use crate::dossier::{RETRY_MESSAGE, parse_time};
 use crate::html::{DeskReceipt, desk_receipt_page, message_page};
-use crate::receipt;
 use crate::routes::html;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) ->
         Ok(None) => return problem(StatusCode::NOT_FOUND, super::NOT_FOUND),
         Err(_) => return problem(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    let Some(accepted) = events.iter().rev().find(|e| e.status == "accepted") else {
+    let Some(accepted) = events.iter().rev().find(|e| e.status.is_acceptance()) else {
         return problem(StatusCode::CONFLICT, NOT_RECEIVED);
     };
     let Some(procedure) = state.procedure(&manifest.procedure.code) else {
@@ -65,7 +66,7 @@ pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) ->
             receipt: &r,
             authority: format!("Ủy ban nhân dân {}", site.name).to_uppercase(),
             dated,
-            accepted_at: receipt::received_text(&accepted.at),
+            accepted_at: received_text(&accepted.at),
             officer: accepted
                 .by_name
                 .clone()

@@ -29,8 +29,10 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use dossier::summary::{ListQuery, Listing, SummaryView, listing};
+use dossier::{Event, Manifest, Summary, dossier_prefix, summarize};
+
 use crate::admin::auth::list_after;
-use crate::dossier::{Event, Manifest, dossier_prefix, status_label};
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, StorageResult};
 
@@ -59,65 +61,6 @@ pub async fn hint(storage: &Storage, code: &str, now: OffsetDateTime) -> Storage
         .put_if_absent(&key, Bytes::new(), "application/octet-stream")
         .await
         .map(|_| ())
-}
-
-/// One line of the desk's list.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
-    pub code: String,
-    pub procedure: String,
-    pub procedure_title: String,
-    pub applicant: String,
-    pub received_at: String,
-    pub status: String,
-    pub status_label: String,
-    /// "2025-04-30T16:00" (the latest set by the desk, else the one on the receipt).
-    pub appointment: String,
-    /// Number of events (the sequence number of the last).
-    pub seq: u32,
-    pub updated_at: String,
-}
-
-impl Summary {
-    pub fn open(&self) -> bool {
-        !matches!(
-            self.status.as_str(),
-            "result-ready" | "returned" | "posted" | "refused"
-        )
-    }
-    pub fn overdue(&self, now_local: &str) -> bool {
-        self.open() && self.appointment.as_str() < now_local
-    }
-    pub fn is_new(&self) -> bool {
-        matches!(self.status.as_str(), "received" | "supplemented")
-    }
-}
-
-/// Builds the summary from a manifest and its events.
-pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
-    let last = events.last();
-    let status = last.map_or("received", |e| e.status.as_str()).to_owned();
-    let appointment = events
-        .iter()
-        .rev()
-        .find_map(|e| e.appointment)
-        .unwrap_or(m.appointment);
-    Summary {
-        code: m.code.clone(),
-        procedure: m.procedure.code.clone(),
-        procedure_title: m.procedure.title.clone(),
-        applicant: m.contact.name.clone(),
-        received_at: m.received_at.clone(),
-        status_label: status_label(&status).to_owned(),
-        status,
-        appointment: format!(
-            "{}T{}",
-            appointment.day.iso(),
-            crate::receipt::hhmm(appointment.time)
-        ),
-        seq: events.len() as u32,
-        updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
-    }
 }
 
 /// Reads a dossier's manifest and events (`None` if it has no manifest).
@@ -334,44 +277,14 @@ impl Index {
     }
 }
 
-/// The query of `GET /api/admin/dossiers`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    pub status: Option<String>,
-    pub procedure: Option<String>,
-    /// Received on or after (YYYY-MM-DD).
-    pub from: Option<String>,
-    /// Received on or before (YYYY-MM-DD).
-    pub to: Option<String>,
-    pub q: Option<String>,
-    pub offset: Option<usize>,
-    pub limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Counts {
-    pub total: usize,
-    /// Submitted or supplemented, waiting for the desk.
-    pub new: usize,
-    pub overdue: usize,
-    pub waiting_papers: usize,
-}
-
 #[derive(Debug, Serialize)]
 pub struct ListAnswer {
-    pub counts: Counts,
+    pub counts: dossier::summary::Counts,
     /// How many match the filters.
     pub matched: usize,
     pub offset: usize,
     pub items: Vec<SummaryView>,
     pub refresh: RefreshStats,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SummaryView {
-    #[serde(flatten)]
-    pub summary: Summary,
-    pub overdue: bool,
 }
 
 /// How stale the index may be before the schedule's upkeep brings it up to date.
@@ -390,10 +303,6 @@ pub async fn upkeep(state: &AppState, now: OffsetDateTime) -> StorageResult<Opti
     index.refresh(state.storage(), now).await.map(Some)
 }
 
-fn nonempty(o: &Option<String>) -> Option<&str> {
-    o.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// Refreshes the index and answers a list query.
 pub async fn list(
     state: &AppState,
@@ -402,68 +311,15 @@ pub async fn list(
 ) -> StorageResult<ListAnswer> {
     let mut index = state.inner.admin.index.lock().await;
     let refresh = index.refresh(state.storage(), now).await?;
-    let local = now.to_offset(crate::dossier::VN);
-    let now_local = format!(
-        "{}T{:02}:{:02}",
-        catalog::Day(local.date()).iso(),
-        local.hour(),
-        local.minute()
-    );
-    let all: Vec<&Summary> = index.map.values().collect();
-    let counts = Counts {
-        total: all.len(),
-        new: all.iter().filter(|s| s.is_new()).count(),
-        overdue: all.iter().filter(|s| s.overdue(&now_local)).count(),
-        waiting_papers: all
-            .iter()
-            .filter(|s| s.status == "supplement-requested")
-            .count(),
-    };
-    let text =
-        q.q.as_deref()
-            .map(|t| catalog::text::fold(t.trim()).to_lowercase())
-            .filter(|t| !t.is_empty());
-    let mut matched: Vec<&Summary> = all
-        .into_iter()
-        .filter(|s| match nonempty(&q.status) {
-            None => true,
-            Some("new") => s.is_new(),
-            Some("overdue") => s.overdue(&now_local),
-            Some("open") => s.open(),
-            Some(st) => s.status == st,
-        })
-        .filter(|s| nonempty(&q.procedure).is_none_or(|p| s.procedure == p))
-        .filter(|s| nonempty(&q.from).is_none_or(|f| s.received_at.get(..10).unwrap_or("") >= f))
-        .filter(|s| nonempty(&q.to).is_none_or(|t| s.received_at.get(..10).unwrap_or("") <= t))
-        .filter(|s| {
-            text.as_ref().is_none_or(|t| {
-                s.code.to_lowercase().contains(t.as_str())
-                    || catalog::text::fold(&s.applicant)
-                        .to_lowercase()
-                        .contains(t.as_str())
-            })
-        })
-        .collect();
-    // Newest first (received_at is RFC 3339 at +07:00, so it sorts as text).
-    matched.sort_by(|a, b| {
-        b.received_at
-            .cmp(&a.received_at)
-            .then_with(|| b.code.cmp(&a.code))
-    });
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let items = matched
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|s| SummaryView {
-            overdue: s.overdue(&now_local),
-            summary: (*s).clone(),
-        })
-        .collect();
+    let Listing {
+        counts,
+        matched,
+        offset,
+        items,
+    } = listing(index.map.values(), q, now);
     Ok(ListAnswer {
         counts,
-        matched: matched.len(),
+        matched,
         offset,
         items,
         refresh,

@@ -21,11 +21,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use dossier::status::{ActionOffer, offers};
+use dossier::step;
+use dossier::{
+    Attachment, ContactInfo, Event, ProcedureRef, RETRY_MESSAGE, Status, dossier_prefix,
+    field_text, summarize, value_text,
+};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::dossier::{RETRY_MESSAGE, dossier_prefix, field_text, value_text};
 use crate::routes::message;
 use crate::state::AppState;
 use auth::Session;
@@ -80,7 +85,7 @@ async fn require_session(State(state): State<AppState>, mut req: Request, next: 
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !constant_time_eq(given.as_bytes(), session.csrf.as_bytes()) {
+        if !bool::from(given.as_bytes().ct_eq(session.csrf.as_bytes())) {
             return no_store(message(StatusCode::FORBIDDEN, BAD_CSRF));
         }
     }
@@ -96,10 +101,6 @@ fn no_store(mut r: Response) -> Response {
     r
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[derive(Deserialize)]
 struct LoginForm {
     #[serde(default)]
@@ -108,14 +109,24 @@ struct LoginForm {
     password: String,
 }
 
-fn session_json(s: &Session) -> Value {
-    json!({
-        "login": s.login,
-        "name": s.name,
-        "role": s.role,
-        "csrf": s.csrf,
-        "expires_at": s.expires,
-    })
+/// The session as the console reads it.
+#[derive(Serialize)]
+struct SessionView<'a> {
+    login: &'a str,
+    name: &'a str,
+    role: auth::Role,
+    csrf: &'a str,
+    expires_at: i64,
+}
+
+fn session_json(s: &Session) -> SessionView<'_> {
+    SessionView {
+        login: &s.login,
+        name: &s.name,
+        role: s.role,
+        csrf: &s.csrf,
+        expires_at: s.expires,
+    }
 }
 
 /// `POST /api/admin/login`, JSON or a plain form.
@@ -165,42 +176,20 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     }
 }
 
-/// `a=b&c=d` into the login form.
+/// `login=…&password=…` into the login form.
 fn serde_urlencoded_form(body: &[u8]) -> Option<LoginForm> {
-    let text = std::str::from_utf8(body).ok()?;
     let mut form = LoginForm {
         login: String::new(),
         password: String::new(),
     };
-    for pair in text.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode(v)?;
-        match k {
-            "login" => form.login = v,
-            "password" => form.password = v,
+    for (k, v) in form_urlencoded::parse(body) {
+        match &*k {
+            "login" => form.login = v.into_owned(),
+            "password" => form.password = v.into_owned(),
             _ => {}
         }
     }
     Some(form)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let h = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(h, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
@@ -210,12 +199,15 @@ async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
 async fn logout(State(state): State<AppState>) -> Response {
     (
         [(header::SET_COOKIE, auth::cookie(&state, None))],
-        axum::Json(json!({"ok": true})),
+        axum::Json(serde_json::json!({"ok": true})),
     )
         .into_response()
 }
 
-async fn list(State(state): State<AppState>, Query(q): Query<index::ListQuery>) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<dossier::summary::ListQuery>,
+) -> Response {
     match index::list(&state, &q, OffsetDateTime::now_utc()).await {
         Ok(answer) => axum::Json(answer).into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
@@ -239,6 +231,47 @@ pub async fn presign_get(state: &AppState, key: &str, ttl: Duration) -> Option<S
         .map(|r| r.uri().to_owned())
 }
 
+/// One form value with its label, as the desk reads it.
+#[derive(Serialize)]
+struct FieldView<'a> {
+    id: &'a str,
+    label: &'a str,
+    value: String,
+}
+
+/// A file of the dossier with a short-lived link to open it.
+#[derive(Serialize)]
+struct AttachmentView<'a> {
+    #[serde(flatten)]
+    attachment: &'a Attachment,
+    /// "nộp lần đầu" or "bổ sung".
+    origin: &'static str,
+    url: Option<String>,
+}
+
+/// `GET /api/admin/dossiers/{code}`, what the console shows of one dossier.
+#[derive(Serialize)]
+struct DetailAnswer<'a> {
+    code: &'a str,
+    procedure: &'a ProcedureRef,
+    contact: &'a ContactInfo,
+    received_at: &'a str,
+    channel: &'a str,
+    status: Status,
+    status_label: &'a str,
+    appointment: &'a str,
+    seq: u32,
+    fields: Vec<FieldView<'a>>,
+    attachments: Vec<AttachmentView<'a>>,
+    attachment_url_secs: u64,
+    history: &'a [Event],
+    /// The steps open now, each with its button label.
+    actions: Vec<ActionOffer>,
+    proposed_appointment: String,
+    /// Once the desk has received it, its receipt can be printed.
+    printable_receipt: bool,
+}
+
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
 /// attachments (each with a presigned GET URL valid five minutes), the history, and the
 /// steps open now.
@@ -248,63 +281,62 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    let summary = index::summarize(&manifest, &events);
+    let summary = summarize(&manifest, &events);
     let procedure = state.procedure(&manifest.procedure.code);
     let mut fields = Vec::new();
     if let Some(form) = procedure.and_then(|p| p.form.as_ref()) {
         for f in form.fields() {
             if let Some(v) = manifest.fields.get(&f.id) {
-                fields.push(json!({"id": f.id, "label": f.label, "value": field_text(f, v)}));
+                fields.push(FieldView {
+                    id: &f.id,
+                    label: &f.label,
+                    value: field_text(f, v),
+                });
             }
         }
     } else {
         for (k, v) in &manifest.fields {
-            fields.push(json!({"id": k, "label": k, "value": value_text(v)}));
+            fields.push(FieldView {
+                id: k,
+                label: k,
+                value: value_text(v),
+            });
         }
     }
     let ttl = Duration::from_secs(ATTACHMENT_URL_SECS);
-    let mut attachments = Vec::new();
-    let mut all: Vec<(crate::dossier::Attachment, &'static str)> = manifest
+    let all = manifest
         .attachments
         .iter()
-        .cloned()
         .map(|a| (a, "nộp lần đầu"))
-        .collect();
-    for e in &events {
-        all.extend(e.files.iter().cloned().map(|a| (a, "bổ sung")));
+        .chain(events.iter().flat_map(|e| &e.files).map(|a| (a, "bổ sung")));
+    let mut attachments = Vec::new();
+    for (attachment, origin) in all {
+        attachments.push(AttachmentView {
+            attachment,
+            origin,
+            url: presign_get(&state, &attachment.key, ttl).await,
+        });
     }
-    for (a, origin) in all {
-        attachments.push(json!({
-            "field": a.field,
-            "name": a.name,
-            "size": a.size,
-            "type": a.kind,
-            "sha256": a.sha256,
-            "key": a.key,
-            "origin": origin,
-            "url": presign_get(&state, &a.key, ttl).await,
-        }));
-    }
-    let proposed = actions::proposed_appointment(&state, &manifest, OffsetDateTime::now_utc());
-    axum::Json(json!({
-        "code": manifest.code,
-        "procedure": manifest.procedure,
-        "contact": manifest.contact,
-        "received_at": manifest.received_at,
-        "channel": manifest.channel,
-        "status": summary.status,
-        "status_label": summary.status_label,
-        "appointment": summary.appointment,
-        "seq": summary.seq,
-        "fields": fields,
-        "attachments": attachments,
-        "attachment_url_secs": ATTACHMENT_URL_SECS,
-        "history": events,
-        "actions": actions::allowed(&summary.status),
-        "proposed_appointment": proposed.day.iso(),
-        // Once the desk has received it, its receipt can be printed.
-        "printable_receipt": events.iter().any(|e| e.status == "accepted"),
-    }))
+    let now = OffsetDateTime::now_utc();
+    let proposed = step::proposed_appointment(&state.inner.calendar, procedure, now);
+    axum::Json(DetailAnswer {
+        code: &manifest.code,
+        procedure: &manifest.procedure,
+        contact: &manifest.contact,
+        received_at: &manifest.received_at,
+        channel: &manifest.channel,
+        status: summary.status,
+        status_label: &summary.status_label,
+        appointment: &summary.appointment,
+        seq: summary.seq,
+        fields,
+        attachments,
+        attachment_url_secs: ATTACHMENT_URL_SECS,
+        history: &events,
+        actions: offers(summary.status),
+        proposed_appointment: proposed.day.iso(),
+        printable_receipt: events.iter().any(|e| e.status.is_acceptance()),
+    })
     .into_response()
 }
 

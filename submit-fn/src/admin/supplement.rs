@@ -9,13 +9,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use catalog::FileKind;
 use catalog::validate::safe_file_name;
-use serde_json::json;
+use dossier::step::{CONFLICT, supplemented};
+use dossier::tracking::encode;
+use dossier::{Attachment, RETRY_MESSAGE, Status};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::actions::{CONFLICT, append_event};
+use super::actions::append_event;
 use super::index::read_dossier;
-use crate::dossier::{Attachment, Event, RETRY_MESSAGE, display_name, format_time, status_label};
+use crate::intake::display_name;
 use crate::routes::message;
 use crate::routes::track::NOT_FOUND;
 use crate::state::AppState;
@@ -37,8 +40,8 @@ pub async fn supplement(
     // Relative to /api/dossiers/{code}/supplement: the tracking page at /api/track.
     let back = format!(
         "../../track?code={}&token={}",
-        crate::dossier::urlencode(&code),
-        crate::dossier::urlencode(&token)
+        encode(&code),
+        encode(&token)
     );
     match (answer, wants_html) {
         (Ok(json), false) => (StatusCode::OK, axum::Json(json)).into_response(),
@@ -58,13 +61,20 @@ pub async fn supplement(
 
 type Refusal = (StatusCode, String);
 
+/// What a script that sent the papers gets back.
+#[derive(Serialize)]
+struct Supplemented {
+    status: Status,
+    status_label: &'static str,
+}
+
 /// Checks and stores the papers; returns the token sent (for the way back) and the
 /// answer.
 async fn receive(
     state: &AppState,
     code: &str,
     mp: Multipart,
-) -> (String, Result<serde_json::Value, Refusal>) {
+) -> (String, Result<Supplemented, Refusal>) {
     let post = match crate::multipart::read(mp, state.config()).await {
         Ok(p) => p,
         Err(e) => return (String::new(), Err((e.status(), e.to_string()))),
@@ -89,7 +99,7 @@ async fn receive(
         Ok(None) => return refuse(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    if view.status != "supplement-requested" {
+    if !view.status.awaits_papers() {
         return refuse(
             StatusCode::CONFLICT,
             "Hồ sơ hiện không chờ bổ sung giấy tờ; không cần gửi thêm.",
@@ -128,7 +138,7 @@ async fn receive(
             return Ok(Err((StatusCode::NOT_FOUND, NOT_FOUND.to_owned())));
         };
         let seq = events.len() as u32 + 1;
-        let prefix = crate::dossier::stored_prefix(&manifest.code)?;
+        let prefix = crate::intake::stored_prefix(&manifest.code)?;
         let mut files = Vec::new();
         for (n, ((field, name, bytes), kind)) in post.files.iter().zip(&kinds).enumerate() {
             let key = format!(
@@ -147,28 +157,15 @@ async fn receive(
             });
         }
         let now = OffsetDateTime::now_utc();
-        let event = Event {
-            at: format_time(now),
-            status: "supplemented".into(),
-            label: status_label("supplemented").into(),
-            note: Some(if note.trim().is_empty() {
-                format!("Công dân đã gửi {} tệp bổ sung.", files.len())
-            } else {
-                format!(
-                    "Công dân đã gửi {} tệp bổ sung. Ghi chú: {}",
-                    files.len(),
-                    note.trim()
-                )
-            }),
-            files,
-            ..Event::default()
-        };
+        let mut event = supplemented(now, files.len(), &note);
+        event.files = files;
         if !append_event(state, &manifest, &event, seq, now).await? {
             return Ok(Err((StatusCode::CONFLICT, CONFLICT.to_owned())));
         }
-        Ok::<_, crate::storage::StorageError>(Ok(
-            json!({"status": "supplemented", "status_label": event.label}),
-        ))
+        Ok::<_, crate::storage::StorageError>(Ok(Supplemented {
+            status: Status::Supplemented,
+            status_label: Status::Supplemented.label(),
+        }))
     }
     .await;
     let answer =

@@ -32,9 +32,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{NotifyConfig, OutboxRecord, sms_body};
-use crate::dossier::{dossier_prefix, format_time, parse_time};
 use crate::state::AppState;
 use crate::storage::{Storage, StorageResult};
+use catalog::vn_time::{format_time, parse_time};
+use dossier::{Status, dossier_prefix};
 
 /// How long after its `created_at` a record whose event (or manifest) is not there is
 /// taken as void: far longer than a step or a submission takes (a Lambda call ends
@@ -103,7 +104,7 @@ pub async fn standing(
             }
         });
     }
-    if record.kind == "received" {
+    if record.kind == Status::Received {
         let Some(prefix) = dossier_prefix(&record.code) else {
             return Ok(Standing::Void);
         };

@@ -19,11 +19,11 @@ pub mod deliver;
 pub mod routes;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use dossier::{Event, Manifest};
 use serde_json::Value;
 
-use crate::dossier::{Event, Manifest};
-use crate::receipt;
+pub use dossier::notice::{Email, OutboxRecord, Sms, record_for_event, strip_marks};
+
 use crate::state::AppState;
 use crate::storage::StorageResult;
 
@@ -141,165 +141,6 @@ impl NotifyConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Sms {
-    pub to: String,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Email {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-}
-
-/// `outbox/{id}.json`; the first submission notice (written by the submission itself)
-/// has the same shape without the delivery fields.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutboxRecord {
-    pub code: String,
-    pub kind: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub sms: Option<Sms>,
-    #[serde(default)]
-    pub email: Option<Email>,
-    #[serde(default)]
-    pub attempts: u32,
-    #[serde(default)]
-    pub next_attempt_at: Option<String>,
-    #[serde(default)]
-    pub last_error: Option<String>,
-    /// The event this notice announces (`dossiers/…/events/{seq:06}.json`) and the `id`
-    /// that event is written with; absent on the submission's first notice.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-}
-
-fn sms_text(state: &AppState, text: String) -> String {
-    if state.config().notify.sms_ascii {
-        strip_marks(&text)
-    } else {
-        text
-    }
-}
-
-/// Vietnamese without diacritics, case kept (codes and tracking tokens in links must
-/// survive): "Hẹn trả" → "Hen tra", "Đ" → "D".
-pub fn strip_marks(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    use unicode_normalization::char::is_combining_mark;
-    text.chars()
-        .map(|c| match c {
-            'đ' | 'ð' => 'd',
-            'Đ' | 'Ð' => 'D',
-            '–' | '—' => '-',
-            '…' => '.',
-            other => other,
-        })
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .collect()
-}
-
-/// The notice for an officer's (or the citizen's supplement) step, if the step has one.
-pub fn record_for_event(state: &AppState, m: &Manifest, e: &Event) -> Option<OutboxRecord> {
-    let token = state.tracking_token(&m.code, &m.idempotency_key_sha256);
-    let url = state.tracking_url(&m.code, &token);
-    let site = &state.site().name;
-    let short_site = catalog::text::fold(site).to_uppercase();
-    let cut = |s: &str, n: usize| -> String {
-        let mut t: String = s.chars().take(n).collect();
-        if s.chars().count() > n {
-            t.push('…');
-        }
-        t
-    };
-    let (subject, sms, lines) = match e.status.as_str() {
-        "accepted" => {
-            let a = e.appointment.unwrap_or(m.appointment);
-            let when = format!("{} giờ ngày {}", receipt::hhmm(a.time), a.day.vietnamese());
-            (
-                format!("Hồ sơ {} đã được tiếp nhận – hẹn trả {}", m.code, a.day.vietnamese()),
-                format!("{short_site}: ho so {} da duoc tiep nhan. Hen tra ket qua {when}. Tra cuu: {url}", m.code),
-                format!("Trung tâm Phục vụ hành chính công xã đã kiểm tra và tiếp nhận hồ sơ của Ông/Bà.\n\nHẹn trả kết quả: {when}."),
-            )
-        }
-        "supplement-requested" => {
-            let missing = e.missing.clone().unwrap_or_default();
-            (
-                format!("Hồ sơ {} cần bổ sung giấy tờ", m.code),
-                format!("{short_site}: ho so {} can bo sung: {}. Nop bo sung tai: {url}", m.code, cut(&missing, 60)),
-                format!("Hồ sơ của Ông/Bà cần bổ sung giấy tờ sau:\n\n{missing}\n\nÔng/Bà có thể nộp bổ sung trực tuyến tại trang tra cứu hồ sơ (đường dẫn bên dưới) hoặc mang đến Trung tâm Phục vụ hành chính công xã."),
-            )
-        }
-        "supplemented" => (
-            format!("Đã nhận giấy tờ bổ sung cho hồ sơ {}", m.code),
-            format!("{short_site}: da nhan giay to bo sung cho ho so {}. Tra cuu: {url}", m.code),
-            "Trung tâm Phục vụ hành chính công xã đã nhận giấy tờ bổ sung của Ông/Bà và sẽ tiếp tục xử lý hồ sơ.".into(),
-        ),
-        "result-ready" => (
-            format!("Hồ sơ {} đã có kết quả", m.code),
-            format!("{short_site}: ho so {} da co ket qua. Moi Ong/Ba den Bo phan Mot cua nhan. Tra cuu: {url}", m.code),
-            "Hồ sơ của Ông/Bà đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.".into(),
-        ),
-        "returned" => (
-            format!("Hồ sơ {} đã trả kết quả", m.code),
-            format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),
-            "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Trung tâm Phục vụ hành chính công xã. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
-        ),
-        "posted" => {
-            let n = e.postal_tracking.clone().unwrap_or_default();
-            (
-                format!("Hồ sơ {} – kết quả đã gửi qua bưu điện", m.code),
-                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}.", m.code),
-                format!("Kết quả giải quyết hồ sơ đã được gửi đến Ông/Bà qua bưu điện.\n\nSố hiệu bưu gửi: {n}"),
-            )
-        }
-        "refused" => {
-            let reason = e.reason.clone().unwrap_or_default();
-            (
-                format!("Hồ sơ {} không được giải quyết", m.code),
-                format!("{short_site}: ho so {} bi tu choi. Ly do: {}. Chi tiet: {url}", m.code, cut(&reason, 70)),
-                format!("Rất tiếc, hồ sơ của Ông/Bà không được giải quyết.\n\nLý do: {reason}\n\nMọi thắc mắc xin liên hệ Trung tâm Phục vụ hành chính công xã."),
-            )
-        }
-        _ => return None,
-    };
-    let body = format!(
-        "Kính gửi {},\n\n{lines}\n\nMã hồ sơ: {}\nThủ tục: {}\n\nTra cứu tình trạng hồ sơ: {url}\n\n{site}\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
-        if m.contact.name.is_empty() {
-            "Ông/Bà"
-        } else {
-            &m.contact.name
-        },
-        m.code,
-        m.procedure.title,
-    );
-    Some(OutboxRecord {
-        code: m.code.clone(),
-        kind: e.status.clone(),
-        created_at: e.at.clone(),
-        sms: m.contact.sms_to().map(|to| Sms {
-            to: to.to_owned(),
-            text: sms_text(state, sms),
-        }),
-        email: m.contact.email_to().map(|to| Email {
-            to: to.to_owned(),
-            subject: format!("{subject} – {}", m.procedure.title),
-            body,
-        }),
-        attempts: 0,
-        next_attempt_at: None,
-        last_error: None,
-        event_key: None,
-        event_id: None,
-    })
-}
-
 /// Queues the notice of event `seq`, to be written next with `id`, as
 /// `outbox/{code}-{seq:06}-{status}-{id}.json` (one record per attempt at the step).
 pub async fn enqueue_event(
@@ -309,13 +150,13 @@ pub async fn enqueue_event(
     seq: u32,
     id: &str,
 ) -> StorageResult<()> {
-    let Some(mut record) = record_for_event(state, m, e) else {
+    let Some(mut record) = record_for_event(&state.notice_context(m), m, e) else {
         return Ok(());
     };
     if record.sms.is_none() && record.email.is_none() {
         return Ok(());
     }
-    let prefix = crate::dossier::stored_prefix(&m.code)?;
+    let prefix = crate::intake::stored_prefix(&m.code)?;
     record.event_key = Some(format!("{prefix}events/{seq:06}.json"));
     record.event_id = Some(id.to_owned());
     let key = format!("outbox/{}-{seq:06}-{}-{id}.json", m.code, e.status);
@@ -337,7 +178,7 @@ pub fn sms_body(c: &NotifyConfig, phone: &str, text: &str) -> String {
             let v = Value::String(s.to_owned()).to_string();
             v[1..v.len() - 1].to_owned()
         } else if c.sms_content_type.contains("x-www-form-urlencoded") {
-            crate::dossier::urlencode(s)
+            dossier::tracking::encode(s)
         } else {
             s.to_owned()
         }

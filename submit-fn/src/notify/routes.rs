@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use super::OutboxRecord;
 use super::deliver::{Standing, deliver_due, expired, list_outbox, standing};
-use crate::dossier::RETRY_MESSAGE;
 use crate::routes::message;
 use crate::state::AppState;
+use dossier::RETRY_MESSAGE;
 
 pub async fn outbox(State(state): State<AppState>) -> Response {
     let storage = state.storage();
@@ -42,6 +42,7 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 "id": id,
                 "code": r.code,
                 "kind": r.kind,
+                "kind_label": r.kind.notice_label(),
                 "created_at": r.created_at,
                 "sms_to": r.sms.as_ref().map(|s| s.to.clone()),
                 "email_to": r.email.as_ref().map(|e| e.to.clone()),

@@ -6,12 +6,11 @@ use axum::response::Response;
 use time::OffsetDateTime;
 
 use super::html;
-use crate::dossier::{
-    FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError,
-};
 use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
+use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::multipart;
 use crate::state::AppState;
+use dossier::RETRY_MESSAGE;
 
 pub async fn post_form(State(state): State<AppState>, request: Request) -> Response {
     let shell = &state.inner.shell;

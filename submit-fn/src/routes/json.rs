@@ -17,10 +17,9 @@ use time::OffsetDateTime;
 
 use super::message;
 use crate::captcha;
-use crate::dossier::{
-    FileSource, HumanProof, IncomingFile, RETRY_MESSAGE, Submission, SubmitError,
-};
+use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::state::AppState;
+use dossier::RETRY_MESSAGE;
 
 pub async fn challenge(State(state): State<AppState>) -> Response {
     let c = &state.inner.config;
@@ -114,7 +113,7 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
         let kinds = accepted_kinds(field);
         let limit =
             (u64::from(field.max_size_kb.unwrap_or(5120)) * 1024).min(config.max_file_bytes);
-        let name = crate::dossier::display_name(&file.name);
+        let name = crate::intake::display_name(&file.name);
         match FileKind::from_mime(file.kind.trim()) {
             Some(kind) if kinds.contains(&kind) => {
                 if file.size == 0 {
@@ -168,7 +167,7 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
                 h.insert("content-type".into(), kind.mime().into());
                 out.push(json!({
                     "field": field,
-                    "name": crate::dossier::display_name(&file.name),
+                    "name": crate::intake::display_name(&file.name),
                     "key": key,
                     "url": url,
                     "headers": h,

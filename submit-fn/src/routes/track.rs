@@ -4,11 +4,15 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use catalog::vn_time::{appointment_minute, hhmm};
+use dossier::{
+    Event, Manifest, RETRY_MESSAGE, Status, current_appointment, current_status, dossier_prefix,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::{html, message};
-use crate::dossier::{Event, Manifest, RETRY_MESSAGE, dossier_prefix, status_label};
 use crate::html::{message_page, track_form_page, track_page};
 use crate::state::AppState;
 use crate::storage::StorageError;
@@ -27,7 +31,7 @@ pub struct TrackQuery {
 pub struct TrackView {
     pub code: String,
     pub procedure: ProcedureBrief,
-    pub status: String,
+    pub status: Status,
     pub status_label: String,
     /// "2025-04-30T16:00"
     pub appointment: String,
@@ -39,10 +43,6 @@ pub struct TrackView {
 pub struct ProcedureBrief {
     pub code: String,
     pub title: String,
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `Ok(None)` for every kind of "not found".
@@ -67,7 +67,11 @@ pub async fn lookup(
         return Ok(None);
     };
     let given = hex::encode(Sha256::digest(token.as_bytes()));
-    if !constant_time_eq(given.as_bytes(), manifest.tracking_token_sha256.as_bytes()) {
+    if !bool::from(
+        given
+            .as_bytes()
+            .ct_eq(manifest.tracking_token_sha256.as_bytes()),
+    ) {
         return Ok(None);
     }
     let mut history = Vec::new();
@@ -83,25 +87,19 @@ pub async fn lookup(
             });
         }
     }
-    let status = history
-        .last()
-        .map_or("received".to_owned(), |e| e.status.clone());
+    let status = current_status(&history);
     // The desk may set another day when it takes the dossier in; the latest one holds.
-    let appointment = history
-        .iter()
-        .rev()
-        .find_map(|e| e.appointment)
-        .unwrap_or(manifest.appointment);
-    let time = crate::receipt::hhmm(appointment.time);
+    let appointment = current_appointment(&manifest, &history);
+    let time = hhmm(appointment.time);
     Ok(Some(TrackView {
         code: manifest.code.clone(),
         procedure: ProcedureBrief {
             code: manifest.procedure.code.clone(),
             title: manifest.procedure.title.clone(),
         },
-        status_label: status_label(&status).to_owned(),
+        status_label: status.label().to_owned(),
         status,
-        appointment: format!("{}T{time}", appointment.day.iso()),
+        appointment: appointment_minute(&appointment),
         appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
         history,
     }))
@@ -126,7 +124,7 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     };
     match lookup(&state, code, token).await {
         Ok(Some(view)) => {
-            let supplement = (view.status == "supplement-requested").then(|| token.trim());
+            let supplement = view.status.awaits_papers().then(|| token.trim());
             html(StatusCode::OK, track_page(shell, &view, supplement))
         }
         Ok(None) => html(

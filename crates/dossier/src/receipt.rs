@@ -4,13 +4,13 @@
 //! opens the tracking page. The new form's layout was not available to check; the fields
 //! are those the old one had.
 
+use catalog::vn_time::{hhmm, received_text};
 use catalog::{Appointment, Procedure, Site};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Serialize;
-use time::Time;
 
-use crate::dossier::{Manifest, parse_time};
+use crate::Manifest;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
@@ -77,10 +77,6 @@ pub struct AppointmentInfo {
     pub text: String,
 }
 
-pub fn hhmm(t: Time) -> String {
-    format!("{:02}:{:02}", t.hour(), t.minute())
-}
-
 /// "16 giờ 00, ngày 30/04/2025", with the date and time apart.
 pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
     let time = hhmm(a.time);
@@ -93,20 +89,6 @@ pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
             a.day.vietnamese()
         ),
         time,
-    }
-}
-
-pub fn received_text(rfc3339: &str) -> String {
-    match parse_time(rfc3339) {
-        Some(t) => format!(
-            "{:02} giờ {:02} phút, ngày {:02}/{:02}/{}",
-            t.hour(),
-            t.minute(),
-            t.day(),
-            u8::from(t.month()),
-            t.year()
-        ),
-        None => rfc3339.to_owned(),
     }
 }
 
@@ -131,6 +113,7 @@ pub fn qr_svg(url: &str) -> String {
     )
 }
 
+/// The receipt of dossier `m`, with the tracking link its QR code opens.
 pub fn build(
     site: &Site,
     unit_code: &str,

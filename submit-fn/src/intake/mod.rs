@@ -6,25 +6,34 @@
 
 mod code;
 mod files;
-mod model;
 
 pub use files::{display_name, valid_staging_key};
-pub use model::*;
 
-use base64::Engine;
 use bytes::Bytes;
 use catalog::Procedure;
 use catalog::validate::{FieldError, RawValues, safe_file_name, validate_values};
-use hmac::{Hmac, Mac};
+use catalog::vn_time::{VN, format_time, hhmm, parse_time};
+use dossier::notice::{NoticeContext, received_notice};
+use dossier::receipt::{self, Receipt};
+use dossier::{
+    Attachment, ContactInfo, Event, Manifest, RETRY_MESSAGE, Status, dossier_prefix, value_text,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::captcha::{self, CaptchaError};
-use crate::receipt::{self, Receipt};
 use crate::state::AppState;
 use crate::storage::StorageError;
+
+/// The folder of a dossier read from the store: its code was parsed to find it, so this
+/// only fails for a manifest edited by hand; that request then fails, not the process.
+pub fn stored_prefix(code: &str) -> Result<String, StorageError> {
+    dossier_prefix(code).ok_or_else(|| {
+        StorageError::Unavailable(format!("stored dossier code {code:?} is malformed"))
+    })
+}
 
 /// Most files one attachment field takes.
 pub const MAX_FILES_PER_FIELD: usize = 5;
@@ -133,8 +142,6 @@ fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     hex::encode(Sha256::digest(data.as_ref()))
 }
 
-pub const RETRY_MESSAGE: &str = "Hệ thống lưu trữ hồ sơ đang tạm thời gián đoạn nên hồ sơ của bạn CHƯA được nhận. Vui lòng thử lại sau ít phút; nếu gửi lại, hồ sơ chỉ được ghi nhận một lần.";
-
 /// The idempotency record: which code a submission got, and when it was received.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct IdempotencyRecord {
@@ -148,23 +155,21 @@ impl AppState {
     /// idempotency key, so a repeated submission gets the same receipt; only its hash
     /// is stored.
     pub(crate) fn tracking_token(&self, code: &str, idempotency_hash: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.inner.config.signing_key).expect("any key length");
-        mac.update(b"tracking\n");
-        mac.update(code.as_bytes());
-        mac.update(b"\n");
-        mac.update(idempotency_hash.as_bytes());
-        let bytes = mac.finalize().into_bytes();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..18])
+        dossier::tracking::token(&self.inner.config.signing_key, code, idempotency_hash)
     }
 
     pub fn tracking_url(&self, code: &str, token: &str) -> String {
-        format!(
-            "{}/api/track?code={}&token={}",
-            self.inner.config.public_url,
-            urlencode(code),
-            urlencode(token)
-        )
+        dossier::tracking::url(&self.inner.config.public_url, code, token)
+    }
+
+    /// What a notice of dossier `m` needs besides the dossier.
+    pub fn notice_context(&self, m: &Manifest) -> NoticeContext<'_> {
+        let token = self.tracking_token(&m.code, &m.idempotency_key_sha256);
+        NoticeContext {
+            site_name: &self.inner.site.name,
+            tracking_url: self.tracking_url(&m.code, &token),
+            sms_ascii: self.inner.config.notify.sms_ascii,
+        }
     }
 
     /// Takes one submission in. Returns the receipt and whether this call created the
@@ -382,18 +387,13 @@ impl AppState {
             idempotency_key_sha256: key_hash.clone(),
         };
 
-        let event = Event {
-            at: record.received_at.clone(),
-            status: "received".into(),
-            label: status_label("received").into(),
-            note: Some(format!(
-                "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
-                receipt::hhmm(appointment.time),
-                appointment.day.vietnamese()
-            )),
-            ..Event::default()
-        };
-        let notice = self.notice(&manifest, &token);
+        let mut event = Event::new(record.received_at.clone(), Status::Received);
+        event.note = Some(format!(
+            "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
+            hhmm(appointment.time),
+            appointment.day.vietnamese()
+        ));
+        let notice = received_notice(&self.notice_context(&manifest), &manifest);
         // The first event, the notice and the desk's index marker do not depend on each
         // other: written together, one round trip instead of three. Only the manifest
         // must come after all of them.
@@ -449,47 +449,6 @@ impl AppState {
         Ok(record)
     }
 
-    /// The notification record for the outbox (delivery is a later step).
-    fn notice(&self, m: &Manifest, token: &str) -> Value {
-        let url = self.tracking_url(&m.code, token);
-        let when = format!(
-            "{} giờ ngày {}",
-            receipt::hhmm(m.appointment.time),
-            m.appointment.day.vietnamese()
-        );
-        let sms = format!(
-            "{}: da tiep nhan ho so {} ({}). Hen tra ket qua {}. Tra cuu: {}",
-            catalog::text::fold(&self.inner.site.name).to_uppercase(),
-            m.code,
-            catalog::text::fold(&m.procedure.title),
-            when,
-            url
-        );
-        let email = m.contact.email_to().map(|to| {
-            json!({
-                "to": to,
-                "subject": format!("Đã tiếp nhận hồ sơ {} – {}", m.code, m.procedure.title),
-                "body": format!(
-                    "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ trực tuyến của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
-                    m.contact.name,
-                    self.inner.site.name,
-                    m.code,
-                    m.procedure.title,
-                    receipt::received_text(&m.received_at),
-                    when,
-                    url
-                ),
-            })
-        });
-        json!({
-            "code": m.code,
-            "kind": "received",
-            "created_at": m.received_at,
-            "sms": m.contact.sms_to().map(|to| json!({ "to": to, "text": sms })),
-            "email": email,
-        })
-    }
-
     pub(crate) fn receipt(&self, procedure: &Procedure, m: &Manifest, key_hash: &str) -> Receipt {
         let token = self.tracking_token(&m.code, key_hash);
         let url = self.tracking_url(&m.code, &token);
@@ -541,16 +500,4 @@ fn contact_of(procedure: &Procedure, clean: &serde_json::Map<String, Value>) -> 
                 .collect()
         }),
     }
-}
-
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -1,16 +1,10 @@
-//! The stored dossier: its manifest and events, the shape of its code, and Vietnam's
-//! time in which both are written.
+//! The stored dossier: its manifest and events, and the folder its code gives it.
 
 use catalog::{Appointment, Day, Field, FieldType, Procedure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{OffsetDateTime, UtcOffset};
 
-/// Vietnam time, UTC+7, no daylight saving.
-pub const VN: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
-    Ok(o) => o,
-    Err(_) => panic!("valid offset"),
-};
+use crate::Status;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attachment {
@@ -91,10 +85,11 @@ impl From<&Procedure> for ProcedureRef {
 }
 
 /// One status change, `events/{seq:06}.json`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
     pub at: String,
-    pub status: String,
+    pub status: Status,
+    /// The status's label when the step was taken (kept as it was shown then).
     pub label: String,
     #[serde(default)]
     pub note: Option<String>,
@@ -121,18 +116,38 @@ pub struct Event {
     pub files: Vec<Attachment>,
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "received" => "Đã tiếp nhận, đang chờ xử lý",
-        "accepted" => "Đã nhận đủ hồ sơ, đang giải quyết",
-        "supplement-requested" => "Cần bổ sung giấy tờ",
-        "result-ready" => "Đã có kết quả, mời nhận",
-        "returned" => "Đã trả kết quả",
-        "refused" => "Từ chối giải quyết",
-        "supplemented" => "Đã bổ sung giấy tờ, chờ cán bộ xem xét",
-        "posted" => "Đã gửi kết quả qua bưu điện",
-        _ => "Đang xử lý",
+impl Event {
+    /// A step into `status` at `at`, labelled as the status reads now; the rest unset.
+    pub fn new(at: String, status: Status) -> Event {
+        Event {
+            at,
+            status,
+            label: status.label().to_owned(),
+            note: None,
+            by: None,
+            by_name: None,
+            appointment: None,
+            missing: None,
+            reason: None,
+            delivery: None,
+            postal_tracking: None,
+            files: Vec::new(),
+        }
     }
+}
+
+/// Where a dossier stands: the status of its last event (received before any).
+pub fn current_status(events: &[Event]) -> Status {
+    events.last().map_or(Status::Received, |e| e.status)
+}
+
+/// The appointment that holds: the latest set by the desk, else the receipt's.
+pub fn current_appointment(m: &Manifest, events: &[Event]) -> Appointment {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| e.appointment)
+        .unwrap_or(m.appointment)
 }
 
 /// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.
@@ -148,28 +163,6 @@ pub fn dossier_prefix(code: &str) -> Option<String> {
         &date[0..2],
         &date[2..4]
     ))
-}
-
-/// The folder of a dossier read from the store: its code was parsed to find it, so this
-/// only fails for a manifest edited by hand; that request then fails, not the process.
-pub fn stored_prefix(code: &str) -> Result<String, crate::storage::StorageError> {
-    dossier_prefix(code).ok_or_else(|| {
-        crate::storage::StorageError::Unavailable(format!(
-            "stored dossier code {code:?} is malformed"
-        ))
-    })
-}
-
-pub fn format_time(t: OffsetDateTime) -> String {
-    t.to_offset(VN)
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("RFC 3339 formats")
-}
-
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.to_offset(VN))
 }
 
 /// A stored value as the person who filled the form reads it: the options' labels, not
@@ -210,11 +203,6 @@ pub fn value_text(v: &Value) -> String {
         Value::Number(n) => n.to_string(),
         Value::Null => String::new(),
     }
-}
-
-/// Today in Vietnam.
-pub fn today_vn(now: OffsetDateTime) -> Day {
-    Day(now.to_offset(VN).date())
 }
 
 #[cfg(test)]

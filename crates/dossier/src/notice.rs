@@ -1,0 +1,226 @@
+//! What the citizen is told at each step: the SMS and the e-mail of a notice, and the
+//! outbox record that carries them until the delivery pass sends them.
+
+use catalog::vn_time::{hhmm, received_text};
+use serde::{Deserialize, Serialize};
+
+use crate::{Event, Manifest, Status};
+
+/// What a notice needs besides the dossier.
+pub struct NoticeContext<'a> {
+    /// The commune's name, as the site shows it.
+    pub site_name: &'a str,
+    /// The dossier's tracking link ([`crate::tracking::url`]).
+    pub tracking_url: String,
+    /// SMS without diacritics (the cheap and safe choice in Vietnam).
+    pub sms_ascii: bool,
+}
+
+impl NoticeContext<'_> {
+    fn sms_text(&self, text: String) -> String {
+        if self.sms_ascii {
+            strip_marks(&text)
+        } else {
+            text
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sms {
+    pub to: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// `outbox/{id}.json`; the first submission notice (written by the submission itself)
+/// has the same shape without the delivery fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    pub code: String,
+    /// The status whose step this notice announces.
+    pub kind: Status,
+    pub created_at: String,
+    #[serde(default)]
+    pub sms: Option<Sms>,
+    #[serde(default)]
+    pub email: Option<Email>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// The event this notice announces (`dossiers/…/events/{seq:06}.json`) and the `id`
+    /// that event is written with; absent on the submission's first notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// Vietnamese without diacritics, case kept (codes and tracking tokens in links must
+/// survive): "Hẹn trả" → "Hen tra", "Đ" → "D".
+pub fn strip_marks(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.chars()
+        .map(|c| match c {
+            'đ' | 'ð' => 'd',
+            'Đ' | 'Ð' => 'D',
+            '–' | '—' => '-',
+            '…' => '.',
+            other => other,
+        })
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect()
+}
+
+/// The notice for an officer's (or the citizen's supplement) step, if the step has one.
+pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<OutboxRecord> {
+    let url = &ctx.tracking_url;
+    let site = ctx.site_name;
+    let short_site = catalog::text::fold(site).to_uppercase();
+    let cut = |s: &str, n: usize| -> String {
+        let mut t: String = s.chars().take(n).collect();
+        if s.chars().count() > n {
+            t.push('…');
+        }
+        t
+    };
+    let (subject, sms, lines) = match e.status {
+        Status::Accepted => {
+            let a = e.appointment.unwrap_or(m.appointment);
+            let when = format!("{} giờ ngày {}", hhmm(a.time), a.day.vietnamese());
+            (
+                format!("Hồ sơ {} đã được tiếp nhận – hẹn trả {}", m.code, a.day.vietnamese()),
+                format!("{short_site}: ho so {} da duoc tiep nhan. Hen tra ket qua {when}. Tra cuu: {url}", m.code),
+                format!("Trung tâm Phục vụ hành chính công xã đã kiểm tra và tiếp nhận hồ sơ của Ông/Bà.\n\nHẹn trả kết quả: {when}."),
+            )
+        }
+        Status::SupplementRequested => {
+            let missing = e.missing.clone().unwrap_or_default();
+            (
+                format!("Hồ sơ {} cần bổ sung giấy tờ", m.code),
+                format!("{short_site}: ho so {} can bo sung: {}. Nop bo sung tai: {url}", m.code, cut(&missing, 60)),
+                format!("Hồ sơ của Ông/Bà cần bổ sung giấy tờ sau:\n\n{missing}\n\nÔng/Bà có thể nộp bổ sung trực tuyến tại trang tra cứu hồ sơ (đường dẫn bên dưới) hoặc mang đến Trung tâm Phục vụ hành chính công xã."),
+            )
+        }
+        Status::Supplemented => (
+            format!("Đã nhận giấy tờ bổ sung cho hồ sơ {}", m.code),
+            format!("{short_site}: da nhan giay to bo sung cho ho so {}. Tra cuu: {url}", m.code),
+            "Trung tâm Phục vụ hành chính công xã đã nhận giấy tờ bổ sung của Ông/Bà và sẽ tiếp tục xử lý hồ sơ.".into(),
+        ),
+        Status::ResultReady => (
+            format!("Hồ sơ {} đã có kết quả", m.code),
+            format!("{short_site}: ho so {} da co ket qua. Moi Ong/Ba den Bo phan Mot cua nhan. Tra cuu: {url}", m.code),
+            "Hồ sơ của Ông/Bà đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.".into(),
+        ),
+        Status::Returned => (
+            format!("Hồ sơ {} đã trả kết quả", m.code),
+            format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),
+            "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Trung tâm Phục vụ hành chính công xã. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
+        ),
+        Status::Posted => {
+            let n = e.postal_tracking.clone().unwrap_or_default();
+            (
+                format!("Hồ sơ {} – kết quả đã gửi qua bưu điện", m.code),
+                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}.", m.code),
+                format!("Kết quả giải quyết hồ sơ đã được gửi đến Ông/Bà qua bưu điện.\n\nSố hiệu bưu gửi: {n}"),
+            )
+        }
+        Status::Refused => {
+            let reason = e.reason.clone().unwrap_or_default();
+            (
+                format!("Hồ sơ {} không được giải quyết", m.code),
+                format!("{short_site}: ho so {} bi tu choi. Ly do: {}. Chi tiet: {url}", m.code, cut(&reason, 70)),
+                format!("Rất tiếc, hồ sơ của Ông/Bà không được giải quyết.\n\nLý do: {reason}\n\nMọi thắc mắc xin liên hệ Trung tâm Phục vụ hành chính công xã."),
+            )
+        }
+        Status::Received => return None,
+    };
+    let body = format!(
+        "Kính gửi {},\n\n{lines}\n\nMã hồ sơ: {}\nThủ tục: {}\n\nTra cứu tình trạng hồ sơ: {url}\n\n{site}\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
+        if m.contact.name.is_empty() {
+            "Ông/Bà"
+        } else {
+            &m.contact.name
+        },
+        m.code,
+        m.procedure.title,
+    );
+    Some(OutboxRecord {
+        code: m.code.clone(),
+        kind: e.status,
+        created_at: e.at.clone(),
+        sms: m.contact.sms_to().map(|to| Sms {
+            to: to.to_owned(),
+            text: ctx.sms_text(sms),
+        }),
+        email: m.contact.email_to().map(|to| Email {
+            to: to.to_owned(),
+            subject: format!("{subject} – {}", m.procedure.title),
+            body,
+        }),
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+        event_key: None,
+        event_id: None,
+    })
+}
+
+/// The first notice, written by the submission itself: the dossier is received, with
+/// its appointment.
+pub fn received_notice(ctx: &NoticeContext, m: &Manifest) -> OutboxRecord {
+    let url = &ctx.tracking_url;
+    let when = format!(
+        "{} giờ ngày {}",
+        hhmm(m.appointment.time),
+        m.appointment.day.vietnamese()
+    );
+    let sms = format!(
+        "{}: da tiep nhan ho so {} ({}). Hen tra ket qua {}. Tra cuu: {}",
+        catalog::text::fold(ctx.site_name).to_uppercase(),
+        m.code,
+        catalog::text::fold(&m.procedure.title),
+        when,
+        url
+    );
+    let email = m.contact.email_to().map(|to| Email {
+        to: to.to_owned(),
+        subject: format!("Đã tiếp nhận hồ sơ {} – {}", m.code, m.procedure.title),
+        body: format!(
+            "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ trực tuyến của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
+            m.contact.name,
+            ctx.site_name,
+            m.code,
+            m.procedure.title,
+            received_text(&m.received_at),
+            when,
+            url
+        ),
+    });
+    OutboxRecord {
+        code: m.code.clone(),
+        kind: Status::Received,
+        created_at: m.received_at.clone(),
+        sms: m.contact.sms_to().map(|to| Sms {
+            to: to.to_owned(),
+            text: sms,
+        }),
+        email,
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+        event_key: None,
+        event_id: None,
+    }
+}

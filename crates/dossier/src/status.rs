@@ -1,0 +1,263 @@
+//! The one status machine of a dossier: its statuses and their labels, the desk's steps,
+//! which step is open in which status and what it leads to. Everything that shows or
+//! checks a status (the tracking page, the console, the notices, the index) reads it
+//! from here; the console's script gets the labels from the server's answers.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a dossier stands: the status of its last event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Submitted online, not yet looked at by the desk.
+    Received,
+    /// Taken in by the desk, with an appointment.
+    Accepted,
+    /// The desk asked the citizen for more papers.
+    SupplementRequested,
+    /// The citizen sent the papers asked for.
+    Supplemented,
+    ResultReady,
+    /// Handed over at the desk.
+    Returned,
+    /// Sent by post.
+    Posted,
+    Refused,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Received,
+        Status::Accepted,
+        Status::SupplementRequested,
+        Status::Supplemented,
+        Status::ResultReady,
+        Status::Returned,
+        Status::Posted,
+        Status::Refused,
+    ];
+
+    /// The name stored in events and sent to browsers (`supplement-requested`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Accepted => "accepted",
+            Status::SupplementRequested => "supplement-requested",
+            Status::Supplemented => "supplemented",
+            Status::ResultReady => "result-ready",
+            Status::Returned => "returned",
+            Status::Posted => "posted",
+            Status::Refused => "refused",
+        }
+    }
+
+    /// What the citizen and the desk read for this status.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Received => "Đã tiếp nhận, đang chờ xử lý",
+            Status::Accepted => "Đã nhận đủ hồ sơ, đang giải quyết",
+            Status::SupplementRequested => "Cần bổ sung giấy tờ",
+            Status::ResultReady => "Đã có kết quả, mời nhận",
+            Status::Returned => "Đã trả kết quả",
+            Status::Refused => "Từ chối giải quyết",
+            Status::Supplemented => "Đã bổ sung giấy tờ, chờ cán bộ xem xét",
+            Status::Posted => "Đã gửi kết quả qua bưu điện",
+        }
+    }
+
+    /// The name of the notice a step into this status sends, as the console's outbox
+    /// panel lists it.
+    pub fn notice_label(self) -> &'static str {
+        match self {
+            Status::Received => "Đã nhận hồ sơ",
+            Status::Accepted => "Tiếp nhận, hẹn trả",
+            Status::SupplementRequested => "Yêu cầu bổ sung",
+            Status::Supplemented => "Đã nhận giấy tờ bổ sung",
+            Status::ResultReady => "Đã có kết quả",
+            Status::Returned => "Đã trả kết quả",
+            Status::Posted => "Gửi kết quả qua bưu điện",
+            Status::Refused => "Từ chối",
+        }
+    }
+
+    /// The desk's steps open from this status.
+    pub fn actions(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Status::Received => &[Receive, RequestPapers, Refuse],
+            // Papers came in: take it in (again), ask again, or go on to the result.
+            Status::Supplemented => &[Receive, RequestPapers, ResultReady, Refuse],
+            Status::Accepted => &[RequestPapers, ResultReady, Refuse],
+            Status::SupplementRequested => &[Refuse],
+            Status::ResultReady => &[HandOver],
+            Status::Returned | Status::Posted | Status::Refused => &[],
+        }
+    }
+
+    pub fn allows(self, action: Action) -> bool {
+        self.actions().contains(&action)
+    }
+
+    /// Still with the desk: not settled (result ready, handed over, posted) nor refused.
+    /// Only an open dossier can be overdue.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Status::ResultReady | Status::Returned | Status::Posted | Status::Refused
+        )
+    }
+
+    /// Waiting for an officer to look at it.
+    pub fn is_new(self) -> bool {
+        matches!(self, Status::Received | Status::Supplemented)
+    }
+
+    /// The citizen may send the papers asked for (the supplement form).
+    pub fn awaits_papers(self) -> bool {
+        self == Status::SupplementRequested
+    }
+
+    /// The step that gave the desk's receipt (Mẫu 01) its appointment.
+    pub fn is_acceptance(self) -> bool {
+        self == Status::Accepted
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A step the desk takes on a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Take the dossier in and set the appointment.
+    Receive,
+    /// Ask the citizen for more papers.
+    RequestPapers,
+    ResultReady,
+    /// Hand the result over at the desk or send it by post.
+    HandOver,
+    Refuse,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Receive,
+        Action::RequestPapers,
+        Action::ResultReady,
+        Action::HandOver,
+        Action::Refuse,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Receive => "receive",
+            Action::RequestPapers => "request-papers",
+            Action::ResultReady => "result-ready",
+            Action::HandOver => "hand-over",
+            Action::Refuse => "refuse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The step's name on the console's button.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Receive => "Tiếp nhận, hẹn trả",
+            Action::RequestPapers => "Yêu cầu bổ sung",
+            Action::ResultReady => "Đã có kết quả",
+            Action::HandOver => "Trả kết quả",
+            Action::Refuse => "Từ chối",
+        }
+    }
+
+    /// The statuses this step can lead to (hand-over: at the desk or by post).
+    pub fn leads_to(self) -> &'static [Status] {
+        match self {
+            Action::Receive => &[Status::Accepted],
+            Action::RequestPapers => &[Status::SupplementRequested],
+            Action::ResultReady => &[Status::ResultReady],
+            Action::HandOver => &[Status::Returned, Status::Posted],
+            Action::Refuse => &[Status::Refused],
+        }
+    }
+}
+
+/// A step as the console offers it: its id and its button label.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionOffer {
+    pub id: Action,
+    pub label: &'static str,
+}
+
+/// The steps open from `status`, each with its label, for the console.
+pub fn offers(status: Status) -> Vec<ActionOffer> {
+    status
+        .actions()
+        .iter()
+        .map(|&id| ActionOffer {
+            id,
+            label: id.label(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_json() {
+        for s in Status::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), s);
+        }
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.as_str()));
+            assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), a);
+        }
+        assert_eq!(Action::parse("delete"), None);
+    }
+
+    #[test]
+    fn settled_dossiers_offer_no_step_and_are_not_open() {
+        for s in [Status::Returned, Status::Posted, Status::Refused] {
+            assert!(s.actions().is_empty(), "{s}");
+            assert!(!s.is_open(), "{s}");
+        }
+        assert!(!Status::ResultReady.is_open());
+        assert_eq!(Status::ResultReady.actions(), &[Action::HandOver]);
+    }
+
+    #[test]
+    fn waiting_for_papers_the_desk_can_only_refuse() {
+        assert_eq!(Status::SupplementRequested.actions(), &[Action::Refuse]);
+        assert!(Status::SupplementRequested.awaits_papers());
+        assert!(Status::SupplementRequested.is_open());
+    }
+
+    #[test]
+    fn every_step_leads_somewhere_that_is_reachable() {
+        // Every status but the first is reached by some step (supplemented by the
+        // citizen's own step), and every step is open from some status.
+        for s in Status::ALL {
+            let reached = Action::ALL.iter().any(|a| a.leads_to().contains(&s));
+            assert!(
+                reached || matches!(s, Status::Received | Status::Supplemented),
+                "{s} is never reached"
+            );
+        }
+        for a in Action::ALL {
+            assert!(Status::ALL.iter().any(|s| s.allows(a)), "{a:?} never open");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! The desk's steps on a dossier, checked and turned into the event that records them.
+//! Writing the event (exactly once, on the next sequence number) is the store's job.
+
+use catalog::vn_time::{VN, format_time, hhmm};
+use catalog::{Appointment, Calendar, Day, Procedure};
+use serde::Deserialize;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::{Action, Event, Status, current_status};
+
+/// What another officer's step in between gets.
+pub const CONFLICT: &str = "Hồ sơ vừa được cán bộ khác cập nhật, vui lòng tải lại";
+
+/// A step as the console sends it.
+#[derive(Debug, Deserialize)]
+pub struct StepRequest {
+    pub action: String,
+    /// The number of events the officer saw; the step is refused if there are more now.
+    #[serde(default)]
+    pub expected_seq: Option<u32>,
+    /// receive: YYYY-MM-DD (default: the proposed day).
+    #[serde(default)]
+    pub appointment: Option<String>,
+    /// receive: HH:MM (default 16:00).
+    #[serde(default)]
+    pub appointment_time: Option<String>,
+    /// request-papers: what is missing.
+    #[serde(default)]
+    pub missing: Option<String>,
+    /// hand-over: "desk" or "post".
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub postal_tracking: Option<String>,
+    /// refuse: why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Who takes the step.
+#[derive(Debug, Clone)]
+pub struct Officer<'a> {
+    pub login: &'a str,
+    pub name: &'a str,
+}
+
+/// Why a step is not taken; each reads as the officer's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepRefused {
+    /// Someone else's step came first (409).
+    #[error("{CONFLICT}")]
+    Conflict,
+    /// The step does not fit the request or the dossier's status (422).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The appointment the desk proposes when it receives a dossier now: the procedure's
+/// working days from today's reception day, holidays skipped (3 days, 15:00 cut-off
+/// when the procedure is no longer in the catalogue).
+pub fn proposed_appointment(
+    calendar: &Calendar,
+    procedure: Option<&Procedure>,
+    now: OffsetDateTime,
+) -> Appointment {
+    let now = now.to_offset(VN);
+    let (days, cutoff) = procedure.map_or((3, None), |p| {
+        (
+            p.processing.working_days,
+            p.processing
+                .cutoff
+                .as_deref()
+                .and_then(catalog::calendar::parse_hhmm),
+        )
+    });
+    calendar.appointment(
+        PrimitiveDateTime::new(now.date(), now.time()),
+        days,
+        cutoff.or(Some(time::macros::time!(15:00))),
+    )
+}
+
+fn clean(text: &Option<String>, max: usize) -> Option<String> {
+    text.as_deref()
+        .map(|s| {
+            s.chars()
+                .filter(|c| !c.is_control() || *c == '\n')
+                .take(max)
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .filter(|s| !s.is_empty())
+}
+
+fn invalid(text: impl Into<String>) -> StepRefused {
+    StepRefused::Invalid(text.into())
+}
+
+/// Checks step `req` on a dossier whose events are `events` and returns the event that
+/// records it. `proposed` is [`proposed_appointment`] for now.
+pub fn take(
+    req: &StepRequest,
+    events: &[Event],
+    officer: Officer<'_>,
+    calendar: &Calendar,
+    proposed: Appointment,
+    now: OffsetDateTime,
+) -> Result<Event, StepRefused> {
+    let seq = events.len() as u32;
+    if req.expected_seq.is_some_and(|e| e != seq) {
+        return Err(StepRefused::Conflict);
+    }
+    let status = current_status(events);
+    let Some(action) = Action::parse(&req.action).filter(|a| status.allows(*a)) else {
+        return Err(invalid(format!(
+            "Hồ sơ đang ở trạng thái \"{}\", không thể thực hiện bước này.",
+            status.label()
+        )));
+    };
+    let now_vn = now.to_offset(VN);
+    let note = clean(&req.note, 1000);
+    let mut event = Event::new(format_time(now), Status::Received);
+    event.by = Some(officer.login.to_owned());
+    event.by_name = Some(officer.name.to_owned());
+    match action {
+        Action::Receive => {
+            let day = match req
+                .appointment
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                None => proposed.day,
+                Some(text) => Day::parse_input(text).ok_or_else(|| {
+                    invalid(format!(
+                        "Ngày hẹn \"{}\" không hợp lệ; hãy chọn ngày dạng NNNN-TT-NN.",
+                        text.chars().take(20).collect::<String>()
+                    ))
+                })?,
+            };
+            if day.0 < now_vn.date() {
+                return Err(invalid("Ngày hẹn trả kết quả không được trước hôm nay."));
+            }
+            if !calendar.is_working_day(day) {
+                return Err(invalid(format!(
+                    "Ngày {} là ngày nghỉ; vui lòng chọn một ngày làm việc.",
+                    day.vietnamese()
+                )));
+            }
+            let time = match req
+                .appointment_time
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+            {
+                None => proposed.time,
+                Some(t) => catalog::calendar::parse_hhmm(t).ok_or_else(|| {
+                    invalid("Giờ hẹn không hợp lệ; hãy viết dạng GG:PP, ví dụ 16:00.")
+                })?,
+            };
+            let a = Appointment { day, time };
+            event.status = Status::Accepted;
+            event.note = Some(format!(
+                "Đã tiếp nhận hồ sơ. Hẹn trả kết quả: {} giờ, ngày {}.{}",
+                hhmm(a.time),
+                a.day.vietnamese(),
+                note.map(|n| format!(" {n}")).unwrap_or_default()
+            ));
+            event.appointment = Some(a);
+        }
+        Action::RequestPapers => {
+            let missing = clean(&req.missing, 1000)
+                .ok_or_else(|| invalid("Vui lòng ghi rõ giấy tờ cần bổ sung."))?;
+            event.status = Status::SupplementRequested;
+            event.note = Some(format!("Cần bổ sung: {missing}"));
+            event.missing = Some(missing);
+        }
+        Action::ResultReady => {
+            event.status = Status::ResultReady;
+            event.note = Some(note.unwrap_or_else(|| {
+                "Đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân).".into()
+            }));
+        }
+        Action::HandOver => match req.method.as_deref() {
+            Some("post") => {
+                let number = clean(&req.postal_tracking, 40)
+                    .ok_or_else(|| invalid("Vui lòng nhập số hiệu bưu gửi."))?;
+                event.status = Status::Posted;
+                event.delivery = Some("post".into());
+                event.note = Some(format!(
+                    "Đã gửi kết quả qua bưu điện, số hiệu bưu gửi: {number}."
+                ));
+                event.postal_tracking = Some(number);
+            }
+            Some("desk") | None => {
+                event.status = Status::Returned;
+                event.delivery = Some("desk".into());
+                event.note = Some(note.unwrap_or_else(|| {
+                    "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()
+                }));
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "Cách trả kết quả phải là tại quầy hoặc qua bưu điện.",
+                ));
+            }
+        },
+        Action::Refuse => {
+            let reason = clean(&req.reason, 1000)
+                .ok_or_else(|| invalid("Vui lòng ghi rõ lý do từ chối."))?;
+            event.status = Status::Refused;
+            event.note = Some(format!("Lý do: {reason}"));
+            event.reason = Some(reason);
+        }
+    }
+    debug_assert!(action.leads_to().contains(&event.status));
+    event.label = event.status.label().into();
+    Ok(event)
+}
+
+/// The citizen's own step: the papers asked for, sent from the tracking page.
+pub fn supplemented(at: OffsetDateTime, file_count: usize, note: &str) -> Event {
+    let mut event = Event::new(format_time(at), Status::Supplemented);
+    event.note = Some(if note.trim().is_empty() {
+        format!("Công dân đã gửi {file_count} tệp bổ sung.")
+    } else {
+        format!(
+            "Công dân đã gửi {file_count} tệp bổ sung. Ghi chú: {}",
+            note.trim()
+        )
+    });
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalog::HolidayFile;
+    use time::macros::{datetime, time};
+
+    fn calendar() -> Calendar {
+        Calendar::new(&HolidayFile::default())
+    }
+
+    fn request(action: &str) -> StepRequest {
+        serde_json::from_value(serde_json::json!({ "action": action })).unwrap()
+    }
+
+    const OFFICER: Officer<'static> = Officer {
+        login: "lan",
+        name: "Trần Thị Lan",
+    };
+
+    fn proposed() -> Appointment {
+        Appointment {
+            day: Day::parse("2025-05-05").unwrap(),
+            time: time!(16:00),
+        }
+    }
+
+    // Wednesday 30 April 2025, 09:00 in Vietnam.
+    const NOW: OffsetDateTime = datetime!(2025-04-30 02:00 UTC);
+
+    fn event(status: Status) -> Event {
+        Event::new("2025-04-29T08:00:00+07:00".into(), status)
+    }
+
+    #[test]
+    fn receiving_sets_the_proposed_appointment_and_names_the_officer() {
+        let e = take(
+            &request("receive"),
+            &[],
+            OFFICER,
+            &calendar(),
+            proposed(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(e.status, Status::Accepted);
+        assert_eq!(e.label, "Đã nhận đủ hồ sơ, đang giải quyết");
+        assert_eq!(e.appointment, Some(proposed()));
+        assert_eq!(e.by.as_deref(), Some("lan"));
+        assert_eq!(e.at, "2025-04-30T09:00:00+07:00");
+        assert_eq!(
+            e.note.as_deref(),
+            Some("Đã tiếp nhận hồ sơ. Hẹn trả kết quả: 16:00 giờ, ngày 05/05/2025.")
+        );
+    }
+
+    #[test]
+    fn a_step_the_status_does_not_allow_is_refused_with_the_status() {
+        let events = [event(Status::Received), event(Status::Refused)];
+        let err = take(
+            &request("receive"),
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            NOW,
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "Hồ sơ đang ở trạng thái \"Từ chối giải quyết\", không thể thực hiện bước này."
+        );
+        let err = take(
+            &request("delete"),
+            &[],
+            OFFICER,
+            &calendar(),
+            proposed(),
+            NOW,
+        );
+        assert!(matches!(err, Err(StepRefused::Invalid(_))));
+    }
+
+    #[test]
+    fn a_stale_view_is_a_conflict() {
+        let mut req = request("receive");
+        req.expected_seq = Some(0);
+        let events = [event(Status::Received)];
+        assert!(matches!(
+            take(&req, &events, OFFICER, &calendar(), proposed(), NOW),
+            Err(StepRefused::Conflict)
+        ));
+    }
+
+    #[test]
+    fn appointments_in_the_past_or_on_a_day_off_are_refused() {
+        let mut req = request("receive");
+        req.appointment = Some("2025-04-29".into());
+        let err = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Ngày hẹn trả kết quả không được trước hôm nay."
+        );
+        req.appointment = Some("03/05/2025".into());
+        let err = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Ngày 03/05/2025 là ngày nghỉ; vui lòng chọn một ngày làm việc."
+        );
+        req.appointment = Some("ngày mai".into());
+        assert!(take(&req, &[], OFFICER, &calendar(), proposed(), NOW).is_err());
+    }
+
+    #[test]
+    fn hand_over_by_post_needs_its_number() {
+        let events = [event(Status::Accepted), event(Status::ResultReady)];
+        let mut req = request("hand-over");
+        req.method = Some("post".into());
+        let err = take(&req, &events, OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        assert_eq!(err.to_string(), "Vui lòng nhập số hiệu bưu gửi.");
+        req.postal_tracking = Some(" EE123456789VN ".into());
+        let e = take(&req, &events, OFFICER, &calendar(), proposed(), NOW).unwrap();
+        assert_eq!(e.status, Status::Posted);
+        assert_eq!(e.postal_tracking.as_deref(), Some("EE123456789VN"));
+        let e = take(
+            &request("hand-over"),
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(e.status, Status::Returned);
+    }
+
+    #[test]
+    fn asking_for_papers_and_refusing_need_their_reason() {
+        for action in ["request-papers", "refuse"] {
+            let err = take(&request(action), &[], OFFICER, &calendar(), proposed(), NOW);
+            assert!(matches!(err, Err(StepRefused::Invalid(_))), "{action}");
+        }
+        let mut req = request("request-papers");
+        req.missing = Some("Bản sao\u{7} giấy chứng sinh".into());
+        let e = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap();
+        assert_eq!(e.status, Status::SupplementRequested);
+        assert_eq!(e.missing.as_deref(), Some("Bản sao giấy chứng sinh"));
+    }
+}

@@ -1,0 +1,278 @@
+//! One line of the desk's list, built from a dossier's manifest and events, and the
+//! list itself: the counts, the filters, the order and the page an officer asked for.
+
+use catalog::vn_time::{appointment_minute, local_minute};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Event, Manifest, Status, current_appointment, current_status};
+
+/// One line of the desk's list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub code: String,
+    pub procedure: String,
+    pub procedure_title: String,
+    pub applicant: String,
+    pub received_at: String,
+    pub status: Status,
+    pub status_label: String,
+    /// "2025-04-30T16:00" (the latest set by the desk, else the one on the receipt).
+    pub appointment: String,
+    /// Number of events (the sequence number of the last).
+    pub seq: u32,
+    pub updated_at: String,
+}
+
+impl Summary {
+    pub fn open(&self) -> bool {
+        self.status.is_open()
+    }
+
+    /// Open and past its appointment; `now_local` is [`local_minute`] of now (both
+    /// are fixed-width local minutes, so they compare as text).
+    pub fn overdue(&self, now_local: &str) -> bool {
+        self.open() && self.appointment.as_str() < now_local
+    }
+
+    pub fn is_new(&self) -> bool {
+        self.status.is_new()
+    }
+}
+
+/// Builds the summary from a manifest and its events.
+pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
+    let last = events.last();
+    let status = current_status(events);
+    Summary {
+        code: m.code.clone(),
+        procedure: m.procedure.code.clone(),
+        procedure_title: m.procedure.title.clone(),
+        applicant: m.contact.name.clone(),
+        received_at: m.received_at.clone(),
+        status_label: status.label().to_owned(),
+        status,
+        appointment: appointment_minute(&current_appointment(m, events)),
+        seq: events.len() as u32,
+        updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
+    }
+}
+
+/// The query of `GET /api/admin/dossiers`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// A status name, or `new`, `overdue`, `open`.
+    pub status: Option<String>,
+    pub procedure: Option<String>,
+    /// Received on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Received on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    pub q: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    /// Submitted or supplemented, waiting for the desk.
+    pub new: usize,
+    pub overdue: usize,
+    pub waiting_papers: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SummaryView {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub overdue: bool,
+}
+
+/// A page of the list with the counts over all dossiers.
+#[derive(Debug)]
+pub struct Listing {
+    pub counts: Counts,
+    /// How many match the filters.
+    pub matched: usize,
+    pub offset: usize,
+    pub items: Vec<SummaryView>,
+}
+
+fn nonempty(o: &Option<String>) -> Option<&str> {
+    o.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Counts, filters, orders (newest first) and pages `all` as the query asks.
+pub fn listing<'a>(
+    all: impl IntoIterator<Item = &'a Summary>,
+    q: &ListQuery,
+    now: OffsetDateTime,
+) -> Listing {
+    let now_local = local_minute(now);
+    let all: Vec<&Summary> = all.into_iter().collect();
+    let counts = Counts {
+        total: all.len(),
+        new: all.iter().filter(|s| s.is_new()).count(),
+        overdue: all.iter().filter(|s| s.overdue(&now_local)).count(),
+        waiting_papers: all.iter().filter(|s| s.status.awaits_papers()).count(),
+    };
+    let text =
+        q.q.as_deref()
+            .map(|t| catalog::text::fold(t.trim()).to_lowercase())
+            .filter(|t| !t.is_empty());
+    let mut matched: Vec<&Summary> = all
+        .into_iter()
+        .filter(|s| match nonempty(&q.status) {
+            None => true,
+            Some("new") => s.is_new(),
+            Some("overdue") => s.overdue(&now_local),
+            Some("open") => s.open(),
+            Some(st) => s.status.as_str() == st,
+        })
+        .filter(|s| nonempty(&q.procedure).is_none_or(|p| s.procedure == p))
+        .filter(|s| nonempty(&q.from).is_none_or(|f| s.received_at.get(..10).unwrap_or("") >= f))
+        .filter(|s| nonempty(&q.to).is_none_or(|t| s.received_at.get(..10).unwrap_or("") <= t))
+        .filter(|s| {
+            text.as_ref().is_none_or(|t| {
+                s.code.to_lowercase().contains(t.as_str())
+                    || catalog::text::fold(&s.applicant)
+                        .to_lowercase()
+                        .contains(t.as_str())
+            })
+        })
+        .collect();
+    // Newest first (received_at is RFC 3339 at +07:00, so it sorts as text).
+    matched.sort_by(|a, b| {
+        b.received_at
+            .cmp(&a.received_at)
+            .then_with(|| b.code.cmp(&a.code))
+    });
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let items = matched
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| SummaryView {
+            overdue: s.overdue(&now_local),
+            summary: (*s).clone(),
+        })
+        .collect();
+    Listing {
+        counts,
+        matched: matched.len(),
+        offset,
+        items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn summary(code: &str, received: &str, status: Status, appointment: &str) -> Summary {
+        Summary {
+            code: code.into(),
+            procedure: "1.001193".into(),
+            procedure_title: "Đăng ký khai sinh".into(),
+            applicant: "Nguyễn Văn An".into(),
+            received_at: received.into(),
+            status,
+            status_label: status.label().into(),
+            appointment: appointment.into(),
+            seq: 1,
+            updated_at: received.into(),
+        }
+    }
+
+    #[test]
+    fn open_dossiers_past_their_appointment_are_overdue() {
+        let all = [
+            summary(
+                "A-250428-0001",
+                "2025-04-28T08:00:00+07:00",
+                Status::Accepted,
+                "2025-04-30T16:00",
+            ),
+            summary(
+                "A-250428-0002",
+                "2025-04-28T09:00:00+07:00",
+                Status::ResultReady,
+                "2025-04-30T16:00",
+            ),
+            summary(
+                "A-250429-0001",
+                "2025-04-29T09:00:00+07:00",
+                Status::SupplementRequested,
+                "2025-05-05T16:00",
+            ),
+            summary(
+                "A-250429-0002",
+                "2025-04-29T10:00:00+07:00",
+                Status::Received,
+                "2025-05-05T16:00",
+            ),
+        ];
+        // 16:01 on the 30th in Vietnam.
+        let now = datetime!(2025-04-30 09:01 UTC);
+        let l = listing(&all, &ListQuery::default(), now);
+        assert_eq!(
+            (
+                l.counts.total,
+                l.counts.new,
+                l.counts.overdue,
+                l.counts.waiting_papers
+            ),
+            (4, 1, 1, 1)
+        );
+        let codes: Vec<&str> = l.items.iter().map(|v| v.summary.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "A-250429-0002",
+                "A-250429-0001",
+                "A-250428-0002",
+                "A-250428-0001"
+            ]
+        );
+        assert!(l.items[3].overdue && !l.items[2].overdue);
+        // A minute earlier nothing is overdue yet.
+        let before = listing(&all, &ListQuery::default(), datetime!(2025-04-30 08:59 UTC));
+        assert_eq!(before.counts.overdue, 0);
+    }
+
+    #[test]
+    fn filters_by_status_text_and_days() {
+        let all = [
+            summary(
+                "A-250428-0001",
+                "2025-04-28T08:00:00+07:00",
+                Status::Accepted,
+                "2025-04-30T16:00",
+            ),
+            summary(
+                "A-250429-0001",
+                "2025-04-29T09:00:00+07:00",
+                Status::SupplementRequested,
+                "2025-05-05T16:00",
+            ),
+        ];
+        let now = datetime!(2025-04-29 03:00 UTC);
+        let q = |status: &str, text: &str, from: &str| ListQuery {
+            status: Some(status.into()),
+            q: Some(text.into()),
+            from: Some(from.into()),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            listing(&all, &q("supplement-requested", "", ""), now).matched,
+            1
+        );
+        assert_eq!(listing(&all, &q("open", "nguyen van", ""), now).matched, 2);
+        assert_eq!(listing(&all, &q("", "250428", ""), now).matched, 1);
+        assert_eq!(listing(&all, &q("", "", "2025-04-29"), now).matched, 1);
+        assert_eq!(listing(&all, &q("returned", "", ""), now).matched, 0);
+    }
+}
