@@ -400,7 +400,7 @@ years:
     working_weekends:
       - { name: "Làm bù", from: 2025-04-26 }
 "#;
-        Calendar::new(&serde_yaml::from_str(yaml).unwrap())
+        Calendar::new(&serde_yaml_ng::from_str(yaml).unwrap())
     }
 
     fn day(s: &str) -> Day {

@@ -210,7 +210,7 @@ fn read_yaml<T: DeserializeOwned>(
             return None;
         }
     };
-    match serde_yaml::from_str::<T>(&text) {
+    match serde_yaml_ng::from_str::<T>(&text) {
         Ok(v) => Some(v),
         Err(e) => {
             errors.push(yaml_error(rel, &e, 0));
@@ -270,7 +270,7 @@ pub fn parse_front_matter<T: DeserializeOwned>(
         )
     })?;
     let body_line = yaml.lines().count() + 3;
-    let value = serde_yaml::from_str::<T>(yaml).map_err(|e| yaml_error(rel, &e, 1))?;
+    let value = serde_yaml_ng::from_str::<T>(yaml).map_err(|e| yaml_error(rel, &e, 1))?;
     Ok((
         value,
         body.to_owned(),
@@ -294,9 +294,9 @@ fn split_closing(rest: &str) -> Option<(&str, &str)> {
     Some((yaml, body))
 }
 
-/// Turns a serde_yaml error into a message for the editor. `line_offset` is the number
+/// Turns a serde_yaml_ng error into a message for the editor. `line_offset` is the number
 /// of lines before the YAML text in the file (1 for the opening `---`).
-fn yaml_error(rel: &str, e: &serde_yaml::Error, line_offset: usize) -> ContentError {
+fn yaml_error(rel: &str, e: &serde_yaml_ng::Error, line_offset: usize) -> ContentError {
     let line = e.location().map(|l| l.line() + line_offset);
     let raw = e.to_string();
     let raw = match raw.rfind(" at line ") {

@@ -568,7 +568,7 @@ mod tests {
     #[test]
     fn field_type_names_match_serde() {
         for (i, name) in FieldType::ALL.iter().enumerate() {
-            let kind: FieldType = serde_yaml::from_str(name).unwrap();
+            let kind: FieldType = serde_yaml_ng::from_str(name).unwrap();
             assert_eq!(kind as usize, i);
             assert_eq!(kind.name(), *name);
         }

@@ -541,7 +541,7 @@ mod tests {
     use crate::model::{Choice, ContactFields, Section};
 
     fn field(id: &str, kind: FieldType) -> Field {
-        serde_yaml::from_str::<Field>(&format!("{{id: {id}, label: Ô thử, type: text}}"))
+        serde_yaml_ng::from_str::<Field>(&format!("{{id: {id}, label: Ô thử, type: text}}"))
             .map(|mut f| {
                 f.kind = kind;
                 f
