@@ -38,7 +38,7 @@ pub struct Config {
     /// How long presigned upload URLs stay valid, in seconds.
     pub upload_ttl_secs: u64,
     /// E-mail and SMS delivery (MOTCUA_SMTP_URL, MOTCUA_SMS_URL, …).
-    pub notify: crate::notify::NotifyConfig,
+    pub notify: outbox::NotifyConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -65,6 +65,15 @@ impl std::fmt::Debug for Config {
 pub struct ConfigError(pub Vec<String>);
 
 impl Config {
+    /// The bucket through an S3 client for this configuration. With `static_keys`
+    /// (embedded store, moto) no credential chain is consulted; otherwise the usual AWS
+    /// chain (the Lambda role) is.
+    pub async fn storage(&self, static_keys: Option<(String, String)>) -> store::Storage {
+        let client =
+            store::s3::client(&self.region, self.s3_endpoint.as_deref(), static_keys).await;
+        store::Storage::s3(client, self.bucket.clone())
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())
@@ -113,7 +122,7 @@ impl Config {
             captcha_max_number: 1000,
             captcha_ttl_secs: 600,
             upload_ttl_secs: 600,
-            notify: crate::notify::NotifyConfig::default(),
+            notify: outbox::NotifyConfig::default(),
         }
     }
 
@@ -242,7 +251,7 @@ impl Config {
                 catalog::dossier_code::UNIT_CODE_RULE
             ));
         }
-        let notify = crate::notify::NotifyConfig::from_lookup(&get, &mut problems);
+        let notify = outbox::NotifyConfig::from_lookup(&get, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }

@@ -353,7 +353,7 @@ impl S3 for Locked {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = &req.input;
-        if crate::storage::conditional_only(&input.key) {
+        if store::policy::conditional_only(&input.key) {
             return Err(refused_by_policy(&input.key));
         }
         let plain = input.copy_source_if_match.is_none()
@@ -522,7 +522,7 @@ impl S3 for Locked {
         };
         let plain = condition.is_some() && input.content_md5.is_none();
         let conditional = input.if_none_match.is_some() || input.if_match.is_some();
-        if !conditional && crate::storage::conditional_only(&input.key) {
+        if !conditional && store::policy::conditional_only(&input.key) {
             return Err(refused_by_policy(&input.key));
         }
         let _guard = if conditional {

@@ -38,17 +38,18 @@ pub async fn handle(
     let (payload, context) = (event.payload, event.context);
     if is_schedule(&payload) {
         let now = OffsetDateTime::now_utc();
-        let report = crate::notify::deliver::deliver_due(state, now).await?;
+        let report = state.deliver_due(now).await?;
         tracing::info!(?report, "outbox delivery pass");
         let mut answer = serde_json::to_value(report)?;
         // The console's index is derived data: a failure here is logged, not retried.
-        answer["index"] = match crate::admin::index::upkeep(state, now).await {
-            Ok(stats) => serde_json::to_value(stats)?,
-            Err(e) => {
-                tracing::warn!("console index upkeep: {e}");
-                Value::String(e.to_string())
-            }
-        };
+        answer["index"] =
+            match store::index::upkeep(&state.inner.admin.index, state.storage(), now).await {
+                Ok(stats) => serde_json::to_value(stats)?,
+                Err(e) => {
+                    tracing::warn!("console index upkeep: {e}");
+                    Value::String(e.to_string())
+                }
+            };
         return Ok(answer);
     }
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;

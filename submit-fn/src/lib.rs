@@ -10,13 +10,11 @@ pub mod html;
 pub mod intake;
 pub mod lambda;
 pub mod multipart;
-pub mod notify;
 #[cfg(feature = "dev-store")]
 mod object_files;
 pub mod routes;
 pub mod serve;
 pub mod state;
-pub mod storage;
 pub mod widgets;
 
 pub use config::Config;

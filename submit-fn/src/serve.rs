@@ -16,7 +16,6 @@ pub type DevStore = EmbeddedS3;
 #[cfg(not(feature = "dev-store"))]
 pub type DevStore = std::convert::Infallible;
 use crate::state::AppState;
-use crate::storage::{Storage, s3_client};
 
 /// Why the function bundle cannot be used, naming the file and how to make a good one.
 #[derive(Debug, thiserror::Error)]
@@ -61,12 +60,12 @@ pub async fn dev_state(
     let mut config = Config::from_env_for_dev(data_dir, public_url)?;
     let store = embedded_s3::start(&data_dir.join("s3")).await?;
     config.s3_endpoint = Some(store.endpoint.clone());
-    let client = s3_client(&config, Some(store.keys())).await;
-    Storage::new(client.clone(), config.bucket.clone())
+    let storage = config.storage(Some(store.keys())).await;
+    storage
         .ensure_bucket()
         .await
         .context("không tạo được bucket trong kho S3 nhúng")?;
-    Ok((AppState::from_bundle(bundle, client, config), store))
+    Ok((AppState::from_bundle(bundle, storage, config), store))
 }
 
 /// The `submit-fn` binary.
@@ -87,8 +86,8 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             config.catalog.display(),
             bundle.content_sha256
         );
-        let client = s3_client(&config, None).await;
-        let state = AppState::from_bundle(bundle, client, config);
+        let storage = config.storage(None).await;
+        let state = AppState::from_bundle(bundle, storage, config);
         return crate::lambda::run(state)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
@@ -121,12 +120,12 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             (Ok(a), Ok(s)) => Some((a, s)),
             _ => None,
         };
-        let client = s3_client(&config, keys).await;
-        Storage::new(client.clone(), config.bucket.clone())
+        let storage = config.storage(keys).await;
+        storage
             .ensure_bucket()
             .await
             .context("không dùng được bucket ở MOTCUA_S3_ENDPOINT")?;
-        AppState::from_bundle(bundle, client, config)
+        AppState::from_bundle(bundle, storage, config)
     } else {
         #[cfg(feature = "dev-store")]
         {
@@ -146,7 +145,8 @@ pub async fn main_from_env() -> anyhow::Result<()> {
             "bản dựng này không có kho S3 nhúng (chỉ dùng trên Lambda).\n    → Cách sửa: đặt MOTCUA_S3_ENDPOINT tới một kho S3, hoặc dùng bản dựng mặc định (`cargo run -p submit-fn`)"
         )
     };
-    let _outbox_worker = crate::notify::deliver::spawn_worker(state.clone());
+    let _outbox_worker =
+        outbox::deliver::spawn_worker(state.storage().clone(), state.notifier().clone());
     tracing::info!("submit-fn: http://{local}/api/health");
     axum::serve(listener, crate::router(state))
         .await

@@ -2,14 +2,13 @@
 //! the bucket, and the page layout.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use catalog::{Bundle, BundleContent, Calendar, Content, Procedure, Site};
 
 use crate::config::Config;
 use crate::html::Shell;
-use crate::storage::Storage;
+use store::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,9 +26,11 @@ pub(crate) struct Inner {
     pub catalog_sha256: String,
     pub calendar: Calendar,
     pub storage: Storage,
+    /// The notices' transports, built once.
+    pub notifier: outbox::Notifier,
     pub shell: Shell,
-    /// The day (YYMMDD) and the next sequence number to try for it.
-    pub sequence_hint: Mutex<Option<(String, Arc<AtomicU32>)>>,
+    /// The day's dossier numbers, claimed once each.
+    pub sequence: store::dossiers::Sequence,
     /// The officers' console: the dossier index kept between requests.
     pub admin: crate::admin::AdminState,
 }
@@ -37,8 +38,7 @@ pub(crate) struct Inner {
 impl AppState {
     /// Builds the state from the function bundle the generator wrote (what a deployed
     /// function and `generator serve` run on), an S3 client and the configuration.
-    pub fn from_bundle(bundle: Bundle, client: aws_sdk_s3::Client, config: Config) -> AppState {
-        let storage = Storage::new(client, config.bucket.clone());
+    pub fn from_bundle(bundle: Bundle, storage: Storage, config: Config) -> AppState {
         AppState::build(bundle, storage, config)
     }
 
@@ -79,8 +79,9 @@ impl AppState {
                 catalog_sha256: bundle.content_sha256,
                 calendar: Calendar::new(&holidays),
                 storage,
+                notifier: outbox::Notifier::new(config.notify.clone()),
                 config,
-                sequence_hint: Mutex::new(None),
+                sequence: Default::default(),
                 admin: Default::default(),
             }),
         }
@@ -89,9 +90,9 @@ impl AppState {
     /// Builds the state straight from loaded content, with a bare layout: for tests and
     /// benchmarks, where no site was built. The same path as a bundle read from disk,
     /// minus the file.
-    pub fn new(content: &Content, client: aws_sdk_s3::Client, config: Config) -> AppState {
+    pub fn new(content: &Content, storage: Storage, config: Config) -> AppState {
         let bundle = BundleContent::from_content(content, Shell::plain(&content.site.name));
-        AppState::from_bundle(bundle.into_bundle(), client, config)
+        AppState::from_bundle(bundle.into_bundle(), storage, config)
     }
 
     pub fn storage(&self) -> &Storage {
@@ -113,6 +114,25 @@ impl AppState {
     /// The version of a procedure's online form that this function holds.
     pub fn form_version(&self, code: &str) -> Option<&str> {
         self.inner.form_versions.get(code).map(String::as_str)
+    }
+
+    /// The notices' configuration and transports.
+    pub fn notifier(&self) -> &outbox::Notifier {
+        &self.inner.notifier
+    }
+
+    /// One delivery pass over the outbox (the schedule, the console's button, the local
+    /// timer).
+    pub async fn deliver_due(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> store::StorageResult<outbox::deliver::DeliveryReport> {
+        outbox::deliver::deliver_due(&self.inner.storage, &self.inner.notifier, now).await
+    }
+
+    /// The desk's index of dossiers this process keeps between requests.
+    pub fn index(&self) -> &tokio::sync::Mutex<store::index::Index> {
+        &self.inner.admin.index
     }
 
     /// The content hash of the bundle this state was built from.

@@ -37,7 +37,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::routes::message;
 use crate::state::AppState;
-use crate::storage::Storage;
+use store::Storage;
 
 /// Shards per counter: concurrent increments spread over this many objects.
 pub const SHARDS: u32 = 4;

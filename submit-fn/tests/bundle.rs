@@ -36,7 +36,7 @@ async fn the_function_runs_on_the_bundle_file_with_the_sites_layout() {
     assert_eq!(bundle.content_sha256, hash);
     let h = harness_built(
         |_| {},
-        |client, config| AppState::from_bundle(bundle, client, config),
+        |storage, config| AppState::from_bundle(bundle, storage, config),
     )
     .await;
     assert_eq!(h.state.catalog_sha256(), hash);

@@ -313,5 +313,5 @@ fn the_enforced_keys_are_the_templates() {
         .filter_map(|l| l.split("${DossierBucket.Arn}/").nth(1))
         .map(|rest| rest.trim_end_matches('"'))
         .collect();
-    assert_eq!(in_template, submit_fn::storage::CONDITIONAL_ONLY);
+    assert_eq!(in_template, store::policy::CONDITIONAL_ONLY);
 }

@@ -246,11 +246,7 @@ async fn concurrent_submissions_get_distinct_codes() {
     assert_eq!(codes.len(), 12);
     // Also from a second instance that starts with no hint (like another Lambda).
     let content = catalog::load(&content_dir()).unwrap();
-    let other = submit_fn::AppState::new(
-        &content,
-        h.storage().client().clone(),
-        h.state.config().clone(),
-    );
+    let other = submit_fn::AppState::new(&content, h.storage().clone(), h.state.config().clone());
     let h2 = Harness {
         router: submit_fn::router(other.clone()),
         state: other,

@@ -12,15 +12,21 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
 use dossier::dossier_prefix;
+use outbox::NotifyConfig;
+use outbox::deliver::DeliveryReport;
 use serde_json::json;
-use submit_fn::notify::NotifyConfig;
-use submit_fn::notify::deliver::deliver_due;
+use store::StorageResult;
+use submit_fn::AppState;
 use time::OffsetDateTime;
 
 #[derive(Default)]
 struct Gateway {
     up: AtomicBool,
     got: Mutex<Vec<(Option<String>, String)>>,
+}
+
+async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult<DeliveryReport> {
+    state.deliver_due(now).await
 }
 
 async fn start_gateway() -> (Arc<Gateway>, String) {
@@ -655,13 +661,7 @@ async fn a_submission_the_store_failed_sends_nothing_until_it_exists() {
 /// Deletes an object as a lifecycle rule would.
 async fn expire(h: &Harness, key: &str) {
     let s = h.storage();
-    s.client()
-        .delete_object()
-        .bucket(s.bucket())
-        .key(key)
-        .send()
-        .await
-        .unwrap();
+    s.delete(key).await.unwrap();
 }
 
 /// Records are sent only within the retention window (7 days); the lifecycle rules
@@ -734,7 +734,7 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // The other officer's refusal, queued for the same event 2 before losing the race.
-    let (manifest, _) = submit_fn::admin::index::read_dossier(h.storage(), &code)
+    let (manifest, _) = store::dossiers::read_dossier(h.storage(), &code)
         .await
         .unwrap()
         .unwrap();
@@ -743,9 +743,17 @@ async fn the_notice_of_a_step_that_lost_the_race_is_void_at_once() {
         dossier::Status::Refused,
     );
     refusal.reason = Some("Thiếu giấy tờ".into());
-    submit_fn::notify::enqueue_event(&h.state, &manifest, &refusal, 2, "00112233aabbccdd")
-        .await
-        .unwrap();
+    let ctx = h.state.notice_context(&manifest);
+    outbox::enqueue_event(
+        h.storage(),
+        &ctx,
+        &manifest,
+        &refusal,
+        2,
+        "00112233aabbccdd",
+    )
+    .await
+    .unwrap();
 
     let view = outbox_view(&h, &officer.cookie).await;
     let kinds: Vec<&str> = view["waiting"]

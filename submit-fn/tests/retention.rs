@@ -9,31 +9,30 @@ use std::time::Duration;
 
 use common::*;
 use dossier::summary::ListQuery;
+use store::StorageResult;
+use store::index::{HINTS, ListAnswer, RefreshStats};
 use submit_fn::AppState;
-use submit_fn::admin::index::{HINTS, list, upkeep};
 use time::OffsetDateTime;
 
 /// A new instance of the function over the same bucket (a cold Lambda).
 fn cold(h: &Harness) -> AppState {
     let content = catalog::load(&content_dir()).unwrap();
-    AppState::new(
-        &content,
-        h.storage().client().clone(),
-        h.state.config().clone(),
-    )
+    AppState::new(&content, h.storage().clone(), h.state.config().clone())
+}
+
+async fn list(state: &AppState, q: &ListQuery, now: OffsetDateTime) -> StorageResult<ListAnswer> {
+    store::index::list(state.index(), state.storage(), q, now).await
+}
+
+async fn upkeep(state: &AppState, now: OffsetDateTime) -> StorageResult<Option<RefreshStats>> {
+    store::index::upkeep(state.index(), state.storage(), now).await
 }
 
 /// Deletes the change markers as the lifecycle rule would once they are 30 days old.
 async fn expire_hints(h: &Harness) {
     let s = h.storage();
     for key in s.list(HINTS).await.unwrap() {
-        s.client()
-            .delete_object()
-            .bucket(s.bucket())
-            .key(&key)
-            .send()
-            .await
-            .unwrap();
+        s.delete(&key).await.unwrap();
     }
     assert!(s.list(HINTS).await.unwrap().is_empty());
 }

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use store::Storage;
 use submit_fn::embedded_s3;
-use submit_fn::storage::{Storage, s3_client};
 use submit_fn::{AppState, Config, router};
 use tower::ServiceExt;
 
@@ -37,12 +37,9 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = embedded_s3::start(dir.path()).await.unwrap();
     let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
-    let client = s3_client(&config, Some(store.keys())).await;
-    Storage::new(client.clone(), config.bucket.clone())
-        .ensure_bucket()
-        .await
-        .unwrap();
-    let state = AppState::new(&content, client, config);
+    let storage = config.storage(Some(store.keys())).await;
+    storage.ensure_bucket().await.unwrap();
+    let state = AppState::new(&content, storage, config);
     Setup {
         storage: state.storage().clone(),
         router: router(state),

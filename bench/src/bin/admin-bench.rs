@@ -25,9 +25,8 @@ use dossier::{ContactInfo, Event, Manifest, Status, dossier_prefix};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use store::{Storage, index};
 use submit_fn::admin::auth::{self, Role};
-use submit_fn::admin::index;
-use submit_fn::storage::{Storage, s3_client};
 use submit_fn::{AppState, Config, router};
 use time::{Duration as TimeDuration, OffsetDateTime, PrimitiveDateTime};
 use tower::ServiceExt;
@@ -211,10 +210,9 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
     let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
-    let client = s3_client(&config, Some(store.keys())).await;
-    let storage = Storage::new(client.clone(), config.bucket.clone());
+    let storage = config.storage(Some(store.keys())).await;
     storage.ensure_bucket().await.unwrap();
-    let new_state = || AppState::new(&content, client.clone(), config.clone());
+    let new_state = || AppState::new(&content, storage.clone(), config.clone());
 
     // Seed: n dossiers over the last 180 days, 100 a day at most per code sequence.
     let calendar = content.calendar();
@@ -302,13 +300,10 @@ async fn main() {
     // Where a warm request's time goes: the hint listing after the watermark.
     let since = (now.unix_timestamp_nanos() / 1_000_000) as i64 - index::WINDOW_MS;
     let t0 = Instant::now();
-    let hints = auth::list_after(
-        &storage,
-        index::HINTS,
-        &format!("{}{since:013}", index::HINTS),
-    )
-    .await
-    .unwrap();
+    let hints = storage
+        .list_after(index::HINTS, Some(&format!("{}{since:013}", index::HINTS)))
+        .await
+        .unwrap();
     println!(
         "  one hint listing after the watermark (ListObjectsV2 StartAfter, {} keys back): {:.0} ms",
         hints.len(),

@@ -14,9 +14,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::auth::Session;
-use super::index::{self, read_dossier};
 use crate::routes::message;
 use crate::state::AppState;
+use store::dossiers::read_dossier;
 
 /// What the console gets back after a step.
 #[derive(Serialize)]
@@ -52,7 +52,7 @@ pub async fn apply(
     code: &str,
     req: &StepRequest,
     now: OffsetDateTime,
-) -> Result<Response, crate::storage::StorageError> {
+) -> Result<Response, store::StorageError> {
     let storage = state.storage();
     let Some((manifest, events)) = read_dossier(storage, code).await? else {
         return Ok(message(StatusCode::NOT_FOUND, super::NOT_FOUND));
@@ -79,14 +79,7 @@ pub async fn apply(
     let mut events = events;
     events.push(event);
     let summary = summarize(&manifest, &events);
-    state
-        .inner
-        .admin
-        .index
-        .lock()
-        .await
-        .map
-        .insert(summary.code.clone(), summary.clone());
+    state.inner.admin.index.lock().await.record(summary.clone());
     Ok(axum::Json(StepAnswer {
         actions: offers(summary.status),
         code: summary.code,
@@ -96,14 +89,6 @@ pub async fn apply(
         seq: summary.seq,
     })
     .into_response())
-}
-
-/// An event as stored: with the random `id` its notice names.
-#[derive(Serialize)]
-struct StoredEvent<'a> {
-    #[serde(flatten)]
-    event: &'a Event,
-    id: &'a str,
 }
 
 /// Writes the step's notice, then event `seq` (false if that number is taken), then
@@ -121,25 +106,9 @@ pub async fn append_event(
     event: &Event,
     seq: u32,
     now: OffsetDateTime,
-) -> Result<bool, crate::storage::StorageError> {
-    let storage = state.storage();
-    let prefix = crate::intake::stored_prefix(&manifest.code)?;
+) -> Result<bool, store::StorageError> {
     let id = hex::encode(rand::random::<[u8; 8]>());
-    crate::notify::enqueue_event(state, manifest, event, seq, &id).await?;
-    let stored = StoredEvent { event, id: &id };
-    if !storage
-        .put_if_absent(
-            &format!("{prefix}events/{seq:06}.json"),
-            Bytes::from(serde_json::to_vec_pretty(&stored).expect("json")),
-            "application/json",
-        )
-        .await?
-    {
-        return Ok(false);
-    }
-    // The step stands; a failed hint is logged, not undone.
-    if let Err(e) = index::hint(storage, &manifest.code, now).await {
-        tracing::error!(code = %manifest.code, "index hint for event {seq} not written: {e}");
-    }
-    Ok(true)
+    let ctx = state.notice_context(manifest);
+    outbox::enqueue_event(state.storage(), &ctx, manifest, event, seq, &id).await?;
+    store::dossiers::write_event(state.storage(), manifest, event, seq, &id, now).await
 }

@@ -19,8 +19,8 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 
 use crate::state::AppState;
-use crate::storage::{Storage, StorageError, StorageResult};
 use catalog::vn_time::format_time;
+use store::{Storage, StorageError, StorageResult};
 
 pub const COOKIE: &str = "motcua_can_bo";
 pub const SESSION_SECS: i64 = 30 * 60;
@@ -259,7 +259,9 @@ impl LoginError {
 async fn recent_failures(storage: &Storage, login: &str, now_ms: i64) -> StorageResult<Vec<i64>> {
     let since = now_ms - LOCK_SECS * 1000;
     let prefix = format!("auth/failures/{login}/");
-    let keys = list_after(storage, &prefix, &format!("{prefix}{since:013}")).await?;
+    let keys = storage
+        .list_after(&prefix, Some(&format!("{prefix}{since:013}")))
+        .await?;
     let mut times: Vec<i64> = keys
         .iter()
         .filter_map(|k| k.strip_prefix(&prefix)?.get(..13)?.parse().ok())
@@ -275,15 +277,6 @@ async fn recent_failures(storage: &Storage, login: &str, now_ms: i64) -> Storage
     }
     times.sort_unstable();
     Ok(times)
-}
-
-/// Keys under `prefix` after `start_after` (one ListObjectsV2 walk, paged).
-pub async fn list_after(
-    storage: &Storage,
-    prefix: &str,
-    start_after: &str,
-) -> StorageResult<Vec<String>> {
-    storage.list_after(prefix, Some(start_after)).await
 }
 
 /// Checks a login and password, counting failures and enforcing the lock.

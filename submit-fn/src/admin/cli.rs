@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 
 use super::auth::{Role, add_officer};
 use crate::config::Config;
-use crate::storage::{Storage, s3_client};
 
 const USAGE: &str = "cách dùng: submit-fn officer add --login TÊN --name \"Họ tên\" --role officer|admin [--replace] < mật-khẩu";
 
@@ -55,7 +54,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let mut config = Config::from_env_for_dev(&data, "http://127.0.0.1")?;
     #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
     let mut _store: Option<crate::serve::DevStore> = None;
-    let client = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
+    let storage = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
         let keys = match (
             std::env::var("AWS_ACCESS_KEY_ID"),
             std::env::var("AWS_SECRET_ACCESS_KEY"),
@@ -63,35 +62,30 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
             (Ok(a), Ok(s)) => Some((a, s)),
             _ => None,
         };
-        s3_client(&config, keys).await
+        config.storage(keys).await
     } else if std::env::var_os("MOTCUA_BUCKET").is_some() {
-        s3_client(&config, None).await
+        config.storage(None).await
     } else {
         #[cfg(feature = "dev-store")]
         {
             let store = crate::embedded_s3::start(&data.join("s3")).await?;
             config.s3_endpoint = Some(store.endpoint.clone());
-            let client = s3_client(&config, Some(store.keys())).await;
+            let storage = config.storage(Some(store.keys())).await;
             _store = Some(store);
-            client
+            storage
         }
         #[cfg(not(feature = "dev-store"))]
         bail!(
             "bản dựng này không có kho S3 nhúng: đặt MOTCUA_BUCKET (AWS S3) hoặc MOTCUA_S3_ENDPOINT"
         )
     };
-    let storage = Storage::new(client, config.bucket.clone());
     if _store.is_some() {
         storage.ensure_bucket().await?;
     }
     let officer = add_officer(&storage, &login, &name, role, password, replace).await?;
     println!(
         "Đã lưu cán bộ {} ({}, {:?}) vào s3://{}/config/officers/{}.json",
-        officer.login,
-        officer.name,
-        officer.role,
-        storage.bucket(),
-        officer.login
+        officer.login, officer.name, officer.role, config.bucket, officer.login
     );
     Ok(())
 }

@@ -14,7 +14,6 @@ use axum::response::Response;
 use catalog::vn_time::{parse_time, received_text};
 use dossier::{RETRY_MESSAGE, receipt};
 
-use crate::admin::index;
 use crate::html::{DeskReceipt, desk_receipt_page, message_page};
 use crate::routes::html;
 use crate::state::AppState;
@@ -29,7 +28,7 @@ pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) ->
             message_page(shell, "Không in được giấy tiếp nhận", text, None),
         )
     };
-    let (manifest, events) = match index::read_dossier(state.storage(), &code).await {
+    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
         Ok(Some(d)) => d,
         Ok(None) => return problem(StatusCode::NOT_FOUND, super::NOT_FOUND),
         Err(_) => return problem(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),

@@ -9,7 +9,7 @@ pub mod actions;
 pub mod auth;
 pub mod cli;
 pub mod desk_receipt;
-pub mod index;
+pub mod outbox_panel;
 pub mod supplement;
 
 use std::time::Duration;
@@ -38,7 +38,7 @@ use auth::Session;
 /// What the function keeps between requests for the console.
 #[derive(Default)]
 pub struct AdminState {
-    pub index: tokio::sync::Mutex<index::Index>,
+    pub index: tokio::sync::Mutex<store::index::Index>,
 }
 
 /// Presigned GET URLs for attachments live this long.
@@ -58,8 +58,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{code}/attachment", get(attachment))
         .route("/dossiers/{code}/receipt", get(desk_receipt::receipt))
         .route("/dossiers/{code}/actions", post(actions::act))
-        .route("/outbox", get(crate::notify::routes::outbox))
-        .route("/outbox/deliver", post(crate::notify::routes::deliver))
+        .route("/outbox", get(outbox_panel::outbox))
+        .route("/outbox/deliver", post(outbox_panel::deliver))
         .fallback(|| async {
             message(
                 StatusCode::NOT_FOUND,
@@ -208,7 +208,8 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<dossier::summary::ListQuery>,
 ) -> Response {
-    match index::list(&state, &q, OffsetDateTime::now_utc()).await {
+    let index = &state.inner.admin.index;
+    match store::index::list(index, state.storage(), &q, OffsetDateTime::now_utc()).await {
         Ok(answer) => axum::Json(answer).into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     }
@@ -218,17 +219,7 @@ pub const NOT_FOUND: &str = "Không có hồ sơ với mã này.";
 
 /// A presigned GET for `key`, valid `ttl`.
 pub async fn presign_get(state: &AppState, key: &str, ttl: Duration) -> Option<String> {
-    let storage = state.storage();
-    let presign = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).ok()?;
-    storage
-        .client()
-        .get_object()
-        .bucket(storage.bucket())
-        .key(key)
-        .presigned(presign)
-        .await
-        .ok()
-        .map(|r| r.uri().to_owned())
+    state.storage().presign_get(key, ttl).await.ok()
 }
 
 /// One form value with its label, as the desk reads it.
@@ -276,7 +267,7 @@ struct DetailAnswer<'a> {
 /// attachments (each with a presigned GET URL valid five minutes), the history, and the
 /// steps open now.
 async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Response {
-    let (manifest, events) = match index::read_dossier(state.storage(), &code).await {
+    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
@@ -358,7 +349,7 @@ async fn attachment(
     if !q.key.starts_with(&prefix) || q.key.contains("..") {
         return message(StatusCode::NOT_FOUND, "Tệp này không thuộc hồ sơ.");
     }
-    let (manifest, events) = match index::read_dossier(state.storage(), &code).await {
+    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),

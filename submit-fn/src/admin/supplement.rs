@@ -17,11 +17,11 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::actions::append_event;
-use super::index::read_dossier;
 use crate::intake::display_name;
 use crate::routes::message;
 use crate::routes::track::NOT_FOUND;
 use crate::state::AppState;
+use store::dossiers::{read_dossier, stored_prefix};
 
 /// A browser posting the server's tracking page's form (no JavaScript) asks for HTML: it
 /// gets the tracking page back (303) or a page with the message and a way back; scripts
@@ -138,7 +138,7 @@ async fn receive(
             return Ok(Err((StatusCode::NOT_FOUND, NOT_FOUND.to_owned())));
         };
         let seq = events.len() as u32 + 1;
-        let prefix = crate::intake::stored_prefix(&manifest.code)?;
+        let prefix = stored_prefix(&manifest.code)?;
         let mut files = Vec::new();
         for (n, ((field, name, bytes), kind)) in post.files.iter().zip(&kinds).enumerate() {
             let key = format!(
@@ -162,7 +162,7 @@ async fn receive(
         if !append_event(state, &manifest, &event, seq, now).await? {
             return Ok(Err((StatusCode::CONFLICT, CONFLICT.to_owned())));
         }
-        Ok::<_, crate::storage::StorageError>(Ok(Supplemented {
+        Ok::<_, store::StorageError>(Ok(Supplemented {
             status: Status::Supplemented,
             status_label: Status::Supplemented.label(),
         }))

@@ -4,7 +4,6 @@
 //! files, the first event and the notice, and the manifest last with `If-None-Match: *`.
 //! Nothing is a dossier until its manifest exists.
 
-mod code;
 mod files;
 
 pub use files::{display_name, valid_staging_key};
@@ -18,22 +17,15 @@ use dossier::receipt::{self, Receipt};
 use dossier::{
     Attachment, ContactInfo, Event, Manifest, RETRY_MESSAGE, Status, dossier_prefix, value_text,
 };
-use serde::{Deserialize, Serialize};
+
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::captcha::{self, CaptchaError};
 use crate::state::AppState;
-use crate::storage::StorageError;
-
-/// The folder of a dossier read from the store: its code was parsed to find it, so this
-/// only fails for a manifest edited by hand; that request then fails, not the process.
-pub fn stored_prefix(code: &str) -> Result<String, StorageError> {
-    dossier_prefix(code).ok_or_else(|| {
-        StorageError::Unavailable(format!("stored dossier code {code:?} is malformed"))
-    })
-}
+use store::StorageError;
+use store::dossiers::{ClaimError, IdempotencyRecord, idempotency_key};
 
 /// Most files one attachment field takes.
 pub const MAX_FILES_PER_FIELD: usize = 5;
@@ -140,14 +132,6 @@ impl SubmitError {
 
 fn sha256_hex(data: impl AsRef<[u8]>) -> String {
     hex::encode(Sha256::digest(data.as_ref()))
-}
-
-/// The idempotency record: which code a submission got, and when it was received.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IdempotencyRecord {
-    code: String,
-    received_at: String,
-    body_sha256: String,
 }
 
 impl AppState {
@@ -263,7 +247,7 @@ impl AppState {
 
         // Exactly once: an existing record means this submission was seen before.
         let storage = self.storage();
-        let record_key = format!("idempotency/{key_hash}.json");
+        let record_key = idempotency_key(&key_hash);
         let record = match storage.get(&record_key).await? {
             Some(bytes) => Some(self.check_record(&bytes, &body_hash)?),
             None => None,
@@ -284,7 +268,16 @@ impl AppState {
                         }
                     }
                 }
-                let code = self.claim_code(now, &key_hash).await?;
+                let (day, n) = self
+                    .inner
+                    .sequence
+                    .claim(storage, now, &key_hash)
+                    .await
+                    .map_err(|e| match e {
+                        ClaimError::Exhausted => SubmitError::SequenceExhausted,
+                        ClaimError::Storage(e) => SubmitError::Storage(e),
+                    })?;
+                let code = catalog::dossier_code::format(&self.inner.unit_code, &day, n);
                 let record = IdempotencyRecord {
                     code,
                     received_at: format_time(now),
@@ -410,11 +403,7 @@ impl AppState {
                 Bytes::from(serde_json::to_vec_pretty(&notice).expect("json")),
                 "application/json",
             ),
-            async {
-                crate::admin::index::hint(storage, &code, now)
-                    .await
-                    .map(|()| true)
-            },
+            async { store::index::hint(storage, &code, now).await.map(|()| true) },
         )?;
         let created = storage
             .put_if_absent(

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use super::{html, message};
 use crate::html::{message_page, track_form_page, track_page};
 use crate::state::AppState;
-use crate::storage::StorageError;
+use store::StorageError;
 
 pub const NOT_FOUND: &str = "Không tìm thấy hồ sơ với mã và mã tra cứu này. Vui lòng kiểm tra lại mã hồ sơ và mã tra cứu in trên giấy tiếp nhận.";
 

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use store::Storage;
 use submit_fn::embedded_s3::{self, EmbeddedS3};
-use submit_fn::storage::{Storage, s3_client};
 use submit_fn::{AppState, Config, router};
 use tower::ServiceExt;
 
@@ -32,8 +32,8 @@ pub async fn harness() -> Harness {
 
 pub async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
     let content = catalog::load(&content_dir()).expect("fixture content loads");
-    harness_built(adjust, |client, config| {
-        AppState::new(&content, client, config)
+    harness_built(adjust, |storage, config| {
+        AppState::new(&content, storage, config)
     })
     .await
 }
@@ -41,30 +41,29 @@ pub async fn harness_with(adjust: impl FnOnce(&mut Config)) -> Harness {
 /// A harness whose state is made by `build` (e.g. from a bundle file, as in production).
 pub async fn harness_built(
     adjust: impl FnOnce(&mut Config),
-    build: impl FnOnce(aws_sdk_s3::Client, Config) -> AppState,
+    build: impl FnOnce(Storage, Config) -> AppState,
 ) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let (config, client, store, moto) = match std::env::var("MOTCUA_TEST_S3_ENDPOINT") {
+    let (config, storage, store, moto) = match std::env::var("MOTCUA_TEST_S3_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => {
             let mut config = Config::for_tests(content_dir(), Some(endpoint));
             config.bucket = format!("t-{}", hex::encode(rand::random::<[u8; 8]>()));
             adjust(&mut config);
-            let client = s3_client(&config, Some(("testing".into(), "testing".into()))).await;
-            (config, client, None, true)
+            let storage = config
+                .storage(Some(("testing".into(), "testing".into())))
+                .await;
+            (config, storage, None, true)
         }
         _ => {
             let store = embedded_s3::start(dir.path()).await.unwrap();
             let mut config = Config::for_tests(content_dir(), Some(store.endpoint.clone()));
             adjust(&mut config);
-            let client = s3_client(&config, Some(store.keys())).await;
-            (config, client, Some(store), false)
+            let storage = config.storage(Some(store.keys())).await;
+            (config, storage, Some(store), false)
         }
     };
-    Storage::new(client.clone(), config.bucket.clone())
-        .ensure_bucket()
-        .await
-        .unwrap();
-    let state = build(client, config);
+    storage.ensure_bucket().await.unwrap();
+    let state = build(storage, config);
     Harness {
         router: router(state.clone()),
         state,

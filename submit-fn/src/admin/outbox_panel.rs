@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::OutboxRecord;
-use super::deliver::{Standing, deliver_due, expired, list_outbox, standing};
 use crate::routes::message;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
+use outbox::OutboxRecord;
+use outbox::deliver::{Standing, expired, list_outbox, standing};
 
 pub async fn outbox(State(state): State<AppState>) -> Response {
     let storage = state.storage();
@@ -62,7 +62,7 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
             row["state"] = if r.attempts > 0 { "failed" } else { "pending" }.into();
             items.push(row);
         }
-        Ok::<_, crate::storage::StorageError>((items, gave_up, delivered, void, old))
+        Ok::<_, store::StorageError>((items, gave_up, delivered, void, old))
     }
     .await;
     let c = &state.config().notify;
@@ -82,7 +82,7 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
 }
 
 pub async fn deliver(State(state): State<AppState>) -> Response {
-    match deliver_due(&state, OffsetDateTime::now_utc()).await {
+    match state.deliver_due(OffsetDateTime::now_utc()).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     }

@@ -25,17 +25,13 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bytes::Bytes;
-use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{NotifyConfig, OutboxRecord, sms_body};
-use crate::state::AppState;
-use crate::storage::{Storage, StorageResult};
+use crate::{Notifier, OutboxRecord};
 use catalog::vn_time::{format_time, parse_time};
 use dossier::{Status, dossier_prefix};
+use store::{Storage, StorageResult};
 
 /// How long after its `created_at` a record whose event (or manifest) is not there is
 /// taken as void: far longer than a step or a submission takes (a Lambda call ends
@@ -156,9 +152,12 @@ pub async fn list_outbox(storage: &Storage) -> StorageResult<Outbox> {
 }
 
 /// Sends every due record. `now` is a parameter so tests can step time.
-pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult<DeliveryReport> {
-    let storage = state.storage();
-    let c = &state.config().notify;
+pub async fn deliver_due(
+    storage: &Storage,
+    notifier: &Notifier,
+    now: OffsetDateTime,
+) -> StorageResult<DeliveryReport> {
+    let c = &notifier.config;
     let mut report = DeliveryReport::default();
     let slot = now.unix_timestamp() / 300;
     let outbox = list_outbox(storage).await?;
@@ -198,11 +197,12 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
         let want_sms = record.sms.is_some() && !sent.contains(&format!("outbox-sent/{id}.sms"));
         let want_email =
             record.email.is_some() && !sent.contains(&format!("outbox-sent/{id}.email"));
-        if (want_sms && c.sms_url.is_none()) || (want_email && c.smtp_url.is_none()) {
+        let (sms_gateway, mailer) = (notifier.sms(), notifier.mailer());
+        if (want_sms && sms_gateway.is_none()) || (want_email && mailer.is_none()) {
             report.not_configured += 1;
         }
-        let can_sms = want_sms && c.sms_url.is_some();
-        let can_email = want_email && c.smtp_url.is_some();
+        let can_sms = want_sms && sms_gateway.is_some();
+        let can_email = want_email && mailer.is_some();
         if !can_sms && !can_email {
             continue;
         }
@@ -216,13 +216,13 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
         let mut errors = Vec::new();
         let mut done_sms = !want_sms;
         let mut done_email = !want_email;
-        if can_sms && let Some(sms) = record.sms.as_ref() {
+        if can_sms && let (Some(sms), Some(gateway)) = (record.sms.as_ref(), sms_gateway) {
             let text = if c.sms_ascii {
-                super::strip_marks(&sms.text)
+                crate::strip_marks(&sms.text)
             } else {
                 sms.text.clone()
             };
-            match send_sms(c, &sms.to, &text).await {
+            match gateway.send(&sms.to, &text).await {
                 Ok(()) => {
                     storage
                         .put_if_absent(
@@ -236,8 +236,8 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
                 Err(e) => errors.push(format!("SMS: {e}")),
             }
         }
-        if can_email && let Some(email) = record.email.as_ref() {
-            match send_email(c, &email.to, &email.subject, &email.body).await {
+        if can_email && let (Some(email), Some(mailer)) = (record.email.as_ref(), mailer) {
+            match mailer.send(&email.to, &email.subject, &email.body).await {
                 Ok(()) => {
                     storage
                         .put_if_absent(
@@ -284,90 +284,18 @@ pub async fn deliver_due(state: &AppState, now: OffsetDateTime) -> StorageResult
     Ok(report)
 }
 
-fn short(e: impl std::fmt::Display) -> String {
-    e.to_string().chars().take(300).collect()
-}
-
-pub async fn send_email(
-    c: &NotifyConfig,
-    to: &str,
-    subject: &str,
-    body: &str,
-) -> Result<(), String> {
-    let url = c.smtp_url.as_deref().ok_or("chưa cấu hình máy chủ thư")?;
-    let from: Mailbox = c.mail_from.parse().map_err(short)?;
-    let to: Mailbox = to
-        .parse()
-        .map_err(|e| format!("địa chỉ người nhận sai: {e}"))?;
-    let message = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body.to_owned())
-        .map_err(short)?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map_err(short)?
-        .timeout(Some(Duration::from_secs(15)))
-        .build();
-    transport.send(message).await.map(|_| ()).map_err(short)
-}
-
-pub async fn send_sms(c: &NotifyConfig, phone: &str, text: &str) -> Result<(), String> {
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    let url = c.sms_url.as_deref().ok_or("chưa cấu hình cổng SMS")?;
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(short)?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
-    let mut req = http::Request::post(url).header(http::header::CONTENT_TYPE, &c.sms_content_type);
-    if let Some((name, value)) = c.sms_auth_header.as_deref().and_then(|h| h.split_once(':')) {
-        req = req.header(name.trim(), value.trim());
-    }
-    let req = req
-        .body(Full::new(Bytes::from(sms_body(c, phone, text))))
-        .map_err(short)?;
-    let resp = tokio::time::timeout(Duration::from_secs(15), client.request(req))
-        .await
-        .map_err(|_| "cổng SMS không trả lời sau 15 giây".to_owned())?
-        .map_err(|e| format!("không kết nối được cổng SMS: {}", short(e)))?;
-    let status = resp.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        Err(format!(
-            "cổng SMS trả lời {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(200)
-                .collect::<String>()
-        ))
-    }
-}
-
 /// Runs the worker every `interval_secs` (the local server; on Lambda the EventBridge
-/// schedule of infra/template.yaml runs one pass a minute, see `crate::lambda`).
-pub fn spawn_worker(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let c = &state.config().notify;
-    if c.interval_secs == 0 || (c.smtp_url.is_none() && c.sms_url.is_none()) {
+/// schedule of infra/template.yaml runs one pass a minute).
+pub fn spawn_worker(storage: Storage, notifier: Notifier) -> Option<tokio::task::JoinHandle<()>> {
+    let c = &notifier.config;
+    if c.interval_secs == 0 || (notifier.mailer().is_none() && notifier.sms().is_none()) {
         return None;
     }
     let every = Duration::from_secs(c.interval_secs);
     Some(tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = deliver_due(&state, OffsetDateTime::now_utc()).await {
+            if let Err(e) = deliver_due(&storage, &notifier, OffsetDateTime::now_utc()).await {
                 tracing::warn!("outbox delivery: {e}");
             }
         }

@@ -28,13 +28,14 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::Mutex;
 
 use dossier::summary::{ListQuery, Listing, SummaryView, listing};
-use dossier::{Event, Manifest, Summary, dossier_prefix, summarize};
+use dossier::{Event, Manifest, Summary, summarize};
 
-use crate::admin::auth::list_after;
-use crate::state::AppState;
-use crate::storage::{Storage, StorageError, StorageResult};
+use crate::dossiers::read_dossier;
+
+use crate::{Storage, StorageResult};
 
 pub const HINTS: &str = "index/changes/";
 pub const SNAPSHOT: &str = "index/snapshot.json";
@@ -63,40 +64,18 @@ pub async fn hint(storage: &Storage, code: &str, now: OffsetDateTime) -> Storage
         .map(|_| ())
 }
 
-/// Reads a dossier's manifest and events (`None` if it has no manifest).
-pub async fn read_dossier(
-    storage: &Storage,
-    code: &str,
-) -> StorageResult<Option<(Manifest, Vec<Event>)>> {
-    let Some(prefix) = dossier_prefix(code) else {
-        return Ok(None);
-    };
-    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
-        return Ok(None);
-    };
-    let manifest: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
-    let mut events = Vec::new();
-    for key in storage.list(&format!("{prefix}events/")).await? {
-        if let Some(bytes) = storage.get(&key).await?
-            && let Ok(e) = serde_json::from_slice::<Event>(&bytes)
-        {
-            events.push(e);
-        }
-    }
-    Ok(Some((manifest, events)))
-}
-
 #[derive(Default, Serialize, Deserialize)]
 struct Snapshot {
     watermark_ms: i64,
     summaries: Vec<Summary>,
 }
 
+/// The summaries one process keeps between requests (behind a [`Mutex`]: one refresh
+/// at a time).
 #[derive(Default)]
 pub struct Index {
     loaded: bool,
-    pub(crate) map: HashMap<String, Summary>,
+    map: HashMap<String, Summary>,
     watermark_ms: i64,
     seen: HashSet<String>,
     pending: HashMap<String, i64>,
@@ -114,6 +93,11 @@ pub struct RefreshStats {
 }
 
 impl Index {
+    /// Takes in a summary this process just changed, ahead of its hint.
+    pub fn record(&mut self, summary: Summary) {
+        self.map.insert(summary.code.clone(), summary);
+    }
+
     /// Brings the summaries up to date with the bucket.
     pub async fn refresh(
         &mut self,
@@ -151,7 +135,9 @@ impl Index {
             self.loaded = true;
         }
         let from = (self.watermark_ms - WINDOW_MS).max(0);
-        let keys = list_after(storage, HINTS, &format!("{HINTS}{from:013}")).await?;
+        let keys = storage
+            .list_after(HINTS, Some(&format!("{HINTS}{from:013}")))
+            .await?;
         let mut changed: HashSet<String> = HashSet::new();
         for key in keys {
             if self.seen.contains(&key) {
@@ -295,22 +281,27 @@ pub const UPKEEP_EVERY_MS: i64 = 10 * 60_000;
 /// in which nobody opens the console leaves a snapshot older than the change markers the
 /// lifecycle rule keeps, and the first officer back waits for a rebuild from `dossiers/`
 /// (seconds with thousands of dossiers). `None` when the index was fresh enough.
-pub async fn upkeep(state: &AppState, now: OffsetDateTime) -> StorageResult<Option<RefreshStats>> {
-    let mut index = state.inner.admin.index.lock().await;
+pub async fn upkeep(
+    index: &Mutex<Index>,
+    storage: &Storage,
+    now: OffsetDateTime,
+) -> StorageResult<Option<RefreshStats>> {
+    let mut index = index.lock().await;
     if index.loaded && now_ms(now) - index.watermark_ms < UPKEEP_EVERY_MS {
         return Ok(None);
     }
-    index.refresh(state.storage(), now).await.map(Some)
+    index.refresh(storage, now).await.map(Some)
 }
 
 /// Refreshes the index and answers a list query.
 pub async fn list(
-    state: &AppState,
+    index: &Mutex<Index>,
+    storage: &Storage,
     q: &ListQuery,
     now: OffsetDateTime,
 ) -> StorageResult<ListAnswer> {
-    let mut index = state.inner.admin.index.lock().await;
-    let refresh = index.refresh(state.storage(), now).await?;
+    let mut index = index.lock().await;
+    let refresh = index.refresh(storage, now).await?;
     let Listing {
         counts,
         matched,

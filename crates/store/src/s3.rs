@@ -1,11 +1,9 @@
-//! The dossier bucket, through aws-sdk-s3 only: the same code talks to AWS S3 in
-//! production, to the embedded store in development and tests, and to moto.
+//! [`ObjectStore`] over aws-sdk-s3: the same code talks to AWS S3 in production, to
+//! the embedded store in development and tests, and to moto.
 //!
 //! Production needs AWS S3 (or a store that honours conditional writes,
 //! `If-None-Match: *` answered with 412): exactly-once submission rests on them.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
@@ -16,76 +14,25 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::config::Config;
+use crate::{ObjectInfo, ObjectStore, StorageError, StorageResult};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("kho lưu trữ không trả lời được: {0}")]
-    Unavailable(String),
-}
-
-pub type StorageResult<T> = Result<T, StorageError>;
-
-/// What a HEAD tells about an object.
-#[derive(Debug, Clone)]
-pub struct ObjectInfo {
-    pub size: u64,
-    pub content_type: Option<String>,
-}
-
+/// One bucket through an S3 client.
 #[derive(Clone)]
-pub struct Storage {
+pub struct S3Store {
     client: Client,
     bucket: String,
-    /// Fault injection for tests: operations left before the store "goes down";
-    /// negative means never.
-    fail_after: Arc<AtomicI64>,
-}
-
-/// Keys the dossier bucket's policy lets be written only with a condition
-/// (`If-None-Match: *` or `If-Match`): `RequireConditionalWrites` in
-/// infra/template.yaml, `*` matching any run of characters as in IAM. The embedded store
-/// refuses a plain write to them too, so such a write fails in every test rather than
-/// first in production.
-pub const CONDITIONAL_ONLY: &[&str] = &[
-    "captcha/used/*",
-    "sequence/*",
-    "idempotency/*",
-    "dossiers/*/dossier.json",
-    "dossiers/*/events/*",
-    "stats/*",
-    "polls/*",
-];
-
-/// Does the bucket policy require a conditional write for `key`?
-pub fn conditional_only(key: &str) -> bool {
-    CONDITIONAL_ONLY.iter().any(|p| wildcard_match(p, key))
-}
-
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Builds an S3 client. With `static_keys` (embedded store, moto) no credential chain
 /// is consulted; otherwise the usual AWS chain (the Lambda role) is.
-pub async fn s3_client(config: &Config, static_keys: Option<(String, String)>) -> Client {
-    let region = Region::new(config.region.clone());
+pub async fn client(
+    region: &str,
+    endpoint: Option<&str>,
+    static_keys: Option<(String, String)>,
+) -> Client {
+    let region = Region::new(region.to_owned());
     let mut builder = match static_keys {
         Some((ak, sk)) => aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -108,7 +55,7 @@ pub async fn s3_client(config: &Config, static_keys: Option<(String, String)>) -
                 .connect_timeout(Duration::from_secs(3))
                 .build(),
         );
-    if let Some(endpoint) = &config.s3_endpoint {
+    if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint).force_path_style(true);
     }
     Client::from_conf(builder.build())
@@ -128,12 +75,11 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     StorageError::Unavailable(format!("{what} {key}: {detail}"))
 }
 
-impl Storage {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Storage {
-        Storage {
+impl S3Store {
+    pub fn new(client: Client, bucket: impl Into<String>) -> S3Store {
+        S3Store {
             client,
             bucket: bucket.into(),
-            fail_after: Arc::new(AtomicI64::new(-1)),
         }
     }
 
@@ -144,31 +90,11 @@ impl Storage {
     pub fn bucket(&self) -> &str {
         &self.bucket
     }
+}
 
-    /// Test hook: after `ops` more operations every operation fails as if the store
-    /// were down; `None` brings it back.
-    #[doc(hidden)]
-    pub fn fail_after(&self, ops: Option<u32>) {
-        self.fail_after
-            .store(ops.map_or(-1, i64::from), Ordering::SeqCst);
-    }
-
-    fn tick(&self, what: &str, key: &str) -> StorageResult<()> {
-        let left = self.fail_after.load(Ordering::SeqCst);
-        if left < 0 {
-            return Ok(());
-        }
-        if left == 0 {
-            return Err(StorageError::Unavailable(format!(
-                "{what} {key}: injected fault"
-            )));
-        }
-        self.fail_after.fetch_sub(1, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// Creates the bucket if it does not exist (development and tests only).
-    pub async fn ensure_bucket(&self) -> StorageResult<()> {
+#[async_trait::async_trait]
+impl ObjectStore for S3Store {
+    async fn ensure_bucket(&self) -> StorageResult<()> {
         if self
             .client
             .head_bucket()
@@ -192,32 +118,17 @@ impl Storage {
         }
     }
 
-    /// Writes `body` under `key` only if nothing is there yet (`If-None-Match: *`).
-    /// Returns false when the key already exists (412, or 409 for a concurrent write).
-    pub async fn put_if_absent(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-    ) -> StorageResult<bool> {
-        Ok(self
-            .put_if_unchanged(key, body, content_type, None)
-            .await?
-            .is_some())
-    }
-
     /// The compare-and-swap write: `body` replaces the version of `key` whose ETag was
     /// read (`If-Match`), or, for `None`, is written only if nothing is there yet
     /// (`If-None-Match: *`). Returns the new ETag, or `None` when the object changed
     /// meanwhile (412, or 409 for a concurrent write).
-    pub async fn put_if_unchanged(
+    async fn put_if_unchanged(
         &self,
         key: &str,
         body: Bytes,
         content_type: &str,
         etag: Option<&str>,
     ) -> StorageResult<Option<String>> {
-        self.tick("put", key)?;
         let put = self
             .client
             .put_object()
@@ -238,8 +149,7 @@ impl Storage {
 
     /// Writes `body` under `key`, replacing what is there (for content-addressed or
     /// not-yet-visible objects, where a rewrite is harmless).
-    pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()> {
-        self.tick("put", key)?;
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -252,32 +162,14 @@ impl Storage {
             .map_err(|e| unavailable("put", key, e))
     }
 
-    pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {
-        Ok(self.fetch(key, None).await?.map(|(bytes, _)| bytes))
-    }
-
-    /// An object with its ETag, for [`Storage::put_if_unchanged`]; `None` if absent.
-    pub async fn get_tagged(&self, key: &str) -> StorageResult<Option<(Bytes, String)>> {
-        self.fetch(key, None).await
-    }
-
-    /// The first `n` bytes of an object (a ranged GET).
-    pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
-        let range = format!("bytes=0-{}", n.saturating_sub(1));
-        Ok(self.fetch(key, Some(range)).await?.map(|(mut bytes, _)| {
-            bytes.truncate(n as usize);
-            bytes
-        }))
-    }
-
     /// A GET, whole or of a range, with the ETag. A missing object is `None`, and so is a
     /// range past the end of an empty one (416).
     async fn fetch(
         &self,
         key: &str,
-        range: Option<String>,
+        first_bytes: Option<u64>,
     ) -> StorageResult<Option<(Bytes, String)>> {
-        self.tick("get", key)?;
+        let range = first_bytes.map(|n| format!("bytes=0-{}", n.saturating_sub(1)));
         match self
             .client
             .get_object()
@@ -300,8 +192,7 @@ impl Storage {
         }
     }
 
-    pub async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
-        self.tick("head", key)?;
+    async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
         match self
             .client
             .head_object()
@@ -319,9 +210,8 @@ impl Storage {
         }
     }
 
-    pub async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()> {
-        self.tick("copy", to)?;
-        let source = format!("{}/{}", self.bucket, urlencode_key(from));
+    async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()> {
+        let source = format!("{}/{}", self.bucket, utf8_percent_encode(from, COPY_SOURCE));
         self.client
             .copy_object()
             .bucket(&self.bucket)
@@ -335,13 +225,18 @@ impl Storage {
             .map_err(|e| unavailable("copy", to, e))
     }
 
-    /// Keys under `prefix`, in order.
-    pub async fn list(&self, prefix: &str) -> StorageResult<Vec<String>> {
-        self.list_after(prefix, None).await
+    async fn delete(&self, key: &str) -> StorageResult<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("delete", key, e))
     }
 
-    /// Keys under `prefix` that sort after `start_after`, in order.
-    pub async fn list_after(
+    async fn list_after(
         &self,
         prefix: &str,
         start_after: Option<&str>,
@@ -349,7 +244,6 @@ impl Storage {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
-            self.tick("list", prefix)?;
             let out = self
                 .client
                 .list_objects_v2()
@@ -374,8 +268,7 @@ impl Storage {
         Ok(keys)
     }
 
-    /// A presigned PUT for exactly `size` bytes of `content_type`.
-    pub async fn presign_put(
+    async fn presign_put(
         &self,
         key: &str,
         size: u64,
@@ -401,42 +294,32 @@ impl Storage {
             .collect();
         Ok((request.uri().to_owned(), headers))
     }
-}
 
-/// Percent-encodes a key for `x-amz-copy-source` (keeps `/`).
-fn urlencode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    async fn presign_get(&self, key: &str, ttl: Duration) -> StorageResult<String> {
+        let presign = PresigningConfig::expires_in(ttl)
+            .map_err(|e| StorageError::Unavailable(format!("presign: {e}")))?;
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presign)
+            .await
+            .map(|r| r.uri().to_owned())
+            .map_err(|e| unavailable("presign", key, e))
     }
-    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What `x-amz-copy-source` escapes in a key: all but unreserved marks and `/`.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
-    #[test]
-    fn conditional_keys_match_like_iam_wildcards() {
-        assert!(conditional_only("sequence/261125/0001"));
-        assert!(conditional_only(
-            "dossiers/2026/11/H21.55.01-261125-0001/dossier.json"
-        ));
-        assert!(conditional_only(
-            "dossiers/2026/11/H21.55.01-261125-0001/events/000001.json"
-        ));
-        assert!(!conditional_only(
-            "dossiers/2026/11/H21.55.01-261125-0001/files/1-dossier.json.pdf"
-        ));
-        assert!(!conditional_only("dossiers/2026/11/x/files/1-scan.pdf"));
-        assert!(!conditional_only("outbox/x.json"));
-        assert!(!conditional_only("sequence"));
-        assert!(wildcard_match("a*b*c", "a-b-b-c"));
-        assert!(!wildcard_match("a*bc", "abc-"));
-        assert!(wildcard_match("ab*", "ab"));
+impl crate::Storage {
+    /// The bucket `bucket` through `client`.
+    pub fn s3(client: Client, bucket: impl Into<String>) -> crate::Storage {
+        crate::Storage::new(S3Store::new(client, bucket))
     }
 }

@@ -16,16 +16,18 @@
 //! record whose step never happened is void and never sent.
 
 pub mod deliver;
-pub mod routes;
+pub mod transport;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use dossier::notice::NoticeContext;
 use dossier::{Event, Manifest};
 use serde_json::Value;
+use store::{Storage, StorageResult};
 
 pub use dossier::notice::{Email, OutboxRecord, Sms, record_for_event, strip_marks};
-
-use crate::state::AppState;
-use crate::storage::StorageResult;
+use transport::{Broken, HttpSmsGateway, Mailer, SmsGateway, SmtpMailer};
 
 #[derive(Clone)]
 pub struct NotifyConfig {
@@ -144,24 +146,24 @@ impl NotifyConfig {
 /// Queues the notice of event `seq`, to be written next with `id`, as
 /// `outbox/{code}-{seq:06}-{status}-{id}.json` (one record per attempt at the step).
 pub async fn enqueue_event(
-    state: &AppState,
+    storage: &Storage,
+    ctx: &NoticeContext<'_>,
     m: &Manifest,
     e: &Event,
     seq: u32,
     id: &str,
 ) -> StorageResult<()> {
-    let Some(mut record) = record_for_event(&state.notice_context(m), m, e) else {
+    let Some(mut record) = record_for_event(ctx, m, e) else {
         return Ok(());
     };
     if record.sms.is_none() && record.email.is_none() {
         return Ok(());
     }
-    let prefix = crate::intake::stored_prefix(&m.code)?;
+    let prefix = store::dossiers::stored_prefix(&m.code)?;
     record.event_key = Some(format!("{prefix}events/{seq:06}.json"));
     record.event_id = Some(id.to_owned());
     let key = format!("outbox/{}-{seq:06}-{}-{id}.json", m.code, e.status);
-    state
-        .storage()
+    storage
         .put_if_absent(
             &key,
             Bytes::from(serde_json::to_vec_pretty(&record).expect("json")),
@@ -172,18 +174,73 @@ pub async fn enqueue_event(
 }
 
 /// Fills `{phone}` and `{text}` in the gateway's body template, escaped for its type.
-pub fn sms_body(c: &NotifyConfig, phone: &str, text: &str) -> String {
+pub fn sms_body(template: &str, content_type: &str, phone: &str, text: &str) -> String {
     let esc = |s: &str| -> String {
-        if c.sms_content_type.contains("json") {
+        if content_type.contains("json") {
             let v = Value::String(s.to_owned()).to_string();
             v[1..v.len() - 1].to_owned()
-        } else if c.sms_content_type.contains("x-www-form-urlencoded") {
+        } else if content_type.contains("x-www-form-urlencoded") {
             dossier::tracking::encode(s)
         } else {
             s.to_owned()
         }
     };
-    c.sms_body_template
+    template
         .replace("{phone}", &esc(phone))
         .replace("{text}", &esc(text))
+}
+
+/// The delivery side, built once per process: the configuration and the transports.
+#[derive(Clone)]
+pub struct Notifier {
+    pub config: NotifyConfig,
+    mailer: Option<Arc<dyn Mailer>>,
+    sms: Option<Arc<dyn SmsGateway>>,
+}
+
+impl Notifier {
+    /// Builds the transports the configuration names (none when it names none). A
+    /// transport that cannot be built is kept as an error every send reports, so the
+    /// console shows it.
+    pub fn new(config: NotifyConfig) -> Notifier {
+        let mailer = config.smtp_url.as_deref().map(|url| -> Arc<dyn Mailer> {
+            match SmtpMailer::new(url, &config.mail_from) {
+                Ok(m) => Arc::new(m),
+                Err(e) => Arc::new(Broken(format!("máy chủ thư: {e}"))),
+            }
+        });
+        let sms = config.sms_url.as_deref().map(|url| -> Arc<dyn SmsGateway> {
+            match HttpSmsGateway::new(&config, url) {
+                Ok(g) => Arc::new(g),
+                Err(e) => Arc::new(Broken(format!("cổng SMS: {e}"))),
+            }
+        });
+        Notifier {
+            config,
+            mailer,
+            sms,
+        }
+    }
+
+    /// The same configuration with other transports (tests, or a gateway of another
+    /// kind).
+    pub fn with_transports(
+        config: NotifyConfig,
+        mailer: Option<Arc<dyn Mailer>>,
+        sms: Option<Arc<dyn SmsGateway>>,
+    ) -> Notifier {
+        Notifier {
+            config,
+            mailer,
+            sms,
+        }
+    }
+
+    pub fn mailer(&self) -> Option<&dyn Mailer> {
+        self.mailer.as_deref()
+    }
+
+    pub fn sms(&self) -> Option<&dyn SmsGateway> {
+        self.sms.as_deref()
+    }
 }

@@ -1,0 +1,176 @@
+//! A dossier's objects and the writes that keep it exactly-once: the day's code claimed
+//! with `If-None-Match: *` on `sequence/{YYMMDD}/{NNNN}`, the submission's idempotency
+//! record, each step an event on the next free sequence number, the manifest last.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use dossier::{Event, Manifest, dossier_prefix};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Storage, StorageError, StorageResult};
+
+/// The folder of a dossier read from the store: its code was parsed to find it, so this
+/// only fails for a manifest edited by hand; that request then fails, not the process.
+pub fn stored_prefix(code: &str) -> StorageResult<String> {
+    dossier_prefix(code).ok_or_else(|| {
+        StorageError::Unavailable(format!("stored dossier code {code:?} is malformed"))
+    })
+}
+
+/// Reads a dossier's manifest and events (`None` if it has no manifest).
+pub async fn read_dossier(
+    storage: &Storage,
+    code: &str,
+) -> StorageResult<Option<(Manifest, Vec<Event>)>> {
+    let Some(prefix) = dossier_prefix(code) else {
+        return Ok(None);
+    };
+    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
+        return Ok(None);
+    };
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
+    let mut events = Vec::new();
+    for key in storage.list(&format!("{prefix}events/")).await? {
+        if let Some(bytes) = storage.get(&key).await?
+            && let Ok(e) = serde_json::from_slice::<Event>(&bytes)
+        {
+            events.push(e);
+        }
+    }
+    Ok(Some((manifest, events)))
+}
+
+/// An event as stored: with the random `id` its notice names.
+#[derive(Serialize)]
+struct StoredEvent<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    id: &'a str,
+}
+
+/// Writes event `seq` of `manifest`'s dossier with `id` (false if that number is
+/// taken: another step came first), then the index hint. A failed hint is logged, not
+/// undone: the step stands.
+pub async fn write_event(
+    storage: &Storage,
+    manifest: &Manifest,
+    event: &Event,
+    seq: u32,
+    id: &str,
+    now: OffsetDateTime,
+) -> StorageResult<bool> {
+    let prefix = stored_prefix(&manifest.code)?;
+    let stored = StoredEvent { event, id };
+    if !storage
+        .put_if_absent(
+            &format!("{prefix}events/{seq:06}.json"),
+            Bytes::from(serde_json::to_vec_pretty(&stored).expect("json")),
+            "application/json",
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    if let Err(e) = crate::index::hint(storage, &manifest.code, now).await {
+        tracing::error!(code = %manifest.code, "index hint for event {seq} not written: {e}");
+    }
+    Ok(true)
+}
+
+/// The idempotency record: which code a submission got, and when it was received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub code: String,
+    pub received_at: String,
+    pub body_sha256: String,
+}
+
+/// `idempotency/{key_hash}.json`
+pub fn idempotency_key(key_hash: &str) -> String {
+    format!("idempotency/{key_hash}.json")
+}
+
+/// The day's next dossier numbers, claimed once each.
+#[derive(Default)]
+pub struct Sequence {
+    /// The day (YYMMDD) and the next number to try for it.
+    hint: Mutex<Option<(String, Arc<AtomicU32>)>>,
+}
+
+/// Why no code was claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error("hết số hồ sơ trong ngày")]
+    Exhausted,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl Sequence {
+    /// Claims the next free `sequence/{YYMMDD}/{NNNN}` of `now`'s day with a conditional
+    /// write; returns the day (YYMMDD) and the number.
+    pub async fn claim(
+        &self,
+        storage: &Storage,
+        now: OffsetDateTime,
+        key_hash: &str,
+    ) -> Result<(String, u32), ClaimError> {
+        let day = format!(
+            "{:02}{:02}{:02}",
+            now.year() % 100,
+            u8::from(now.month()),
+            now.day()
+        );
+        let counter = self.counter(storage, &day).await?;
+        for _ in 0..10_000 {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            if n > 9999 {
+                return Err(ClaimError::Exhausted);
+            }
+            let claim = format!("sequence/{day}/{n:04}");
+            if storage
+                .put_if_absent(&claim, Bytes::from(key_hash.to_owned()), "text/plain")
+                .await?
+            {
+                return Ok((day, n));
+            }
+        }
+        Err(ClaimError::Exhausted)
+    }
+
+    /// The in-process counter for `day`, started after the highest claimed number
+    /// (found by a binary search of HEADs: claims are dense from 0001).
+    async fn counter(&self, storage: &Storage, day: &str) -> StorageResult<Arc<AtomicU32>> {
+        if let Some((d, counter)) = &*self.hint.lock().expect("lock")
+            && d == day
+        {
+            return Ok(counter.clone());
+        }
+        let (mut lo, mut hi) = (0u32, 10_000u32);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if storage
+                .head(&format!("sequence/{day}/{mid:04}"))
+                .await?
+                .is_some()
+            {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut hint = self.hint.lock().expect("lock");
+        match &*hint {
+            Some((d, counter)) if d == day => Ok(counter.clone()),
+            _ => {
+                let counter = Arc::new(AtomicU32::new(lo + 1));
+                *hint = Some((day.to_owned(), counter.clone()));
+                Ok(counter)
+            }
+        }
+    }
+}

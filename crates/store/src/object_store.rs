@@ -1,0 +1,224 @@
+//! The object-store trait and [`Storage`], the handle every caller holds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("kho lưu trữ không trả lời được: {0}")]
+    Unavailable(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// What a HEAD tells about an object.
+#[derive(Debug, Clone)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+/// What the function asks of an object store. A missing object is `Ok(None)`; a lost
+/// condition is `Ok(None)`/`Ok(false)`; only a store that cannot answer is an error.
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Creates the bucket if it does not exist (development and tests only).
+    async fn ensure_bucket(&self) -> StorageResult<()>;
+
+    /// The compare-and-swap write: `body` replaces the version of `key` whose ETag was
+    /// read (`If-Match`), or, for `None`, is written only if nothing is there yet
+    /// (`If-None-Match: *`). Returns the new ETag, or `None` when the object changed
+    /// meanwhile.
+    async fn put_if_unchanged(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        etag: Option<&str>,
+    ) -> StorageResult<Option<String>>;
+
+    /// Writes `body` under `key`, replacing what is there.
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()>;
+
+    /// A GET, whole or of the first `first_bytes`, with the ETag.
+    async fn fetch(
+        &self,
+        key: &str,
+        first_bytes: Option<u64>,
+    ) -> StorageResult<Option<(Bytes, String)>>;
+
+    async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>>;
+
+    /// Copies `from` to `to` with a new content type.
+    async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()>;
+
+    /// Removes `key` (no error if it is not there).
+    async fn delete(&self, key: &str) -> StorageResult<()>;
+
+    /// Keys under `prefix` that sort after `start_after`, in order, every page.
+    async fn list_after(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> StorageResult<Vec<String>>;
+
+    /// A presigned PUT for exactly `size` bytes of `content_type`: the URL and the
+    /// headers the browser must send with it.
+    async fn presign_put(
+        &self,
+        key: &str,
+        size: u64,
+        content_type: &str,
+        ttl: Duration,
+    ) -> StorageResult<(String, Vec<(String, String)>)>;
+
+    /// A presigned GET of `key`.
+    async fn presign_get(&self, key: &str, ttl: Duration) -> StorageResult<String>;
+}
+
+/// The bucket as the function uses it: an [`ObjectStore`] shared by every request, with
+/// a fault switch for tests.
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    /// Fault injection for tests: operations left before the store "goes down";
+    /// negative means never.
+    fail_after: Arc<AtomicI64>,
+}
+
+impl Storage {
+    pub fn new(store: impl ObjectStore + 'static) -> Storage {
+        Storage {
+            store: Arc::new(store),
+            fail_after: Arc::new(AtomicI64::new(-1)),
+        }
+    }
+
+    /// Test hook: after `ops` more operations every operation fails as if the store
+    /// were down; `None` brings it back.
+    #[doc(hidden)]
+    pub fn fail_after(&self, ops: Option<u32>) {
+        self.fail_after
+            .store(ops.map_or(-1, i64::from), Ordering::SeqCst);
+    }
+
+    fn tick(&self, what: &str, key: &str) -> StorageResult<()> {
+        let left = self.fail_after.load(Ordering::SeqCst);
+        if left < 0 {
+            return Ok(());
+        }
+        if left == 0 {
+            return Err(StorageError::Unavailable(format!(
+                "{what} {key}: injected fault"
+            )));
+        }
+        self.fail_after.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    pub async fn ensure_bucket(&self) -> StorageResult<()> {
+        self.store.ensure_bucket().await
+    }
+
+    /// Writes `body` under `key` only if nothing is there yet (`If-None-Match: *`).
+    /// Returns false when the key already exists.
+    pub async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> StorageResult<bool> {
+        Ok(self
+            .put_if_unchanged(key, body, content_type, None)
+            .await?
+            .is_some())
+    }
+
+    /// See [`ObjectStore::put_if_unchanged`].
+    pub async fn put_if_unchanged(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        etag: Option<&str>,
+    ) -> StorageResult<Option<String>> {
+        self.tick("put", key)?;
+        self.store
+            .put_if_unchanged(key, body, content_type, etag)
+            .await
+    }
+
+    /// Writes `body` under `key`, replacing what is there (for content-addressed or
+    /// not-yet-visible objects, where a rewrite is harmless).
+    pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()> {
+        self.tick("put", key)?;
+        self.store.put(key, body, content_type).await
+    }
+
+    pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {
+        Ok(self.get_tagged(key).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// An object with its ETag, for [`Storage::put_if_unchanged`]; `None` if absent.
+    pub async fn get_tagged(&self, key: &str) -> StorageResult<Option<(Bytes, String)>> {
+        self.tick("get", key)?;
+        self.store.fetch(key, None).await
+    }
+
+    /// The first `n` bytes of an object (a ranged GET).
+    pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
+        self.tick("get", key)?;
+        Ok(self.store.fetch(key, Some(n)).await?.map(|(mut bytes, _)| {
+            bytes.truncate(n as usize);
+            bytes
+        }))
+    }
+
+    pub async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
+        self.tick("head", key)?;
+        self.store.head(key).await
+    }
+
+    pub async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()> {
+        self.tick("copy", to)?;
+        self.store.copy(from, to, content_type).await
+    }
+
+    pub async fn delete(&self, key: &str) -> StorageResult<()> {
+        self.tick("delete", key)?;
+        self.store.delete(key).await
+    }
+
+    /// Keys under `prefix`, in order.
+    pub async fn list(&self, prefix: &str) -> StorageResult<Vec<String>> {
+        self.list_after(prefix, None).await
+    }
+
+    /// Keys under `prefix` that sort after `start_after`, in order.
+    pub async fn list_after(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> StorageResult<Vec<String>> {
+        self.tick("list", prefix)?;
+        self.store.list_after(prefix, start_after).await
+    }
+
+    /// See [`ObjectStore::presign_put`].
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        size: u64,
+        content_type: &str,
+        ttl: Duration,
+    ) -> StorageResult<(String, Vec<(String, String)>)> {
+        self.store.presign_put(key, size, content_type, ttl).await
+    }
+
+    pub async fn presign_get(&self, key: &str, ttl: Duration) -> StorageResult<String> {
+        self.store.presign_get(key, ttl).await
+    }
+}
