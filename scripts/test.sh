@@ -46,8 +46,8 @@ python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >/tmp/motcua-moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$moto_port/" >/dev/null 2>&1 && break; sleep 0.2; done
-# The whole workspace, so that cargo reuses the build above (building submit-fn alone
-# would unify features differently and compile it again); only submit-fn's storage
+# The whole workspace, so that cargo reuses the build above (building one crate alone
+# would unify features differently and compile it again); only the web crate's storage
 # tests read MOTCUA_TEST_S3_ENDPOINT.
 MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test --workspace --tests
 kill $moto_pid 2>/dev/null || true

@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
-use submit_fn::AppState;
-use submit_fn::embedded_s3::EmbeddedS3;
 use tower::ServiceExt;
+use web::AppState;
+use web::embedded_s3::EmbeddedS3;
 
 use crate::Site;
 
@@ -29,10 +29,10 @@ impl Live {
         let stamp = modified(&self.path);
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if stamp != current.0 {
-            match submit_fn::serve::load_bundle(&self.path) {
+            match web::serve::load_bundle(&self.path) {
                 Ok(bundle) => {
                     let state = current.1.with_bundle(bundle);
-                    *current = (stamp, state.clone(), submit_fn::router(state));
+                    *current = (stamp, state.clone(), web::router(state));
                 }
                 // The build renames a whole file into place, so this is a bundle broken
                 // by hand: say so, and keep serving the last good one.
@@ -63,11 +63,11 @@ pub async fn router(
 ) -> anyhow::Result<(Router, EmbeddedS3)> {
     let path = crate::bundle::path(&site.paths.out);
     let stamp = modified(&path);
-    let bundle = submit_fn::serve::load_bundle(&path)?;
-    let (state, store) = submit_fn::serve::dev_state(bundle, data, public_url).await?;
+    let bundle = web::serve::load_bundle(&path)?;
+    let (state, store) = web::serve::dev_state(bundle, data, public_url).await?;
     let live = Arc::new(Live {
         path,
-        current: Mutex::new((stamp, state.clone(), submit_fn::router(state))),
+        current: Mutex::new((stamp, state.clone(), web::router(state))),
     });
     let service = tower::service_fn(move |request: Request<Body>| {
         let router = live.router();

@@ -63,7 +63,7 @@ fn the_bundle_is_written_beside_the_site_with_its_layout_and_form_versions() {
     let site = dir.path().join("site");
     let path = dir.path().join("site.function/catalog.json");
     assert_eq!(generator::bundle::path(&site), path);
-    let bundle = submit_fn::serve::load_bundle(&path).expect("the build wrote a good bundle");
+    let bundle = web::serve::load_bundle(&path).expect("the build wrote a good bundle");
 
     // Nothing of it is in the published folder: not the file, not the secret answers.
     for entry in walkdir::WalkDir::new(&site) {
@@ -146,7 +146,7 @@ async fn generator_serves_the_function_on_the_bundle_it_just_built() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let css = &submit_fn::serve::load_bundle(&generator::bundle::path(&site.paths.out))
+    let css = &web::serve::load_bundle(&generator::bundle::path(&site.paths.out))
         .unwrap()
         .content
         .shell

@@ -65,7 +65,7 @@ async fn deploys_only_what_changed() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     build(&site);
-    let store = submit_fn::embedded_s3::start(&tmp.path().join("s3"))
+    let store = web::embedded_s3::start(&tmp.path().join("s3"))
         .await
         .unwrap();
     let client = deploy::static_client(
@@ -209,7 +209,7 @@ async fn a_prefix_and_a_foreign_bucket() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     build(&site);
-    let store = submit_fn::embedded_s3::start(&tmp.path().join("s3"))
+    let store = web::embedded_s3::start(&tmp.path().join("s3"))
         .await
         .unwrap();
     let client = deploy::static_client(

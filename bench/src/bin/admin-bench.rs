@@ -26,10 +26,10 @@ use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::{Storage, index};
-use submit_fn::admin::auth::{self, Role};
-use submit_fn::{AppState, Config, router};
 use time::{Duration as TimeDuration, OffsetDateTime, PrimitiveDateTime};
 use tower::ServiceExt;
+use web::admin::auth::{self, Role};
+use web::{AppState, Config, router};
 
 const PASSWORD: &str = "mat-khau-du-dai-123";
 const STATUSES: [Status; 6] = [
@@ -205,10 +205,10 @@ async fn main() {
         .unwrap_or(20);
 
     let content_dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/web/tests/fixtures/content");
     let content = catalog::load(&content_dir).expect("fixture content loads");
     let dir = tempfile::tempdir().unwrap();
-    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::embedded_s3::start(dir.path()).await.unwrap();
     let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
     let storage = config.storage(Some(store.keys())).await;
     storage.ensure_bucket().await.unwrap();

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use submit_fn::captcha::{Challenge, solve};
+use web::captcha::{Challenge, solve};
 
 /// Where the embedded store keeps its data during the run: BENCH_DATA_DIR, else tmpfs
 /// (/dev/shm) when the machine has it, as the design's build figures are measured with
@@ -75,7 +75,7 @@ fn spawn_server() -> (Server, Duration) {
     let port = free_port();
     let data = tempfile::tempdir_in(data_parent()).unwrap();
     let content =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../submit-fn/tests/fixtures/content");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/web/tests/fixtures/content");
     // The function reads only the bundle `generator build` writes; made here from the
     // fixture, before the clock starts (its reading at start is part of the measure).
     let loaded = catalog::load(&content).expect("fixture content loads");

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::*;
 use serde_json::{Value, json};
-use submit_fn::admin::auth::{self, Role};
+use web::admin::auth::{self, Role};
 
 const PASSWORD: &str = "mat-khau-du-dai-123";
 

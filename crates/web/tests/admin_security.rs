@@ -7,7 +7,7 @@ use axum::http::{Request, StatusCode};
 use base64::Engine;
 use common::*;
 use serde_json::json;
-use submit_fn::admin::auth::{self, Role, Session};
+use web::admin::auth::{self, Role, Session};
 
 const PASSWORD: &str = "mat-khau-du-dai-123";
 
@@ -207,10 +207,9 @@ async fn attachments_only_of_their_dossier_and_urls_expire() {
         return;
     }
     // A presigned URL works while valid and is refused after.
-    let url =
-        submit_fn::admin::presign_get(&h.state, &other_key, std::time::Duration::from_secs(1))
-            .await
-            .unwrap();
+    let url = web::admin::presign_get(&h.state, &other_key, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
     assert_eq!(get_status(&url).await, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(get_status(&url).await, 403);

@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use md5::Digest;
 
-async fn client(store: &submit_fn::embedded_s3::EmbeddedS3) -> Client {
+async fn client(store: &web::embedded_s3::EmbeddedS3) -> Client {
     let (ak, sk) = store.keys();
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -29,7 +29,7 @@ async fn fetch(s3: &Client, key: &str) -> aws_sdk_s3::operation::get_object::Get
 #[tokio::test]
 async fn objects_keep_their_metadata_ranges_and_etags() {
     let dir = tempfile::tempdir().unwrap();
-    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::embedded_s3::start(dir.path()).await.unwrap();
     let s3 = client(&store).await;
     let body = "Xin chào, Ia Pết".as_bytes();
     // The SDK's default here sends a CRC32 checksum in an aws-chunked body.
@@ -149,7 +149,7 @@ async fn objects_keep_their_metadata_ranges_and_etags() {
 #[tokio::test]
 async fn a_large_object_streams_back_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::embedded_s3::start(dir.path()).await.unwrap();
     let s3 = client(&store).await;
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
     s3.put_object()
@@ -168,7 +168,7 @@ async fn a_large_object_streams_back_whole() {
 #[tokio::test]
 async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
     let dir = tempfile::tempdir().unwrap();
-    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::embedded_s3::start(dir.path()).await.unwrap();
     let s3 = client(&store).await;
     // A multipart upload is completed by s3s-fs, in its own layout.
     let up = s3
@@ -248,7 +248,7 @@ async fn an_object_in_s3s_fs_layout_still_reads_and_swaps() {
 #[tokio::test]
 async fn plain_writes_to_conditional_keys_are_refused_as_the_bucket_policy_does() {
     let dir = tempfile::tempdir().unwrap();
-    let store = submit_fn::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::embedded_s3::start(dir.path()).await.unwrap();
     let s3 = client(&store).await;
     let put = |key: &'static str| {
         s3.put_object()
@@ -294,24 +294,4 @@ async fn plain_writes_to_conditional_keys_are_refused_as_the_bucket_policy_does(
     ] {
         put(key).send().await.unwrap();
     }
-}
-
-/// The list the store enforces is the template's `RequireConditionalWrites`, word for word.
-#[test]
-fn the_enforced_keys_are_the_templates() {
-    let template = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-    )
-    .unwrap();
-    let start = template
-        .find("Sid: RequireConditionalWrites")
-        .expect("the statement is in the template");
-    let block = &template[start..];
-    let block = &block[..block.find("Condition:").unwrap()];
-    let in_template: Vec<&str> = block
-        .lines()
-        .filter_map(|l| l.split("${DossierBucket.Arn}/").nth(1))
-        .map(|rest| rest.trim_end_matches('"'))
-        .collect();
-    assert_eq!(in_template, store::policy::CONDITIONAL_ONLY);
 }

@@ -16,8 +16,8 @@ use outbox::NotifyConfig;
 use outbox::deliver::DeliveryReport;
 use serde_json::json;
 use store::StorageResult;
-use submit_fn::AppState;
 use time::OffsetDateTime;
+use web::AppState;
 
 #[derive(Default)]
 struct Gateway {
@@ -368,7 +368,7 @@ fn scheduled_event() -> serde_json::Value {
 }
 
 async fn through_lambda(h: &Harness, event: serde_json::Value) -> serde_json::Value {
-    submit_fn::lambda::handle(
+    web::lambda::handle(
         &h.state,
         h.router.clone(),
         lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
@@ -453,11 +453,11 @@ struct Officer {
 }
 
 async fn officer(h: &Harness) -> Officer {
-    submit_fn::admin::auth::add_officer(
+    web::admin::auth::add_officer(
         h.storage(),
         "lan",
         "Cán bộ",
-        submit_fn::admin::auth::Role::Officer,
+        web::admin::auth::Role::Officer,
         "mat-khau-du-dai-123",
         false,
     )

@@ -10,9 +10,9 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Storage;
-use submit_fn::embedded_s3::{self, EmbeddedS3};
-use submit_fn::{AppState, Config, router};
 use tower::ServiceExt;
+use web::embedded_s3::{self, EmbeddedS3};
+use web::{AppState, Config, router};
 
 pub struct Harness {
     pub state: AppState,
@@ -137,8 +137,8 @@ impl Harness {
     pub async fn altcha(&self) -> String {
         let a = self.get("/api/challenge").await;
         assert_eq!(a.status, StatusCode::OK);
-        let c: submit_fn::captcha::Challenge = serde_json::from_slice(&a.body).unwrap();
-        submit_fn::captcha::solve(&c).expect("solvable")
+        let c: web::captcha::Challenge = serde_json::from_slice(&a.body).unwrap();
+        web::captcha::solve(&c).expect("solvable")
     }
 
     /// Submits the level-3 extract fixture (2.000635) under `key`; its code and tracking token.

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use catalog::{BundleContent, Shell};
 use common::*;
 use serde_json::json;
-use submit_fn::AppState;
+use web::AppState;
 
 const FORM: &str = "/api/dossiers/form";
 const STALE: &str = "0123456789ab";
@@ -32,7 +32,7 @@ async fn the_function_runs_on_the_bundle_file_with_the_sites_layout() {
     let (bytes, hash) = BundleContent::from_content(&content, shell).encode();
     std::fs::write(&path, bytes).unwrap();
 
-    let bundle = submit_fn::serve::load_bundle(&path).expect("a built bundle loads");
+    let bundle = web::serve::load_bundle(&path).expect("a built bundle loads");
     assert_eq!(bundle.content_sha256, hash);
     let h = harness_built(
         |_| {},
@@ -59,9 +59,7 @@ async fn the_function_runs_on_the_bundle_file_with_the_sites_layout() {
 async fn a_missing_or_altered_bundle_stops_the_start_with_the_file_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.json");
-    let e = submit_fn::serve::load_bundle(&path)
-        .unwrap_err()
-        .to_string();
+    let e = web::serve::load_bundle(&path).unwrap_err().to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
     assert!(
         e.contains("generator build") && e.contains("MOTCUA_CATALOG"),
@@ -76,16 +74,12 @@ async fn a_missing_or_altered_bundle_stops_the_start_with_the_file_and_the_fix()
             .unwrap()
             .replacen("\"required\":true", "\"required\":false", 1);
     std::fs::write(&path, altered).unwrap();
-    let e = submit_fn::serve::load_bundle(&path)
-        .unwrap_err()
-        .to_string();
+    let e = web::serve::load_bundle(&path).unwrap_err().to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
     assert!(e.contains("mã băm") && e.contains("generator build"), "{e}");
 
     std::fs::write(&path, "<html>not a bundle</html>").unwrap();
-    let e = submit_fn::serve::load_bundle(&path)
-        .unwrap_err()
-        .to_string();
+    let e = web::serve::load_bundle(&path).unwrap_err().to_string();
     assert!(e.contains("không phải tệp danh mục JSON"), "{e}");
 }
 

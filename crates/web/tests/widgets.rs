@@ -10,9 +10,9 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Storage;
-use submit_fn::embedded_s3;
-use submit_fn::{AppState, Config, router};
 use tower::ServiceExt;
+use web::embedded_s3;
+use web::{AppState, Config, router};
 
 struct Setup {
     router: Router,

@@ -11,8 +11,8 @@ use common::*;
 use dossier::summary::ListQuery;
 use store::StorageResult;
 use store::index::{HINTS, ListAnswer, RefreshStats};
-use submit_fn::AppState;
 use time::OffsetDateTime;
+use web::AppState;
 
 /// A new instance of the function over the same bucket (a cold Lambda).
 fn cold(h: &Harness) -> AppState {

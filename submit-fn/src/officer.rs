@@ -9,39 +9,44 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+#[cfg(not(feature = "dev-store"))]
+use anyhow::bail;
+use clap::Subcommand;
+use web::Config;
+use web::admin::auth::{Role, add_officer};
 
-use super::auth::{Role, add_officer};
-use crate::config::Config;
+#[derive(Subcommand)]
+pub enum OfficerCommand {
+    /// Thêm (hoặc với --replace, đặt lại) tài khoản một cán bộ; mật khẩu đọc từ đầu vào
+    /// chuẩn, một dòng.
+    Add {
+        /// Tên đăng nhập: chữ thường không dấu, số, dấu chấm, gạch ngang.
+        #[arg(long)]
+        login: String,
+        /// Họ tên cán bộ, in trên giấy tiếp nhận.
+        #[arg(long)]
+        name: String,
+        /// officer (cán bộ) hoặc admin (quản trị).
+        #[arg(long, default_value = "officer", value_parser = parse_role)]
+        role: Role,
+        /// Ghi đè tài khoản đã có (đặt lại mật khẩu).
+        #[arg(long)]
+        replace: bool,
+    },
+}
 
-const USAGE: &str = "cách dùng: submit-fn officer add --login TÊN --name \"Họ tên\" --role officer|admin [--replace] < mật-khẩu";
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("vai trò \"{text}\" không có; dùng officer hoặc admin"))
+}
 
-pub async fn run(args: &[String]) -> anyhow::Result<()> {
-    if args.first().map(String::as_str) != Some("add") {
-        bail!("{USAGE}");
-    }
-    let mut login = None;
-    let mut name = None;
-    let mut role = Role::Officer;
-    let mut replace = false;
-    let mut it = args[1..].iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--login" => login = it.next().cloned(),
-            "--name" => name = it.next().cloned(),
-            "--role" => {
-                let r = it.next().map(String::as_str).unwrap_or("");
-                role = Role::parse(r).with_context(|| {
-                    format!("vai trò \"{r}\" không có; dùng officer hoặc admin")
-                })?;
-            }
-            "--replace" => replace = true,
-            other => bail!("không hiểu tham số \"{other}\"\n{USAGE}"),
-        }
-    }
-    let (Some(login), Some(name)) = (login, name) else {
-        bail!("{USAGE}");
-    };
+pub async fn run(command: OfficerCommand) -> anyhow::Result<()> {
+    let OfficerCommand::Add {
+        login,
+        name,
+        role,
+        replace,
+    } = command;
     let mut password = String::new();
     std::io::stdin()
         .lock()
@@ -53,7 +58,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
     let mut config = Config::from_env_for_dev(&data, "http://127.0.0.1")?;
     #[cfg_attr(not(feature = "dev-store"), allow(unused_mut))]
-    let mut _store: Option<crate::serve::DevStore> = None;
+    let mut _store: Option<web::serve::DevStore> = None;
     let storage = if std::env::var_os("MOTCUA_S3_ENDPOINT").is_some() {
         let keys = match (
             std::env::var("AWS_ACCESS_KEY_ID"),
@@ -68,7 +73,7 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     } else {
         #[cfg(feature = "dev-store")]
         {
-            let store = crate::embedded_s3::start(&data.join("s3")).await?;
+            let store = web::embedded_s3::start(&data.join("s3")).await?;
             config.s3_endpoint = Some(store.endpoint.clone());
             let storage = config.storage(Some(store.keys())).await;
             _store = Some(store);

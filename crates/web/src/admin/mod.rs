@@ -7,7 +7,6 @@
 
 pub mod actions;
 pub mod auth;
-pub mod cli;
 pub mod desk_receipt;
 pub mod outbox_panel;
 pub mod supplement;

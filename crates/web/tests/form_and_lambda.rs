@@ -291,7 +291,7 @@ fn event(
 
 async fn through_lambda(h: &Harness, ev: Value) -> (u16, String) {
     let ctx = lambda_http::Context::default();
-    let out = submit_fn::lambda::handle(
+    let out = web::lambda::handle(
         &h.state,
         h.router.clone(),
         lambda_http::LambdaEvent::new(ev, ctx),

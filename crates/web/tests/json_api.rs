@@ -246,9 +246,9 @@ async fn concurrent_submissions_get_distinct_codes() {
     assert_eq!(codes.len(), 12);
     // Also from a second instance that starts with no hint (like another Lambda).
     let content = catalog::load(&content_dir()).unwrap();
-    let other = submit_fn::AppState::new(&content, h.storage().clone(), h.state.config().clone());
+    let other = web::AppState::new(&content, h.storage().clone(), h.state.config().clone());
     let h2 = Harness {
-        router: submit_fn::router(other.clone()),
+        router: web::router(other.clone()),
         state: other,
         store: None,
         moto: h.moto,
@@ -284,7 +284,7 @@ async fn direct_upload_with_presigned_put() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let up = &a.json()["uploads"][0];
     let key = up["key"].as_str().unwrap();
-    assert!(submit_fn::intake::valid_staging_key(key), "{key}");
+    assert!(web::intake::valid_staging_key(key), "{key}");
     assert!(key.ends_with("/1-giay-chung-sinh.pdf"));
     assert_eq!(up["headers"]["content-type"], "application/pdf");
     let url = up["url"].as_str().unwrap();
@@ -490,7 +490,7 @@ async fn captcha_missing_wrong_stale_or_replayed_is_403() {
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // Signed with another key.
-    let c = submit_fn::captcha::create(
+    let c = web::captcha::create(
         b"another-key-another-key-another-key",
         100,
         time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -499,13 +499,13 @@ async fn captcha_missing_wrong_stale_or_replayed_is_403() {
     let a = h
         .post_json(
             "/api/dossiers",
-            &body("captcha-forged-12", &submit_fn::captcha::solve(&c).unwrap()),
+            &body("captcha-forged-12", &web::captcha::solve(&c).unwrap()),
         )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     // Stale.
     let key = h.state.config().captcha_key.clone();
-    let c = submit_fn::captcha::create(
+    let c = web::captcha::create(
         &key,
         100,
         time::OffsetDateTime::now_utc().unix_timestamp() - 3600,
@@ -514,7 +514,7 @@ async fn captcha_missing_wrong_stale_or_replayed_is_403() {
     let a = h
         .post_json(
             "/api/dossiers",
-            &body("captcha-stale-123", &submit_fn::captcha::solve(&c).unwrap()),
+            &body("captcha-stale-123", &web::captcha::solve(&c).unwrap()),
         )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
