@@ -11,7 +11,7 @@ use dossier::receipt::{self, Receipt};
 use dossier::{Attachment, ContactInfo, Event, Manifest, ProcedureRef, Status};
 use submit_fn::html::{
     DeskReceipt, Layout, Shell, desk_receipt_page, errors_page, form_errors_page, message_page,
-    receipt_page, track_form_page, track_page,
+    receipt_html, receipt_page, track_form_page, track_page,
 };
 use submit_fn::routes::track::{ProcedureBrief, TrackView};
 use time::macros::{date, time};
@@ -242,6 +242,25 @@ fn receipts() {
         "receipt_bare",
         receipt_page(&shell, &bare_receipt(&content))
     );
+}
+
+/// The receipt the site's form page shows after a JSON submission is the receipt page's
+/// own, without the page around it (and its script).
+#[test]
+fn the_receipt_is_one_partial() {
+    let content = content();
+    for r in [full_receipt(&content), bare_receipt(&content)] {
+        let part = receipt_html(&r);
+        assert!(part.starts_with("<article class=\"receipt\""), "{part}");
+        assert!(part.ends_with("</article>"), "{part}");
+        let page = receipt_page(&shell(&content), &r);
+        assert!(
+            page.contains(&format!(
+                "<main id=\"noi-dung\" class=\"wrap\">\n{part}\n<script "
+            )),
+            "{page}"
+        );
+    }
 }
 
 #[test]
