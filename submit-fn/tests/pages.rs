@@ -3,7 +3,11 @@
 //! names, notes and file names carry markup, quotes and ampersands, to show what is
 //! escaped and what is not.
 
+mod common;
+
 use std::path::PathBuf;
+
+use axum::http::StatusCode;
 
 use catalog::validate::{FieldError, RawValues};
 use catalog::{Appointment, Content, Day, Procedure};
@@ -261,6 +265,43 @@ fn the_receipt_is_one_partial() {
             "{page}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_json_answer_carries_the_receipt_html() {
+    let h = common::harness().await;
+    let submit = || async {
+        let altcha = h.altcha().await;
+        h.post_json(
+            "/api/dossiers",
+            &serde_json::json!({"procedure": "2.000635", "idempotency_key": "key-pages-0001",
+                "altcha": altcha, "values": common::trich_luc_values()}),
+        )
+        .await
+    };
+    let a = submit().await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let v = a.json();
+    let code = v["receipt"]["code"].as_str().unwrap();
+    let token = v["receipt"]["tracking_token"].as_str().unwrap();
+    let html = v["receipt_html"]
+        .as_str()
+        .expect("receipt_html is a string");
+    assert!(html.starts_with("<article class=\"receipt\""), "{html}");
+    assert!(html.contains(&format!(
+        "<p class=\"receipt-code\">Mã hồ sơ: <strong>{code}</strong></p>"
+    )));
+    assert!(html.contains(&format!("<code>{token}</code>")));
+    assert!(html.contains("<svg"), "the QR code");
+    assert!(html.contains("<button type=\"button\" data-print hidden>"));
+    // The site's CSP: no inline script, no style attribute.
+    for banned in ["<script", " style=", " onclick="] {
+        assert!(!html.contains(banned), "{banned} in {html}");
+    }
+    // The same submission again: the same receipt, the same HTML.
+    let again = submit().await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["receipt_html"], v["receipt_html"]);
 }
 
 #[test]
