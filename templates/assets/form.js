@@ -583,63 +583,20 @@
   }
 
   /* ---------- the receipt ---------- */
-  function row(dl, term, value) {
-    if (value == null || value === '') return;
-    dl.append(el('dt', null, term));
-    var dd = el('dd');
-    if (value.nodeType) dd.append(value); else dd.textContent = value;
-    dl.append(dd);
-  }
-  function showReceipt(r) {
+  // The function's own receipt (the HTML of its receipt page, templates/receipt.html in
+  // submit-fn), put in place of the form. Its print button waits hidden for a script.
+  function showReceipt(html, code) {
     var box = receiptBox || el('div', 'receipt-box');
     if (!receiptBox) { box.id = 'receipt'; box.tabIndex = -1; form.after(box); }
-    box.textContent = '';
-    var wrap = el('div', 'receipt');
-    var h = el('h2', null, 'Đã nhận hồ sơ của bạn');
-    var lead = el('p', 'lead');
-    lead.append('Mã hồ sơ: ', el('strong', 'receipt-code', r.code || ''));
-    var title = el('p', null, [r.form, r.title].filter(Boolean).join(' · '));
-    var dl = el('dl');
-    var pr = r.procedure || {};
-    var ap = r.applicant || {};
-    var at = r.appointment || {};
-    row(dl, 'Mã hồ sơ', r.code);
-    row(dl, 'Mã tra cứu', r.tracking_token);
-    row(dl, 'Thủ tục', pr.title || r.requested);
-    row(dl, 'Người nộp', [ap.name, ap.phone].filter(Boolean).join(' · '));
-    row(dl, 'Nơi tiếp nhận', r.receiving_unit && r.receiving_unit.name);
-    row(dl, 'Thời điểm nhận', r.received_at_text || r.received_at);
-    row(dl, 'Thời hạn giải quyết', r.processing_time);
-    row(dl, 'Hẹn trả kết quả', at.text || at.date);
-    row(dl, 'Nơi nhận kết quả', r.result_collection);
-    if (r.documents && r.documents.length) {
-      var ul = el('ul');
-      r.documents.forEach(function (d) {
-        var parts = [d.kind, d.copies ? d.copies + ' bản' : ''].filter(Boolean).join(', ');
-        ul.append(el('li', null, d.name + (parts ? ' (' + parts + ')' : '') + (d.files && d.files.length ? ': ' + d.files.join(', ') : '')));
-      });
-      row(dl, 'Giấy tờ đã nộp', ul);
-    }
-    wrap.append(h, lead, title, dl);
-    if (typeof r.qr_svg === 'string' && /^<svg[\s>]/.test(r.qr_svg)) {
-      var qr = el('div', 'qr');
-      qr.innerHTML = r.qr_svg;
-      wrap.append(qr, el('p', 'hint', 'Quét mã QR để tra cứu tình trạng hồ sơ.'));
-    }
-    wrap.append(el('p', null, 'Xã sẽ nhắn tin báo khi hồ sơ được tiếp nhận, khi cần bổ sung giấy tờ và khi có kết quả. Hãy giữ mã hồ sơ và mã tra cứu để theo dõi.'));
-    var actions = el('p', 'receipt-actions');
-    var print = el('button', 'button secondary', 'In giấy tiếp nhận');
-    print.type = 'button';
-    print.addEventListener('click', function () { window.print(); });
-    var track = el('a', null, 'Tra cứu tình trạng hồ sơ');
-    track.href = '/tra-cuu/?code=' + encodeURIComponent(r.code || '') + '&token=' + encodeURIComponent(r.tracking_token || '');
-    actions.append(print, ' ', track);
-    wrap.append(actions);
-    box.append(wrap);
+    box.innerHTML = html;
+    box.querySelectorAll('[data-print]').forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener('click', function () { window.print(); });
+    });
     form.hidden = true;
     document.body.classList.add('has-receipt');
     box.hidden = false;
-    document.title = 'Đã nhận hồ sơ ' + (r.code || '') + ' – ' + document.title;
+    document.title = 'Đã nhận hồ sơ ' + code + ' – ' + document.title;
     box.focus();
   }
 
@@ -673,7 +630,7 @@
           values: values(),
           uploads: refs
         });
-        if ((res.status === 200 || res.status === 201) && res.data.receipt) { say(''); showReceipt(res.data.receipt); return; }
+        if ((res.status === 200 || res.status === 201) && res.data.receipt_html) { say(''); showReceipt(res.data.receipt_html, res.data.receipt.code); return; }
         var captcha = res.data.errors && res.data.errors.some(function (x) { return x.field === 'altcha'; });
         if (res.status === 403 && captcha && attempt === 0) { startAltcha(); continue; }
         say('');

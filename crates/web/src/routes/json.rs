@@ -288,7 +288,12 @@ pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
             (
                 status,
                 [(header::CACHE_CONTROL, "no-store")],
-                axum::Json(json!({ "receipt": receipt })),
+                // The receipt as data, and as the HTML the function's receipt page shows,
+                // which the site's form page puts in place of the form.
+                axum::Json(json!({
+                    "receipt": receipt,
+                    "receipt_html": crate::html::receipt_html(&receipt),
+                })),
             )
                 .into_response()
         }
