@@ -57,13 +57,13 @@ python3 scripts/lambda_smoke.py "$root/target/debug/submit-fn"
 
 say "The Lambda build carries no development store (cargo tree)"
 # What `cargo lambda build -p submit-fn --no-default-features` links (infra/README.md).
-dev_only=$(cargo tree -p submit-fn --no-default-features -e normal --prefix none | grep -E '^(s3s|s3s-fs|xattr) ' | sort -u || true)
+dev_only=$(cargo tree -p submit-fn --no-default-features -e normal --prefix none | grep -E '^(dev-store|s3s|s3s-fs|xattr) ' | sort -u || true)
 if [ -n "$dev_only" ]; then
   echo "The Lambda build of submit-fn would link the embedded development store:" >&2
   echo "$dev_only" >&2
   exit 1
 fi
-echo "submit-fn --no-default-features: no s3s, s3s-fs or xattr"
+echo "submit-fn --no-default-features: no dev-store, s3s, s3s-fs or xattr"
 
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"

@@ -66,8 +66,8 @@ async function submitDossier(p) {
   await fillForm(page, p.schema, answers(p.schema), await attachmentsFor(page, p.schema));
   await page.click('#dossier-form button[type=submit]');
   await page.locator('#receipt').waitFor({ state: 'visible', timeout: 90_000 });
-  const code = (await page.locator('#receipt .receipt-code').textContent()).trim();
-  const token = await page.evaluate(() => new URL(document.querySelector('#receipt a[href*="tra-cuu"]').href).searchParams.get('token'));
+  const code = (await page.locator('#receipt .receipt-code strong').textContent()).trim();
+  const token = await page.evaluate(() => new URL(document.querySelector('#receipt .receipt-tracking a').href).searchParams.get('token'));
   assert.deepEqual(page.scriptErrors, []);
   await page.context().close();
   return { code, token, procedure: p };

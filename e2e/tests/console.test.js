@@ -24,8 +24,8 @@ test('a citizen submits a dossier through the site', async () => {
   await fillForm(page, p.schema, answers(p.schema), await attachmentsFor(page, p.schema));
   await page.click('#dossier-form button[type=submit]');
   await page.locator('#receipt').waitFor({ state: 'visible', timeout: 90_000 });
-  code = (await page.locator('#receipt .receipt-code').textContent()).trim();
-  token = await page.evaluate(() => new URL(document.querySelector('#receipt a[href*="tra-cuu"]').href).searchParams.get('token'));
+  code = (await page.locator('#receipt .receipt-code strong').textContent()).trim();
+  token = await page.evaluate(() => new URL(document.querySelector('#receipt .receipt-tracking a').href).searchParams.get('token'));
   assert.ok(code && token);
   assert.deepEqual(page.scriptErrors, []);
   await page.context().close();

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::Request;
 use tower::ServiceExt;
 use web::AppState;
-use web::embedded_s3::EmbeddedS3;
+use web::serve::DevStore as EmbeddedS3;
 
 use crate::Site;
 

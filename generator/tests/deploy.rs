@@ -65,9 +65,7 @@ async fn deploys_only_what_changed() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     build(&site);
-    let store = web::embedded_s3::start(&tmp.path().join("s3"))
-        .await
-        .unwrap();
+    let store = web::serve::dev_store(&tmp.path().join("s3")).await.unwrap();
     let client = deploy::static_client(
         &store.endpoint,
         &store.region,
@@ -209,9 +207,7 @@ async fn a_prefix_and_a_foreign_bucket() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     build(&site);
-    let store = web::embedded_s3::start(&tmp.path().join("s3"))
-        .await
-        .unwrap();
+    let store = web::serve::dev_store(&tmp.path().join("s3")).await.unwrap();
     let client = deploy::static_client(
         &store.endpoint,
         &store.region,

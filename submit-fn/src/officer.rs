@@ -73,7 +73,7 @@ pub async fn run(command: OfficerCommand) -> anyhow::Result<()> {
     } else {
         #[cfg(feature = "dev-store")]
         {
-            let store = web::embedded_s3::start(&data.join("s3")).await?;
+            let store = web::serve::dev_store(&data.join("s3")).await?;
             config.s3_endpoint = Some(store.endpoint.clone());
             let storage = config.storage(Some(store.keys())).await;
             _store = Some(store);

@@ -208,7 +208,7 @@ async fn main() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/web/tests/fixtures/content");
     let content = catalog::load(&content_dir).expect("fixture content loads");
     let dir = tempfile::tempdir().unwrap();
-    let store = web::embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::serve::dev_store(dir.path()).await.unwrap();
     let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
     let storage = config.storage(Some(store.keys())).await;
     storage.ensure_bucket().await.unwrap();

@@ -19,3 +19,20 @@ fn the_enforced_keys_are_the_templates() {
         .collect();
     assert_eq!(in_template, store::policy::CONDITIONAL_ONLY);
 }
+
+/// The patterns cover the objects exactly-once rests on, and nothing else.
+#[test]
+fn the_conditional_keys_are_the_claims_records_and_manifests() {
+    let only = |key: &str| dev_store::conditional_only(store::policy::CONDITIONAL_ONLY, key);
+    assert!(only("sequence/261125/0001"));
+    assert!(only("dossiers/2026/11/H21.55.01-261125-0001/dossier.json"));
+    assert!(only(
+        "dossiers/2026/11/H21.55.01-261125-0001/events/000001.json"
+    ));
+    assert!(!only(
+        "dossiers/2026/11/H21.55.01-261125-0001/files/1-dossier.json.pdf"
+    ));
+    assert!(!only("dossiers/2026/11/x/files/1-scan.pdf"));
+    assert!(!only("outbox/x.json"));
+    assert!(!only("sequence"));
+}

@@ -4,14 +4,10 @@
 pub mod admin;
 pub mod captcha;
 pub mod config;
-#[cfg(feature = "dev-store")]
-pub mod embedded_s3;
 pub mod html;
 pub mod intake;
 pub mod lambda;
 pub mod multipart;
-#[cfg(feature = "dev-store")]
-mod object_files;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -8,7 +8,7 @@ use catalog::Bundle;
 
 use crate::config::Config;
 #[cfg(feature = "dev-store")]
-use crate::embedded_s3::{self, EmbeddedS3};
+use dev_store::EmbeddedS3;
 
 /// The embedded store kept alive while the server runs; nothing in a Lambda build.
 #[cfg(feature = "dev-store")]
@@ -49,6 +49,13 @@ pub fn load_bundle(path: &Path) -> Result<Bundle, LoadError> {
     })
 }
 
+/// Starts the development store on a free loopback port, with its data in `dir` and
+/// production's bucket policy (the keys only conditional writes may touch).
+#[cfg(feature = "dev-store")]
+pub async fn dev_store(dir: &Path) -> anyhow::Result<EmbeddedS3> {
+    dev_store::start(dir, store::policy::CONDITIONAL_ONLY).await
+}
+
 #[cfg(feature = "dev-store")]
 /// State for development: the embedded store in `data_dir/s3`, secrets kept in
 /// `data_dir/secrets`. The store must be kept alive as long as the state is used.
@@ -58,7 +65,7 @@ pub async fn dev_state(
     public_url: &str,
 ) -> anyhow::Result<(AppState, EmbeddedS3)> {
     let mut config = Config::from_env_for_dev(data_dir, public_url)?;
-    let store = embedded_s3::start(&data_dir.join("s3")).await?;
+    let store = dev_store(&data_dir.join("s3")).await?;
     config.s3_endpoint = Some(store.endpoint.clone());
     let storage = config.storage(Some(store.keys())).await;
     storage

@@ -11,13 +11,12 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Storage;
 use tower::ServiceExt;
-use web::embedded_s3;
 use web::{AppState, Config, router};
 
 struct Setup {
     router: Router,
     storage: Storage,
-    _store: embedded_s3::EmbeddedS3,
+    _store: dev_store::EmbeddedS3,
     _dir: tempfile::TempDir,
 }
 
@@ -35,7 +34,7 @@ async fn setup() -> Setup {
             .into(),
     });
     let dir = tempfile::tempdir().unwrap();
-    let store = embedded_s3::start(dir.path()).await.unwrap();
+    let store = web::serve::dev_store(dir.path()).await.unwrap();
     let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
     let storage = config.storage(Some(store.keys())).await;
     storage.ensure_bucket().await.unwrap();

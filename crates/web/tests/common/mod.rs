@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use dev_store::EmbeddedS3;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Storage;
 use tower::ServiceExt;
-use web::embedded_s3::{self, EmbeddedS3};
 use web::{AppState, Config, router};
 
 pub struct Harness {
@@ -55,7 +55,7 @@ pub async fn harness_built(
             (config, storage, None, true)
         }
         _ => {
-            let store = embedded_s3::start(dir.path()).await.unwrap();
+            let store = web::serve::dev_store(dir.path()).await.unwrap();
             let mut config = Config::for_tests(content_dir(), Some(store.endpoint.clone()));
             adjust(&mut config);
             let storage = config.storage(Some(store.keys())).await;
