@@ -65,6 +65,20 @@ if [ -n "$dev_only" ]; then
 fi
 echo "submit-fn --no-default-features: no dev-store, s3s, s3s-fs or xattr"
 
+say "The architecture's rules (cargo tree, module circles)"
+# The rules are plain Rust: no I/O crate under catalog and dossier, and their tests
+# build without the AWS SDK.
+for core in catalog dossier; do
+  io=$(cargo tree -p "$core" -e normal,build,dev --prefix none | grep -E '^(tokio|axum|hyper|lettre|aws-[a-z-]+|s3s|lambda_http) ' | sort -u || true)
+  if [ -n "$io" ]; then
+    echo "$core depends on I/O crates; its rules must take plain values:" >&2
+    echo "$io" >&2
+    exit 1
+  fi
+  echo "$core: no tokio, axum, hyper, lettre, AWS SDK or s3s (tests included)"
+done
+python3 scripts/module_cycles.py
+
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"
   # Through python3 so that a fresh pyenv needs no shim rehash.

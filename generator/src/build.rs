@@ -38,6 +38,15 @@ pub enum BuildError {
     Image(String),
 }
 
+impl From<crate::bundle::WriteError> for BuildError {
+    fn from(e: crate::bundle::WriteError) -> BuildError {
+        BuildError::Write {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl BuildError {
     /// Every problem, one per paragraph, as the editor should read them.
     pub fn report(&self) -> String {
@@ -256,7 +265,7 @@ impl Site {
     /// the site's own templates.
     fn stage_bundle(&self) -> Result<crate::bundle::Staged, BuildError> {
         let shell = Renderer::new(&self.theme, &self.content, false).shell()?;
-        crate::bundle::stage(&self.paths.out, &self.content, shell)
+        Ok(crate::bundle::stage(&self.paths.out, &self.content, shell)?)
     }
 
     /// Writes the function bundle if a one-file rebuild left it behind the pages; the

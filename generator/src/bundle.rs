@@ -11,7 +11,13 @@ use std::path::{Path, PathBuf};
 
 use catalog::{Content, Shell};
 
-use crate::build::BuildError;
+/// A file of the bundle that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("không ghi được {path}: {source}")]
+pub struct WriteError {
+    pub path: String,
+    pub source: std::io::Error,
+}
 
 /// Where the bundle of the site built into `out` is written.
 pub fn path(out: &Path) -> PathBuf {
@@ -31,15 +37,15 @@ pub struct Staged {
     pub content_sha256: String,
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> BuildError {
-    BuildError::Write {
+fn io_error(path: &Path, source: std::io::Error) -> WriteError {
+    WriteError {
         path: path.display().to_string(),
         source,
     }
 }
 
 /// Encodes the bundle of `content` and writes it beside its final place.
-pub fn stage(out: &Path, content: &Content, shell: Shell) -> Result<Staged, BuildError> {
+pub fn stage(out: &Path, content: &Content, shell: Shell) -> Result<Staged, WriteError> {
     let target = path(out);
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
@@ -58,7 +64,7 @@ pub fn stage(out: &Path, content: &Content, shell: Shell) -> Result<Staged, Buil
 
 impl Staged {
     /// Renames the bundle into place: a reader sees the old file or the new one.
-    pub fn commit(self) -> Result<String, BuildError> {
+    pub fn commit(self) -> Result<String, WriteError> {
         std::fs::rename(&self.tmp, &self.target).map_err(|e| io_error(&self.target, e))?;
         Ok(self.content_sha256)
     }

@@ -462,7 +462,7 @@ pub fn validate_attachment(
     size: u64,
     first_bytes: &[u8],
 ) -> Result<FileKind, String> {
-    let name = display_name(file_name);
+    let name = name_in_message(file_name);
     if size == 0 {
         return Err(format!("Tệp \"{name}\" trống. Vui lòng chọn lại tệp."));
     }
@@ -530,9 +530,20 @@ pub fn safe_file_name(file_name: &str, kind: FileKind) -> String {
     format!("{slug}.{}", kind.extension())
 }
 
-fn display_name(file_name: &str) -> String {
+fn name_in_message(file_name: &str) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
     truncate(base, 60)
+}
+
+/// A file name fit to show: no path, no control characters, at most 80 characters.
+pub fn display_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let shown: String = base.chars().filter(|c| !c.is_control()).take(80).collect();
+    if shown.trim().is_empty() {
+        "tệp".into()
+    } else {
+        shown
+    }
 }
 
 #[cfg(test)]
@@ -848,5 +859,12 @@ mod tests {
         assert_eq!(human_size(5 * 1024 * 1024), "5 MB");
         assert_eq!(human_size(1536 * 1024), "1,5 MB");
         assert_eq!(human_size(300 * 1024), "300 KB");
+    }
+
+    #[test]
+    fn display_names_lose_paths_and_controls() {
+        assert_eq!(display_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_name("C:\\Users\\a\\giấy\u{0}.pdf"), "giấy.pdf");
+        assert_eq!(display_name("\u{7}"), "tệp");
     }
 }

@@ -1,9 +1,14 @@
-//! The tracking token and link a citizen gets on the receipt, in the SMS and the e-mail.
+//! The tracking token and link a citizen gets on the receipt, in the SMS and the e-mail,
+//! and what the tracking page shows.
 
 use base64::Engine;
+use catalog::vn_time::{appointment_minute, hhmm};
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
 use sha2::Sha256;
+
+use crate::{Event, Manifest, Status, current_appointment, current_status};
 
 /// Everything but the URL-safe marks RFC 3986 leaves unreserved.
 pub const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -37,6 +42,55 @@ pub fn url(public_url: &str, code: &str, token: &str) -> String {
         encode(code),
         encode(token)
     )
+}
+
+/// What the citizen sees of a dossier on the tracking page (and its JSON): the status,
+/// the appointment that holds, and the history without who did each step.
+#[derive(Debug, Serialize)]
+pub struct TrackView {
+    pub code: String,
+    pub procedure: ProcedureBrief,
+    pub status: Status,
+    pub status_label: String,
+    /// "2025-04-30T16:00"
+    pub appointment: String,
+    pub appointment_text: String,
+    pub history: Vec<Event>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcedureBrief {
+    pub code: String,
+    pub title: String,
+}
+
+/// The citizen's view of dossier `manifest` with its `events`.
+pub fn track_view(manifest: &Manifest, events: Vec<Event>) -> TrackView {
+    // Who did it stays inside the desk.
+    let history: Vec<Event> = events
+        .into_iter()
+        .map(|event| Event {
+            by: None,
+            by_name: None,
+            ..event
+        })
+        .collect();
+    let status = current_status(&history);
+    // The desk may set another day when it takes the dossier in; the latest one holds.
+    let appointment = current_appointment(manifest, &history);
+    let time = hhmm(appointment.time);
+    TrackView {
+        code: manifest.code.clone(),
+        procedure: ProcedureBrief {
+            code: manifest.procedure.code.clone(),
+            title: manifest.procedure.title.clone(),
+        },
+        status_label: status.label().to_owned(),
+        status,
+        appointment: appointment_minute(&appointment),
+        appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
+        history,
+    }
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ pub async fn write_event(
     {
         return Ok(false);
     }
-    if let Err(e) = crate::index::hint(storage, &manifest.code, now).await {
+    if let Err(e) = crate::changes::hint(storage, &manifest.code, now).await {
         tracing::error!(code = %manifest.code, "index hint for event {seq} not written: {e}");
     }
     Ok(true)

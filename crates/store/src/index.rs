@@ -33,11 +33,12 @@ use tokio::sync::Mutex;
 use dossier::summary::{ListQuery, Listing, SummaryView, listing};
 use dossier::{Event, Manifest, Summary, summarize};
 
+use crate::changes::now_ms;
 use crate::dossiers::read_dossier;
 
 use crate::{Storage, StorageResult};
 
-pub const HINTS: &str = "index/changes/";
+pub use crate::changes::{HINTS, hint};
 pub const SNAPSHOT: &str = "index/snapshot.json";
 /// Hints are re-read this far behind the watermark.
 pub const WINDOW_MS: i64 = 120_000;
@@ -46,23 +47,6 @@ const PENDING_MS: i64 = 24 * 3600 * 1000;
 /// 30 days; 5 days of margin).
 pub const HINTS_TRUSTED_MS: i64 = 25 * 24 * 3600 * 1000;
 const CONCURRENCY: usize = 32;
-
-fn now_ms(now: OffsetDateTime) -> i64 {
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Records that `code` changed.
-pub async fn hint(storage: &Storage, code: &str, now: OffsetDateTime) -> StorageResult<()> {
-    let key = format!(
-        "{HINTS}{:013}-{}-{code}",
-        now_ms(now),
-        hex::encode(rand::random::<[u8; 4]>())
-    );
-    storage
-        .put_if_absent(&key, Bytes::new(), "application/octet-stream")
-        .await
-        .map(|_| ())
-}
 
 #[derive(Default, Serialize, Deserialize)]
 struct Snapshot {

@@ -5,6 +5,7 @@
 //! the operations that keep a dossier's writes exactly-once ([`dossiers`]) and the
 //! desk's index ([`index`]).
 
+pub mod changes;
 pub mod dossiers;
 pub mod index;
 mod object_store;

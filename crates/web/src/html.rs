@@ -13,8 +13,12 @@ use catalog::Procedure;
 use catalog::form_html::{FormView, render_form};
 use catalog::validate::{FieldError, RawValues};
 
-use crate::routes::PAGE_SCRIPT;
-use crate::routes::track::TrackView;
+use dossier::tracking::TrackView;
+
+/// The one script of the function's own pages (the print button), served by the
+/// function itself so that those pages need nothing from the site's build and no inline
+/// script.
+pub const PAGE_SCRIPT: &str = "/api/assets/page.js";
 use dossier::receipt::Receipt;
 
 /// The layout around every page of the function: the site's stylesheet, header and

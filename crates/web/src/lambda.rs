@@ -42,14 +42,13 @@ pub async fn handle(
         tracing::info!(?report, "outbox delivery pass");
         let mut answer = serde_json::to_value(report)?;
         // The console's index is derived data: a failure here is logged, not retried.
-        answer["index"] =
-            match store::index::upkeep(&state.inner.admin.index, state.storage(), now).await {
-                Ok(stats) => serde_json::to_value(stats)?,
-                Err(e) => {
-                    tracing::warn!("console index upkeep: {e}");
-                    Value::String(e.to_string())
-                }
-            };
+        answer["index"] = match store::index::upkeep(state.index(), state.storage(), now).await {
+            Ok(stats) => serde_json::to_value(stats)?,
+            Err(e) => {
+                tracing::warn!("console index upkeep: {e}");
+                Value::String(e.to_string())
+            }
+        };
         return Ok(answer);
     }
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;

@@ -8,6 +8,7 @@ pub mod html;
 pub mod intake;
 pub mod lambda;
 pub mod multipart;
+pub mod respond;
 pub mod routes;
 pub mod serve;
 pub mod state;

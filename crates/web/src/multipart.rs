@@ -9,7 +9,7 @@ use catalog::validate::RawValues;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::intake::display_name;
+use catalog::validate::display_name;
 
 /// Largest text value read (the validators allow 5,000 characters, UTF-8 up to 4 bytes).
 const MAX_TEXT_BYTES: usize = 24 * 1024;

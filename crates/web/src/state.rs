@@ -7,7 +7,7 @@ use std::sync::Arc;
 use catalog::{Bundle, BundleContent, Calendar, Content, Procedure, Site};
 
 use crate::config::Config;
-use crate::html::Shell;
+use catalog::Shell;
 use store::Storage;
 
 #[derive(Clone)]
@@ -32,7 +32,7 @@ pub(crate) struct Inner {
     /// The day's dossier numbers, claimed once each.
     pub sequence: store::dossiers::Sequence,
     /// The officers' console: the dossier index kept between requests.
-    pub admin: crate::admin::AdminState,
+    pub index: tokio::sync::Mutex<store::index::Index>,
 }
 
 impl AppState {
@@ -82,7 +82,7 @@ impl AppState {
                 notifier: outbox::Notifier::new(config.notify.clone()),
                 config,
                 sequence: Default::default(),
-                admin: Default::default(),
+                index: Default::default(),
             }),
         }
     }
@@ -132,7 +132,7 @@ impl AppState {
 
     /// The desk's index of dossiers this process keeps between requests.
     pub fn index(&self) -> &tokio::sync::Mutex<store::index::Index> {
-        &self.inner.admin.index
+        &self.inner.index
     }
 
     /// The content hash of the bundle this state was built from.

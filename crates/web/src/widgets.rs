@@ -35,7 +35,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::routes::message;
+use crate::respond::message;
 use crate::state::AppState;
 use store::Storage;
 

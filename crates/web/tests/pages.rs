@@ -12,13 +12,13 @@ use axum::http::StatusCode;
 use catalog::validate::{FieldError, RawValues};
 use catalog::{Appointment, Content, Day, Procedure};
 use dossier::receipt::{self, Receipt};
+use dossier::tracking::{ProcedureBrief, TrackView};
 use dossier::{Attachment, ContactInfo, Event, Manifest, ProcedureRef, Status};
 use time::macros::{date, time};
 use web::html::{
     DeskReceipt, Layout, Shell, desk_receipt_page, errors_page, form_errors_page, message_page,
     receipt_html, receipt_page, track_form_page, track_page,
 };
-use web::routes::track::{ProcedureBrief, TrackView};
 
 const HOSTILE: &str = r#"<script>alert("x")</script> & 'Nguyễn'"#;
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::auth::Session;
-use crate::routes::message;
+use crate::respond::message;
 use crate::state::AppState;
 use store::dossiers::read_dossier;
 
@@ -79,7 +79,7 @@ pub async fn apply(
     let mut events = events;
     events.push(event);
     let summary = summarize(&manifest, &events);
-    state.inner.admin.index.lock().await.record(summary.clone());
+    state.index().lock().await.record(summary.clone());
     Ok(axum::Json(StepAnswer {
         actions: offers(summary.status),
         code: summary.code,

@@ -15,7 +15,7 @@ use catalog::vn_time::{parse_time, received_text};
 use dossier::{RETRY_MESSAGE, receipt};
 
 use crate::html::{DeskReceipt, desk_receipt_page, message_page};
-use crate::routes::html;
+use crate::respond::html;
 use crate::state::AppState;
 
 pub const NOT_RECEIVED: &str = "Hồ sơ này chưa được tiếp nhận tại Trung tâm Phục vụ hành chính công xã. Hãy tiếp nhận và hẹn ngày trả kết quả trước, rồi in giấy tiếp nhận.";

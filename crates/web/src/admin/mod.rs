@@ -9,7 +9,6 @@ pub mod actions;
 pub mod auth;
 pub mod desk_receipt;
 pub mod outbox_panel;
-pub mod supplement;
 
 use std::time::Duration;
 
@@ -30,15 +29,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::routes::message;
+use crate::respond::message;
 use crate::state::AppState;
 use auth::Session;
-
-/// What the function keeps between requests for the console.
-#[derive(Default)]
-pub struct AdminState {
-    pub index: tokio::sync::Mutex<store::index::Index>,
-}
 
 /// Presigned GET URLs for attachments live this long.
 pub const ATTACHMENT_URL_SECS: u64 = 300;
@@ -207,7 +200,7 @@ async fn list(
     State(state): State<AppState>,
     Query(q): Query<dossier::summary::ListQuery>,
 ) -> Response {
-    let index = &state.inner.admin.index;
+    let index = state.index();
     match store::index::list(index, state.storage(), &q, OffsetDateTime::now_utc()).await {
         Ok(answer) => axum::Json(answer).into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),

@@ -4,14 +4,55 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use dossier::Status;
+use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::routes::message;
+use crate::respond::message;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 use outbox::OutboxRecord;
 use outbox::deliver::{Standing, expired, list_outbox, standing};
+
+/// One notice as the console lists it.
+#[derive(Serialize)]
+struct NoticeRow {
+    id: String,
+    code: String,
+    kind: Status,
+    /// The notice's name, from the status machine.
+    kind_label: &'static str,
+    created_at: String,
+    sms_to: Option<String>,
+    email_to: Option<String>,
+    attempts: u32,
+    last_error: Option<String>,
+    /// Only for notices still waiting: which channels went through, when the next try
+    /// is, and whether an attempt failed ("failed") or none was made yet ("pending").
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    progress: Option<Progress>,
+}
+
+#[derive(Serialize)]
+struct Progress {
+    sms_sent: bool,
+    email_sent: bool,
+    next_attempt_at: Option<String>,
+    state: &'static str,
+}
+
+/// `GET /api/admin/outbox`
+#[derive(Serialize)]
+struct OutboxAnswer {
+    delivered: usize,
+    waiting: Vec<NoticeRow>,
+    /// Past the sending window, never sent: the desk has to reach these citizens.
+    gave_up: Vec<NoticeRow>,
+    void: usize,
+    expired: usize,
+    smtp_configured: bool,
+    sms_configured: bool,
+}
 
 pub async fn outbox(State(state): State<AppState>) -> Response {
     let storage = state.storage();
@@ -38,17 +79,18 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 void += 1;
                 continue;
             }
-            let mut row = json!({
-                "id": id,
-                "code": r.code,
-                "kind": r.kind,
-                "kind_label": r.kind.notice_label(),
-                "created_at": r.created_at,
-                "sms_to": r.sms.as_ref().map(|s| s.to.clone()),
-                "email_to": r.email.as_ref().map(|e| e.to.clone()),
-                "attempts": r.attempts,
-                "last_error": r.last_error,
-            });
+            let mut row = NoticeRow {
+                id: id.clone(),
+                code: r.code.clone(),
+                kind: r.kind,
+                kind_label: r.kind.notice_label(),
+                created_at: r.created_at.clone(),
+                sms_to: r.sms.as_ref().map(|s| s.to.clone()),
+                email_to: r.email.as_ref().map(|e| e.to.clone()),
+                attempts: r.attempts,
+                last_error: r.last_error.clone(),
+                progress: None,
+            };
             if expired(&r, now) {
                 old += 1;
                 if gave_up.len() < 200 {
@@ -56,10 +98,12 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
                 }
                 continue;
             }
-            row["sms_sent"] = sent.contains(&format!("outbox-sent/{id}.sms")).into();
-            row["email_sent"] = sent.contains(&format!("outbox-sent/{id}.email")).into();
-            row["next_attempt_at"] = r.next_attempt_at.into();
-            row["state"] = if r.attempts > 0 { "failed" } else { "pending" }.into();
+            row.progress = Some(Progress {
+                sms_sent: sent.contains(&format!("outbox-sent/{id}.sms")),
+                email_sent: sent.contains(&format!("outbox-sent/{id}.email")),
+                next_attempt_at: r.next_attempt_at,
+                state: if r.attempts > 0 { "failed" } else { "pending" },
+            });
             items.push(row);
         }
         Ok::<_, store::StorageError>((items, gave_up, delivered, void, old))
@@ -67,15 +111,15 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
     .await;
     let c = &state.config().notify;
     match listed {
-        Ok((items, gave_up, delivered, void, old)) => axum::Json(json!({
-            "delivered": delivered,
-            "waiting": items,
-            "gave_up": gave_up,
-            "void": void,
-            "expired": old,
-            "smtp_configured": c.smtp_url.is_some(),
-            "sms_configured": c.sms_url.is_some(),
-        }))
+        Ok((waiting, gave_up, delivered, void, expired)) => axum::Json(OutboxAnswer {
+            delivered,
+            waiting,
+            gave_up,
+            void,
+            expired,
+            smtp_configured: c.smtp_url.is_some(),
+            sms_configured: c.sms_url.is_some(),
+        })
         .into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     }

@@ -2,7 +2,7 @@
 //! and the real type judged by the first bytes.
 
 use bytes::Bytes;
-use catalog::validate::{FieldError, validate_attachment};
+use catalog::validate::{FieldError, display_name, validate_attachment};
 use catalog::{FieldType, FileKind, Procedure};
 
 use super::{FileSource, IncomingFile, MAX_FILES_PER_FIELD, SNIFF_BYTES, SubmitError};
@@ -145,17 +145,6 @@ pub fn valid_staging_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// A file name fit to show: no path, no control characters, at most 80 characters.
-pub fn display_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let shown: String = base.chars().filter(|c| !c.is_control()).take(80).collect();
-    if shown.trim().is_empty() {
-        "tệp".into()
-    } else {
-        shown
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,12 +159,5 @@ mod tests {
         ));
         assert!(!valid_staging_key("dossiers/2025/04/x/dossier.json"));
         assert!(!valid_staging_key("uploads/short/1-scan.pdf"));
-    }
-
-    #[test]
-    fn display_names_lose_paths_and_controls() {
-        assert_eq!(display_name("../../etc/passwd"), "passwd");
-        assert_eq!(display_name("C:\\Users\\a\\giấy\u{0}.pdf"), "giấy.pdf");
-        assert_eq!(display_name("\u{7}"), "tệp");
     }
 }

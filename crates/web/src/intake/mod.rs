@@ -6,11 +6,11 @@
 
 mod files;
 
-pub use files::{display_name, valid_staging_key};
+pub use files::valid_staging_key;
 
 use bytes::Bytes;
 use catalog::Procedure;
-use catalog::validate::{FieldError, RawValues, safe_file_name, validate_values};
+use catalog::validate::{FieldError, RawValues, display_name, safe_file_name, validate_values};
 use catalog::vn_time::{VN, format_time, hhmm, parse_time};
 use dossier::notice::{NoticeContext, received_notice};
 use dossier::receipt::{self, Receipt};

@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use time::OffsetDateTime;
 
-use super::html;
 use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
 use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::multipart;
+use crate::respond::html;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 

@@ -11,13 +11,13 @@ use catalog::validate::{
     FieldError, RawValues, accepted_kinds, human_size, kinds_label, safe_file_name,
 };
 use catalog::{FieldType, FileKind};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::message;
 use crate::captcha;
 use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
+use crate::respond::message;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 
@@ -32,8 +32,47 @@ pub async fn challenge(State(state): State<AppState>) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], axum::Json(challenge)).into_response()
 }
 
+/// A refused request: every problem, each with its field and a Vietnamese message.
+#[derive(Serialize)]
+struct ErrorsAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    errors: Vec<FieldError>,
+}
+
+/// Where the browser puts one file: a presigned PUT with the headers it must send.
+#[derive(Serialize)]
+struct UploadTicket {
+    field: String,
+    name: String,
+    key: String,
+    url: String,
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct UploadsAnswer {
+    uploads: Vec<UploadTicket>,
+    /// Seconds the URLs stay valid.
+    expires_in: u64,
+}
+
+/// A dossier taken in: its receipt as data and as the HTML the page shows.
+#[derive(Serialize)]
+struct ReceiptAnswer<'a> {
+    receipt: &'a dossier::receipt::Receipt,
+    receipt_html: String,
+}
+
 fn errors(status: StatusCode, errors: Vec<FieldError>) -> Response {
-    (status, axum::Json(json!({ "errors": errors }))).into_response()
+    (
+        status,
+        axum::Json(ErrorsAnswer {
+            message: None,
+            errors,
+        }),
+    )
+        .into_response()
 }
 
 fn bad_json(e: &serde_json::Error) -> Response {
@@ -113,7 +152,7 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
         let kinds = accepted_kinds(field);
         let limit =
             (u64::from(field.max_size_kb.unwrap_or(5120)) * 1024).min(config.max_file_bytes);
-        let name = crate::intake::display_name(&file.name);
+        let name = catalog::validate::display_name(&file.name);
         match FileKind::from_mime(file.kind.trim()) {
             Some(kind) if kinds.contains(&kind) => {
                 if file.size == 0 {
@@ -165,20 +204,23 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             Ok((url, headers)) => {
                 let mut h: BTreeMap<String, String> = headers.into_iter().collect();
                 h.insert("content-type".into(), kind.mime().into());
-                out.push(json!({
-                    "field": field,
-                    "name": crate::intake::display_name(&file.name),
-                    "key": key,
-                    "url": url,
-                    "headers": h,
-                }));
+                out.push(UploadTicket {
+                    field,
+                    name: catalog::validate::display_name(&file.name),
+                    key,
+                    url,
+                    headers: h,
+                });
             }
             Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
         }
     }
     (
         [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(json!({ "uploads": out, "expires_in": config.upload_ttl_secs })),
+        axum::Json(UploadsAnswer {
+            uploads: out,
+            expires_in: config.upload_ttl_secs,
+        }),
     )
         .into_response()
 }
@@ -290,10 +332,10 @@ pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
                 [(header::CACHE_CONTROL, "no-store")],
                 // The receipt as data, and as the HTML the function's receipt page shows,
                 // which the site's form page puts in place of the form.
-                axum::Json(json!({
-                    "receipt": receipt,
-                    "receipt_html": crate::html::receipt_html(&receipt),
-                })),
+                axum::Json(ReceiptAnswer {
+                    receipt_html: crate::html::receipt_html(&receipt),
+                    receipt: &receipt,
+                }),
             )
                 .into_response()
         }
@@ -305,7 +347,10 @@ pub fn submit_error_json(e: &SubmitError) -> Response {
     match e {
         SubmitError::Captcha(c) => (
             StatusCode::FORBIDDEN,
-            axum::Json(json!({ "message": c.message(), "errors": e.field_errors() })),
+            axum::Json(ErrorsAnswer {
+                message: Some(c.message()),
+                errors: e.field_errors(),
+            }),
         )
             .into_response(),
         SubmitError::Storage(err) => {

@@ -2,6 +2,7 @@
 
 pub mod form;
 pub mod json;
+pub mod supplement;
 pub mod track;
 
 use axum::Router;
@@ -14,6 +15,8 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::html::PAGE_SCRIPT;
+use crate::respond::{html, message};
 use crate::state::AppState;
 
 /// Set by the Lambda glue when API Gateway handed over a body marked base64 that does
@@ -28,7 +31,7 @@ pub fn router(state: AppState) -> Router {
     let form_limit = (config.max_total_bytes + catalog::plain_post::FIELDS_ALLOWANCE) as usize;
     let api = Router::new()
         .route("/health", get(|| async { axum::Json(json!({"ok": true})) }))
-        .route("/assets/page.js", get(page_script))
+        .route(PAGE_SCRIPT.trim_start_matches("/api"), get(page_script))
         .route("/challenge", get(json::challenge))
         .route("/uploads", post(json::uploads))
         .route("/dossiers", post(json::dossiers))
@@ -49,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/admin", crate::admin::routes(state.clone()))
         .route(
             "/dossiers/{code}/supplement",
-            post(crate::admin::supplement::supplement).layer(DefaultBodyLimit::max(form_limit)),
+            post(supplement::supplement).layer(DefaultBodyLimit::max(form_limit)),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(256 * 1024))
@@ -105,10 +108,6 @@ async fn reject_bad_body(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The one script of the function's own pages (the print button), served from here so
-/// that those pages need nothing from the site's build and no inline script.
-pub const PAGE_SCRIPT: &str = "/api/assets/page.js";
-
 async fn page_script() -> Response {
     (
         [
@@ -125,24 +124,6 @@ async fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         "Không có địa chỉ này trong dịch vụ nộp hồ sơ.",
     )
-}
-
-/// `{"message": …}` with a status.
-pub fn message(status: StatusCode, text: &str) -> Response {
-    (status, axum::Json(json!({ "message": text }))).into_response()
-}
-
-/// HTML with a status and no caching.
-pub fn html(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -4,16 +4,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use catalog::vn_time::{appointment_minute, hhmm};
-use dossier::{
-    Event, Manifest, RETRY_MESSAGE, Status, current_appointment, current_status, dossier_prefix,
-};
-use serde::{Deserialize, Serialize};
+use dossier::tracking::{TrackView, track_view};
+use dossier::{Event, Manifest, RETRY_MESSAGE, dossier_prefix};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{html, message};
 use crate::html::{message_page, track_form_page, track_page};
+use crate::respond::{html, message};
 use crate::state::AppState;
 use store::StorageError;
 
@@ -25,24 +23,6 @@ pub struct TrackQuery {
     code: Option<String>,
     #[serde(default)]
     token: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TrackView {
-    pub code: String,
-    pub procedure: ProcedureBrief,
-    pub status: Status,
-    pub status_label: String,
-    /// "2025-04-30T16:00"
-    pub appointment: String,
-    pub appointment_text: String,
-    pub history: Vec<Event>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ProcedureBrief {
-    pub code: String,
-    pub title: String,
 }
 
 /// `Ok(None)` for every kind of "not found".
@@ -74,35 +54,15 @@ pub async fn lookup(
     ) {
         return Ok(None);
     }
-    let mut history = Vec::new();
+    let mut events = Vec::new();
     for key in storage.list(&format!("{prefix}events/")).await? {
         if let Some(bytes) = storage.get(&key).await?
             && let Ok(event) = serde_json::from_slice::<Event>(&bytes)
         {
-            // Who did it stays inside the desk.
-            history.push(Event {
-                by: None,
-                by_name: None,
-                ..event
-            });
+            events.push(event);
         }
     }
-    let status = current_status(&history);
-    // The desk may set another day when it takes the dossier in; the latest one holds.
-    let appointment = current_appointment(&manifest, &history);
-    let time = hhmm(appointment.time);
-    Ok(Some(TrackView {
-        code: manifest.code.clone(),
-        procedure: ProcedureBrief {
-            code: manifest.procedure.code.clone(),
-            title: manifest.procedure.title.clone(),
-        },
-        status_label: status.label().to_owned(),
-        status,
-        appointment: appointment_minute(&appointment),
-        appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
-        history,
-    }))
+    Ok(Some(track_view(&manifest, events)))
 }
 
 pub async fn track_json(

@@ -16,10 +16,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::actions::append_event;
-use crate::intake::display_name;
-use crate::routes::message;
-use crate::routes::track::NOT_FOUND;
+use catalog::validate::display_name;
+
+use super::track::{NOT_FOUND, lookup};
+use crate::admin::actions::append_event;
+use crate::respond::message;
 use crate::state::AppState;
 use store::dossiers::{read_dossier, stored_prefix};
 
@@ -47,7 +48,7 @@ pub async fn supplement(
         (Ok(json), false) => (StatusCode::OK, axum::Json(json)).into_response(),
         (Err((status, text)), false) => message(status, &text),
         (Ok(_), true) => Redirect::to(&back).into_response(),
-        (Err((status, text)), true) => crate::routes::html(
+        (Err((status, text)), true) => crate::respond::html(
             status,
             crate::html::message_page(
                 &state.inner.shell,
@@ -94,7 +95,7 @@ async fn receive(
         .collect();
     let refuse = |status: StatusCode, text: &str| (token.clone(), Err((status, text.to_owned())));
     // Same answer for a wrong token and an unknown code.
-    let view = match crate::routes::track::lookup(state, code, &token).await {
+    let view = match lookup(state, code, &token).await {
         Ok(Some(v)) => v,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
