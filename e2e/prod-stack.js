@@ -216,7 +216,7 @@ function isTextBody(contentType) {
   return /^(application\/json|text\/)/i.test(contentType || '');
 }
 
-export function edgeServer({ distribution, ports, log }) {
+export function edgeServer({ distribution, ports, log, routes }) {
   const behaviours = distribution.behaviours.map((b) => ({ ...b, re: globToRegExp(b.pathPattern) }));
   const behaviourFor = (uri) => behaviours.find((b) => b.pathPattern === '*' || b.re.test(uri)) || behaviours.at(-1);
 
@@ -277,13 +277,23 @@ export function edgeServer({ distribution, ports, log }) {
       body: body.length ? (text ? body.toString('utf8') : body.toString('base64')) : undefined,
       isBase64Encoded: body.length > 0 && !text,
     };
+    const route = routeFor(routes, req.method, uri);
+    if (!route) {
+      return { status: 404, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"message":"Not Found"}') };
+    }
+    event.routeKey = event.requestContext.routeKey = `${route.method} ${route.path}`;
+    if (!route.greedy) {
+      const names = [...route.path.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]);
+      const values = uri.match(new RegExp('^' + route.path.replace(/\{[a-z]+\}/g, '([^/]+)') + '$')).slice(1);
+      event.pathParameters = names.length ? Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(values[i])])) : undefined;
+    }
     const payload = Buffer.from(JSON.stringify(event));
     if (payload.length > LAMBDA_REQUEST_LIMIT) {
       // What API Gateway answers when Lambda refuses the invocation as too large.
       log(`api: ${req.method} ${uri}: event of ${payload.length} bytes is over Lambda's 6 MB limit`);
       return { status: 413, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"message":"Request Too Long"}') };
     }
-    const invoked = await fetch(`http://127.0.0.1:${ports.runtime}/2015-03-31/functions/_/invocations`, {
+    const invoked = await fetch(`http://127.0.0.1:${ports.runtimes[route.fn]}/2015-03-31/functions/_/invocations`, {
       method: 'POST', body: payload, headers: { 'content-type': 'application/json' },
     });
     const answer = await invoked.json().catch(() => null);
@@ -381,6 +391,30 @@ async function waitFor(check, what, child, seconds = 60) {
   throw new Error(`${what} did not answer within ${seconds} s`);
 }
 
+/**
+ * The HTTP API's routes from the template: each function's HttpApi events, as API
+ * Gateway matches them (an exact route before a greedy `{proxy+}` one; `{id}` is one
+ * path segment).
+ */
+export function apiRoutesFromTemplate(template) {
+  const routes = [];
+  for (const [name, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Serverless::Function') continue;
+    for (const e of Object.values(r.Properties.Events || {})) {
+      if (e.Type !== 'HttpApi') continue;
+      const p = e.Properties.Path;
+      const greedy = p.endsWith('{proxy+}');
+      const re = new RegExp('^' + p.replace(/\{proxy\+\}$/, '.+').replace(/\{[a-z]+\}/g, '[^/]+') + '$');
+      routes.push({ fn: name, method: e.Properties.Method.toUpperCase(), path: p, greedy, re });
+    }
+  }
+  return routes.sort((a, b) => a.greedy - b.greedy);
+}
+
+function routeFor(routes, method, uri) {
+  return routes.find((r) => (r.method === 'ANY' || r.method === method) && r.re.test(uri));
+}
+
 function cargoLambda() {
   const scripts = execFileSync('python3', ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))']).toString().trim();
   const bin = path.join(scripts, 'cargo-lambda');
@@ -401,7 +435,7 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
     await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
   };
   try {
-    const ports = { moto: await freePort(), runtime: await freePort(), edge: port || await freePort() };
+    const ports = { moto: await freePort(), edge: port || await freePort(), runtimes: {} };
     const motoUrl = `http://127.0.0.1:${ports.moto}`;
     const aws = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: REGION, AWS_EC2_METADATA_DISABLED: 'true' };
 
@@ -421,36 +455,49 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
       cwd: ROOT, env: { ...process.env, ...aws }, stdio: ['ignore', fs.openSync(path.join(logDir, 'deploy.log'), 'w'), 'inherit'],
     });
 
-    const runtime = spawnLogged('emulator', cargoLambda(), ['lambda', 'watch', '--only-lambda-apis', '-A', '127.0.0.1', '-P', String(ports.runtime)]);
-    await waitFor(() => new Promise((resolve) => {
-      const s = net.connect(ports.runtime, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    }), 'cargo lambda watch', runtime);
-
-    const fnBin = process.env.SUBMIT_FN_BIN || path.join(ROOT, 'target/debug/submit-fn');
-    const fnEnv = {
-      ...aws,
-      AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${ports.runtime}/.rt`,
-      AWS_LAMBDA_FUNCTION_NAME: '_',
-      AWS_LAMBDA_FUNCTION_VERSION: '1',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-      MOTCUA_BUCKET: DOSSIER_BUCKET,
-      MOTCUA_S3_ENDPOINT: motoUrl,
-      MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
-      MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
-      MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
-      RUST_LOG: 'info,aws=warn',
-      ...functionEnvFromTemplate(template),
-    };
     // Packaged as infra/README.md says: what `generator build` wrote for the function
-    // (site.function/ beside the site) next to the bootstrap, the working folder on
+    // (site.function/ beside the site) next to each bootstrap, the working folder on
     // Lambda (/var/task), where the template's relative paths point.
     const pkg = path.join(logDir, 'task');
     fs.cpSync(`${site}.function`, pkg, { recursive: true });
-    const fn = spawnLogged('function', fnBin, [], fnEnv, pkg);
+    // Each HTTP function of the template under its own Runtime API emulator, as each
+    // Lambda function has its own instances: the submissions' function and the widgets'.
+    const routes = apiRoutesFromTemplate(template);
+    const binDir = path.dirname(process.env.SUBMIT_FN_BIN || path.join(ROOT, 'target/debug/submit-fn'));
+    const binaries = { SubmitFunction: process.env.SUBMIT_FN_BIN || path.join(binDir, 'submit-fn'), WidgetsFunction: path.join(binDir, 'widgets-fn') };
+    const fns = [];
+    for (const name of new Set(routes.map((r) => r.fn))) {
+      const runtimePort = await freePort();
+      ports.runtimes[name] = runtimePort;
+      const runtime = spawnLogged(`emulator-${name}`, cargoLambda(), ['lambda', 'watch', '--only-lambda-apis', '-A', '127.0.0.1', '-P', String(runtimePort)]);
+      await waitFor(() => new Promise((resolve) => {
+        const c = net.connect(runtimePort, '127.0.0.1', () => { c.end(); resolve(true); });
+        c.on('error', () => resolve(false));
+      }), 'cargo lambda watch', runtime);
+      if (!binaries[name]) throw new Error(`no local binary for the template's ${name}`);
+      const fnEnv = {
+        ...aws,
+        AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${runtimePort}/.rt`,
+        AWS_LAMBDA_FUNCTION_NAME: '_',
+        AWS_LAMBDA_FUNCTION_VERSION: '1',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(template.Resources[name].Properties.MemorySize || 128),
+        MOTCUA_BUCKET: DOSSIER_BUCKET,
+        MOTCUA_S3_ENDPOINT: motoUrl,
+        MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+        MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
+        MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
+        RUST_LOG: 'info,aws=warn',
+        ...functionEnvFromTemplate(template, name),
+      };
+      // Only what the template gives each function (the widgets get no secrets).
+      const given = template.Resources[name].Properties.Environment.Variables;
+      for (const k of ['MOTCUA_PUBLIC_URL', 'MOTCUA_SIGNING_KEY', 'MOTCUA_CAPTCHA_KEY']) if (!(k in given)) delete fnEnv[k];
+      fns.push(spawnLogged(`function-${name}`, binaries[name], [], fnEnv, pkg));
+    }
+    const fn = fns[0];
 
     const distribution = distributionFromTemplate(template, local);
-    const edge = edgeServer({ distribution, ports, log });
+    const edge = edgeServer({ distribution, ports, log, routes });
     await new Promise((resolve) => edge.listen(ports.edge, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${ports.edge}`;
     await waitFor(async () => (await fetch(`${base}/api/health`)).ok, 'the function behind the edge', fn, 120);
@@ -464,9 +511,9 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
   }
 }
 
-/** The function's environment that the template sets and that holds locally too. */
-function functionEnvFromTemplate(template) {
-  const vars = template.Resources.SubmitFunction.Properties.Environment.Variables;
+/** A function's environment that the template sets and that holds locally too. */
+function functionEnvFromTemplate(template, name = 'SubmitFunction') {
+  const vars = template.Resources[name].Properties.Environment.Variables;
   const env = {};
   for (const [k, v] of Object.entries(vars)) {
     // Plain values only: references to parameters and secrets have local stand-ins above.

@@ -4,15 +4,19 @@
 The Rust tests call `lambda::handle` directly; this drives the built binary the way AWS
 Lambda does: `cargo lambda watch --only-lambda-apis` emulates the Runtime API, the
 binary (started with AWS_LAMBDA_RUNTIME_API set, so in its Lambda mode) polls it for
-events, and its S3 is a moto server. Events are API Gateway v2 requests (from the
-aws_lambda_events fixtures' shape) and the EventBridge schedule.
+events, and its S3 is a moto server. The template's three functions each get their own
+emulator: the dossier function (`submit-fn`) API Gateway v2 requests, the widgets
+function (`widgets-fn`) the home page's, and the outbox worker (`outbox-worker`) the
+EventBridge schedule, as the aws_lambda_events crate's own fixture has it.
 
-    scripts/lambda_smoke.py [path/to/submit-fn]     (default target/debug/submit-fn)
+    scripts/lambda_smoke.py [path/to/submit-fn]     (default target/debug/submit-fn;
+                                                     the other two beside it)
 
 Needs cargo-lambda and moto (pip); scripts/test.sh installs both.
 """
 
 import base64
+import glob
 import json
 import os
 import subprocess
@@ -58,6 +62,18 @@ def http_event(method, path, body=None, base64_encoded=False, headers=None):
     }
 
 
+def schedule_event():
+    """The EventBridge schedule fixture aws_lambda_events ships (in cargo's registry once
+    the workspace is built), else the same event written out."""
+    home = os.environ.get("CARGO_HOME") or os.path.expanduser("~/.cargo")
+    found = sorted(glob.glob(os.path.join(
+        home, "registry/src/*/aws_lambda_events-*/src/fixtures/example-eventbridge-schedule.json")))
+    if found:
+        with open(found[-1]) as f:
+            return json.load(f)
+    return SCHEDULE
+
+
 SCHEDULE = {
     "version": "0",
     "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
@@ -82,7 +98,7 @@ def main():
     procs = []
     logs = tempfile.mkdtemp(prefix="motcua-lambda-smoke.")
     try:
-        s3_port, api_port = free_port(), free_port()
+        s3_port = free_port()
         moto = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
             stdout=open(os.path.join(logs, "moto.log"), "w"), stderr=subprocess.STDOUT)
@@ -96,16 +112,9 @@ def main():
         cargo_lambda = os.path.join(sysconfig.get_path("scripts"), "cargo-lambda")
         if not os.path.exists(cargo_lambda):
             cargo_lambda = "cargo-lambda"
-        emulator = subprocess.Popen(
-            [cargo_lambda, "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(api_port)],
-            cwd=ROOT, stdout=open(os.path.join(logs, "emulator.log"), "w"), stderr=subprocess.STDOUT)
-        procs.append(emulator)
-        wait_for_port(api_port, emulator, "cargo lambda watch")
-
         env = {
             **os.environ,
             # What the emulator says a function under it must have.
-            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{api_port}/.rt",
             "AWS_LAMBDA_FUNCTION_NAME": "_",
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
@@ -128,18 +137,31 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         task = site + ".function"
         env["MOTCUA_CATALOG"] = "catalog.json"
-        function_log = os.path.join(logs, "function.log")
-        function = subprocess.Popen([BINARY], env=env, cwd=task, stdout=open(function_log, "w"),
-                                    stderr=subprocess.STDOUT)
-        procs.append(function)
+        def start_function(binary, name, env):
+            """`binary` in its Lambda mode under an emulator of its own; returns its
+            process and a function that invokes it with one event."""
+            port = free_port()
+            emulator = subprocess.Popen(
+                [cargo_lambda, "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
+                cwd=ROOT, stdout=open(os.path.join(logs, f"emulator-{name}.log"), "w"),
+                stderr=subprocess.STDOUT)
+            procs.append(emulator)
+            wait_for_port(port, emulator, "cargo lambda watch")
+            process = subprocess.Popen(
+                [binary], env={**env, "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt"},
+                cwd=task, stdout=open(os.path.join(logs, f"{name}.log"), "w"), stderr=subprocess.STDOUT)
+            procs.append(process)
 
-        def invoke(event):
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{api_port}/2015-03-31/functions/_/invocations",
-                data=json.dumps(event).encode(), method="POST",
-                headers={"content-type": "application/json"})
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return json.loads(answer.read())
+            def invoke(event):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/2015-03-31/functions/_/invocations",
+                    data=json.dumps(event).encode(), method="POST",
+                    headers={"content-type": "application/json"})
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    return json.loads(answer.read())
+            return process, invoke
+
+        function, invoke = start_function(BINARY, "function", env)
 
         r = invoke(http_event("GET", "/api/challenge"))
         body = json.loads(r.get("body") or "{}")
@@ -194,11 +216,28 @@ def main():
               and '<header class="top">' in page,
               f"the tracking page links the published stylesheet ({css}) and the site's header")
 
-        r = invoke(SCHEDULE)
+        # The outbox worker: the schedule, typed; nothing else.
+        bin_dir = os.path.dirname(BINARY)
+        worker, invoke_worker = start_function(os.path.join(bin_dir, "outbox-worker"), "worker", env)
+        r = invoke_worker(schedule_event())
         check(isinstance(r, dict) and "sent" in r and "index" in r,
-              f"the EventBridge schedule: a delivery pass and the index upkeep ({json.dumps(r)[:200]})")
+              f"the outbox worker on the EventBridge schedule: a delivery pass and the index upkeep ({json.dumps(r)[:200]})")
 
-        check(function.poll() is None, "the function is still running after every event")
+        # The widgets function: its own, with no secret in its environment.
+        widgets_env = {k: v for k, v in env.items()
+                       if k not in ("MOTCUA_SIGNING_KEY", "MOTCUA_CAPTCHA_KEY", "MOTCUA_PUBLIC_URL")}
+        widgets, invoke_widgets = start_function(os.path.join(bin_dir, "widgets-fn"), "widgets", widgets_env)
+        r = invoke_widgets(http_event("POST", "/api/stats", body=json.dumps({"sid": "lambda-smoke-visit"}),
+                                      headers={"content-type": "application/json"}))
+        figures = json.loads(r.get("body") or "{}")
+        check(r.get("statusCode") == 200 and figures.get("today") == 1 and figures.get("total") == 1,
+              f"the widgets function counts a visit once ({r.get('statusCode')} {r.get('body')})")
+        r = invoke_widgets(http_event("GET", "/api/stats"))
+        check(r.get("statusCode") == 200 and json.loads(r.get("body") or "{}").get("today") == 1,
+              f"... and answers the figures ({r.get('statusCode')})")
+
+        for name, p in (("function", function), ("worker", worker), ("widgets", widgets)):
+            check(p.poll() is None, f"the {name} is still running after every event")
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -208,7 +247,7 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
     if failures:
-        for name in ("function.log", "emulator.log"):
+        for name in sorted(n for n in os.listdir(logs) if n.endswith(".log")):
             print(f"--- {name} (last lines)")
             with open(os.path.join(logs, name)) as f:
                 print("".join(f.readlines()[-30:]))

@@ -9,25 +9,10 @@ use web::{AppState, Config};
 
 /// Runs under the Lambda runtime, or as the local server.
 pub async fn run() -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws=warn")),
-        )
-        .with_target(false)
-        .try_init();
-
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        let config = Config::from_env()?;
-        let bundle = load_bundle(&config.catalog)?;
-        tracing::info!(
-            "danh mục {} (sha256 {})",
-            config.catalog.display(),
-            bundle.content_sha256
-        );
-        let storage = config.storage(None).await;
-        let state = AppState::from_bundle(bundle, storage, config);
-        return web::lambda::run(state)
+    submit_fn::init_tracing();
+    if submit_fn::on_lambda() {
+        let state = submit_fn::lambda_state().await?;
+        return web::lambda::run_http(web::router(state))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"));
     }

@@ -1,56 +1,44 @@
-//! The Lambda glue. Two kinds of events reach the function: HTTP requests (API Gateway /
-//! Function URL), which go to the router, and the EventBridge schedule (`"source":
-//! "aws.events"`, `"detail-type": "Scheduled Event"`), which runs one outbox delivery
-//! pass and the console index's upkeep, and answers their report.
+//! The Lambda glue. Each function of the template has its own kind of event:
+//!
+//! - the dossier function and the widgets function get HTTP requests (API Gateway's
+//!   HTTP API, payload 2.0), which go to their router ([`run_http`]);
+//! - the outbox worker gets the EventBridge schedule, typed ([`EventBridgeEvent`]), and
+//!   runs one outbox delivery pass and the console index's upkeep ([`scheduled`]).
 //!
 //! lambda_http turns HTTP events into `http::Request`s, but it panics on a body marked
 //! base64 that does not decode; the event is therefore checked first, and such a request
 //! reaches the router marked, to be answered with 400.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use axum::Router;
 use base64::Engine;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, LambdaEvent, Service, service_fn};
+use outbox::deliver::DeliveryReport;
+use serde::Serialize;
 use serde_json::Value;
+use store::index::RefreshStats;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
 use crate::routes::BAD_BODY_HEADER;
 use crate::state::AppState;
 
-/// Runs the function under the Lambda runtime.
-pub async fn run(state: AppState) -> Result<(), lambda_http::Error> {
-    let router = crate::router(state.clone());
+/// Runs an HTTP function (`router`) under the Lambda runtime.
+pub async fn run_http(router: Router) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (state, router) = (state.clone(), router.clone());
-        async move { handle(&state, router, event).await }
+        let router = router.clone();
+        async move { handle_http(router, event).await }
     }))
     .await
 }
 
-/// One event: the event JSON in, the answer JSON out (the HTTP response, or the
-/// delivery report for the schedule).
-pub async fn handle(
-    state: &AppState,
+/// One HTTP event: the event JSON in, the HTTP response as Lambda's JSON out.
+pub async fn handle_http(
     router: Router,
     event: LambdaEvent<Value>,
 ) -> Result<Value, lambda_http::Error> {
     let (payload, context) = (event.payload, event.context);
-    if is_schedule(&payload) {
-        let now = OffsetDateTime::now_utc();
-        let report = state.deliver_due(now).await?;
-        tracing::info!(?report, "outbox delivery pass");
-        let mut answer = serde_json::to_value(report)?;
-        // The console's index is derived data: a failure here is logged, not retried.
-        answer["index"] = match store::index::upkeep(state.index(), state.storage(), now).await {
-            Ok(stats) => serde_json::to_value(stats)?,
-            Err(e) => {
-                tracing::warn!("console index upkeep: {e}");
-                Value::String(e.to_string())
-            }
-        };
-        return Ok(answer);
-    }
     let request: LambdaRequest = serde_json::from_value(sanitize(payload))?;
     let mut adapter = Adapter::from(router);
     let adapter = adapter.ready().await?;
@@ -58,10 +46,66 @@ pub async fn handle(
     Ok(serde_json::to_value(response)?)
 }
 
-/// Is this the EventBridge schedule (infra/template.yaml, `OutboxSchedule`)?
-pub fn is_schedule(event: &Value) -> bool {
-    event.get("source").and_then(Value::as_str) == Some("aws.events")
-        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+/// What the schedule's pass answers (in the worker's log and to a test).
+#[derive(Debug, Serialize)]
+pub struct ScheduleReport {
+    #[serde(flatten)]
+    pub delivery: DeliveryReport,
+    /// The console index's upkeep: what it re-read (nothing when it was fresh), or why
+    /// it failed (logged, not retried: the index is derived data).
+    pub index: Upkeep,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Upkeep {
+    Done(Option<RefreshStats>),
+    Failed(String),
+}
+
+/// Why an event is not the worker's.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the outbox worker runs on the EventBridge schedule only, not on {event_source} / {detail_type}"
+)]
+pub struct NotTheSchedule {
+    pub event_source: String,
+    pub detail_type: String,
+}
+
+/// Runs the outbox worker under the Lambda runtime: one pass per scheduled event.
+pub async fn run_schedule(state: AppState) -> Result<(), lambda_http::Error> {
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| {
+        let state = state.clone();
+        async move { scheduled(&state, event.payload).await }
+    }))
+    .await
+}
+
+/// The schedule's pass (infra/template.yaml, `OutboxSchedule`): one outbox delivery
+/// pass, then the console index's upkeep.
+pub async fn scheduled(
+    state: &AppState,
+    event: EventBridgeEvent,
+) -> Result<ScheduleReport, lambda_http::Error> {
+    if event.source != "aws.events" || event.detail_type != "Scheduled Event" {
+        return Err(NotTheSchedule {
+            event_source: event.source,
+            detail_type: event.detail_type,
+        }
+        .into());
+    }
+    let now = OffsetDateTime::now_utc();
+    let delivery = state.deliver_due(now).await?;
+    tracing::info!(?delivery, "outbox delivery pass");
+    let index = match store::index::upkeep(state.index(), state.storage(), now).await {
+        Ok(stats) => Upkeep::Done(stats),
+        Err(e) => {
+            tracing::warn!("console index upkeep: {e}");
+            Upkeep::Failed(e.to_string())
+        }
+    };
+    Ok(ScheduleReport { delivery, index })
 }
 
 /// Marks an event whose base64 body does not decode, instead of letting the

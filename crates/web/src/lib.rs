@@ -12,7 +12,6 @@ pub mod respond;
 pub mod routes;
 pub mod serve;
 pub mod state;
-pub mod widgets;
 
 pub use config::Config;
 pub use html::Shell;

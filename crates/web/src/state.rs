@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub shell: Shell,
     /// The day's dossier numbers, claimed once each.
     pub sequence: store::dossiers::Sequence,
+    /// The home page's widgets: the same bucket, the site's poll.
+    pub widgets: widgets::WidgetsState,
     /// The officers' console: the dossier index kept between requests.
     pub index: tokio::sync::Mutex<store::index::Index>,
 }
@@ -69,6 +71,10 @@ impl AppState {
             .into_iter()
             .map(|p| (p.code.clone(), p))
             .collect();
+        let widgets = widgets::WidgetsState {
+            storage: storage.clone(),
+            poll: site.poll.clone().map(Arc::new),
+        };
         AppState {
             inner: Arc::new(Inner {
                 shell,
@@ -83,6 +89,7 @@ impl AppState {
                 config,
                 sequence: Default::default(),
                 index: Default::default(),
+                widgets,
             }),
         }
     }
@@ -114,6 +121,11 @@ impl AppState {
     /// The version of a procedure's online form that this function holds.
     pub fn form_version(&self, code: &str) -> Option<&str> {
         self.inner.form_versions.get(code).map(String::as_str)
+    }
+
+    /// What the home page's widgets need.
+    pub fn widgets(&self) -> widgets::WidgetsState {
+        self.inner.widgets.clone()
     }
 
     /// The notices' configuration and transports.

@@ -291,13 +291,9 @@ fn event(
 
 async fn through_lambda(h: &Harness, ev: Value) -> (u16, String) {
     let ctx = lambda_http::Context::default();
-    let out = web::lambda::handle(
-        &h.state,
-        h.router.clone(),
-        lambda_http::LambdaEvent::new(ev, ctx),
-    )
-    .await
-    .expect("handled");
+    let out = web::lambda::handle_http(h.router.clone(), lambda_http::LambdaEvent::new(ev, ctx))
+        .await
+        .expect("handled");
     let v = serde_json::to_value(&out).unwrap();
     let status = v["statusCode"].as_u64().unwrap() as u16;
     let body = v["body"].as_str().unwrap_or_default().to_owned();

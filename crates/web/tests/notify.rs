@@ -367,9 +367,18 @@ fn scheduled_event() -> serde_json::Value {
     })
 }
 
+/// The outbox worker's pass on this event, as its function answers it.
+async fn through_worker(h: &Harness, event: serde_json::Value) -> serde_json::Value {
+    let event = serde_json::from_value(event).expect("an EventBridge event");
+    let report = web::lambda::scheduled(&h.state, event)
+        .await
+        .expect("handled");
+    serde_json::to_value(report).unwrap()
+}
+
+/// An HTTP event through the dossier function.
 async fn through_lambda(h: &Harness, event: serde_json::Value) -> serde_json::Value {
-    web::lambda::handle(
-        &h.state,
+    web::lambda::handle_http(
         h.router.clone(),
         lambda_http::LambdaEvent::new(event, lambda_http::Context::default()),
     )
@@ -387,7 +396,7 @@ async fn the_lambda_schedule_delivers_the_outbox() {
     assert!(mails(&smtp).is_empty());
 
     // The schedule's event runs one delivery pass and answers its report.
-    let report = through_lambda(&h, scheduled_event()).await;
+    let report = through_worker(&h, scheduled_event()).await;
     assert_eq!(report["sent"], 1, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     // ... and brings the console's index up to date (the dossier is its one change).
@@ -400,7 +409,7 @@ async fn the_lambda_schedule_delivers_the_outbox() {
     assert!(m[0].starts_with("RCPT: lan@example.vn"), "{}", m[0]);
 
     // The next minute: nothing left to send, nothing sent twice.
-    let report = through_lambda(&h, scheduled_event()).await;
+    let report = through_worker(&h, scheduled_event()).await;
     assert_eq!(
         (report["sent"].as_u64(), report["failed"].as_u64()),
         (Some(0), Some(0))
@@ -408,7 +417,16 @@ async fn the_lambda_schedule_delivers_the_outbox() {
     assert_eq!(gw.got.lock().unwrap().len(), 1);
     assert_eq!(mails(&smtp).len(), 1);
 
-    // Any other event is still an HTTP request for the router.
+    // The worker takes the schedule only; an HTTP event is the dossier function's.
+    let not_schedule = serde_json::from_value(json!({
+        "detail-type": "Object Created", "source": "aws.s3", "detail": {}
+    }))
+    .unwrap();
+    assert!(
+        web::lambda::scheduled(&h.state, not_schedule)
+            .await
+            .is_err()
+    );
     let health = json!({
         "version": "2.0", "routeKey": "$default", "rawPath": "/api/health", "rawQueryString": "",
         "headers": {"host": "abc.execute-api.ap-southeast-1.amazonaws.com"},

@@ -98,7 +98,7 @@ pub async fn apply(
 /// the event is written with): if the store fails before the event is written, the
 /// step fails (the caller answers "thử lại") and that notice stays void; if the event
 /// is written, its notice is already there. The worker sends a notice only once its
-/// event exists with its id (`notify::deliver::standing`), so no notice is lost and none
+/// event exists with its id (`outbox::deliver::standing`), so no notice is lost and none
 /// goes out for a step that did not happen, or that another officer's step beat.
 pub async fn append_event(
     state: &AppState,

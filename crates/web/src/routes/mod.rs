@@ -41,14 +41,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/dossiers/{code}", get(track::track_json))
         .route("/track", get(track::track_html))
-        .route(
-            "/stats",
-            get(crate::widgets::stats_get).post(crate::widgets::stats_hit),
-        )
-        .route(
-            "/polls/{id}",
-            get(crate::widgets::poll_results).post(crate::widgets::poll_vote),
-        )
+        // Served by a function of their own in production (infra/template.yaml); here
+        // too, so that one local server runs the whole site.
+        .merge(widgets::routes().with_state(state.widgets()))
         .nest("/admin", crate::admin::routes(state.clone()))
         .route(
             "/dossiers/{code}/supplement",

@@ -2,7 +2,7 @@
 //! counts stay exact when many requests arrive at once, and when the store fails at any
 //! point of a request that is then retried.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Storage;
 use tower::ServiceExt;
-use web::{AppState, Config, router};
+use widgets::{WidgetsState, router};
 
 struct Setup {
     router: Router,
@@ -21,9 +21,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let content_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
-    let mut content = catalog::load(&content_dir).expect("fixture content loads");
-    content.site.poll = Some(catalog::Poll {
+    let poll = catalog::Poll {
         id: "tim-thay-trang".into(),
         question: "Làm thế nào bạn tìm thấy trang web này?".into(),
         options: ["bang-tin", "can-bo", "nguoi-quen"]
@@ -32,15 +30,20 @@ async fn setup() -> Setup {
                 label: v.to_uppercase(),
             })
             .into(),
-    });
+    };
     let dir = tempfile::tempdir().unwrap();
-    let store = web::serve::dev_store(dir.path()).await.unwrap();
-    let config = Config::for_tests(&content_dir, Some(store.endpoint.clone()));
-    let storage = config.storage(Some(store.keys())).await;
+    let store = dev_store::start(dir.path(), store::policy::CONDITIONAL_ONLY)
+        .await
+        .unwrap();
+    let client = store::s3::client(&store.region, Some(&store.endpoint), Some(store.keys())).await;
+    let storage = Storage::s3(client, "motcua");
     storage.ensure_bucket().await.unwrap();
-    let state = AppState::new(&content, storage, config);
+    let state = WidgetsState {
+        storage: storage.clone(),
+        poll: Some(Arc::new(poll)),
+    };
     Setup {
-        storage: state.storage().clone(),
+        storage,
         router: router(state),
         _store: store,
         _dir: dir,

@@ -1,0 +1,28 @@
+//! `widgets-fn`: the home page's visitor statistics and poll as a function of their own
+//! (infra/template.yaml, `WidgetsFunction`, with its own concurrency and throttle), so
+//! a spike of home-page views never throttles submissions. Locally the `submit-fn`
+//! server answers the same routes.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    submit_fn::init_tracing();
+    if !submit_fn::on_lambda() {
+        eprintln!(
+            "widgets-fn chạy trên AWS Lambda (AWS_LAMBDA_RUNTIME_API chưa đặt).\n    → Trên máy này, máy chủ `cargo run -p submit-fn` trả lời /api/stats và /api/polls."
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    let result = match submit_fn::widgets_state().await {
+        Ok(state) => web::lambda::run_http(widgets::router(state))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("widgets-fn: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
