@@ -18,7 +18,13 @@
     });
   }
   function show(on) { $("cb-login").hidden = on; $("cb-app").hidden = !on; }
-  function started(s) { csrf = s.csrf; $("cb-who").textContent = s.name + " (" + s.login + ")"; show(true); list(); outbox(); }
+  function filters(options) {
+    // The statuses and their names come from the server (the status machine).
+    var sel = $("cb-status");
+    if (sel.options.length > 1 || !options) { return; }
+    options.forEach(function (o) { var opt = document.createElement("option"); opt.value = o.value; opt.textContent = o.label; sel.appendChild(opt); });
+  }
+  function started(s) { csrf = s.csrf; filters(s.filters); $("cb-who").textContent = s.name + " (" + s.login + ")"; show(true); list(); outbox(); }
   function day(t) { return t ? t.slice(8, 10) + "/" + t.slice(5, 7) + "/" + t.slice(0, 4) : ""; }
   function list() {
     var f = new FormData($("cb-filter")), q = [];

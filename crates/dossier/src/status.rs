@@ -80,6 +80,20 @@ impl Status {
         }
     }
 
+    /// The status as the console's filter names it; `None` for the two the "new" filter
+    /// covers.
+    pub fn filter_label(self) -> Option<&'static str> {
+        match self {
+            Status::Received | Status::Supplemented => None,
+            Status::SupplementRequested => Some("Chờ bổ sung"),
+            Status::Accepted => Some("Đang giải quyết"),
+            Status::ResultReady => Some("Có kết quả"),
+            Status::Returned => Some("Đã trả"),
+            Status::Posted => Some("Đã gửi bưu điện"),
+            Status::Refused => Some("Từ chối"),
+        }
+    }
+
     /// The desk's steps open from this status.
     pub fn actions(self) -> &'static [Action] {
         use Action::*;

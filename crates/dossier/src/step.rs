@@ -57,9 +57,11 @@ pub enum StepRefused {
     Invalid(String),
 }
 
-/// The appointment the desk proposes when it receives a dossier now: the procedure's
-/// working days from today's reception day, holidays skipped (3 days, 15:00 cut-off
-/// when the procedure is no longer in the catalogue).
+/// The appointment of a dossier received at `now`: the procedure's working days from
+/// its reception day (after the cut-off, 15:00 unless the procedure says otherwise, the
+/// next working day), holidays skipped. The receipt's appointment, and the one the desk
+/// proposes when it takes the dossier in (3 days when the procedure is no longer in the
+/// catalogue).
 pub fn proposed_appointment(
     calendar: &Calendar,
     procedure: Option<&Procedure>,

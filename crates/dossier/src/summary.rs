@@ -1,9 +1,10 @@
 //! One line of the desk's list, built from a dossier's manifest and events, and the
 //! list itself: the counts, the filters, the order and the page an officer asked for.
 
-use catalog::vn_time::{appointment_minute, local_minute};
+use catalog::Day;
+use catalog::vn_time::{VN, appointment_minute, parse_local_minute, parse_time};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::{Event, Manifest, Status, current_appointment, current_status};
 
@@ -29,10 +30,14 @@ impl Summary {
         self.status.is_open()
     }
 
-    /// Open and past its appointment; `now_local` is [`local_minute`] of now (both
-    /// are fixed-width local minutes, so they compare as text).
-    pub fn overdue(&self, now_local: &str) -> bool {
-        self.open() && self.appointment.as_str() < now_local
+    /// Open and past its appointment (`now_local`: Vietnam's time now).
+    pub fn overdue(&self, now_local: PrimitiveDateTime) -> bool {
+        self.open() && parse_local_minute(&self.appointment).is_some_and(|a| a < now_local)
+    }
+
+    /// The day it was received, in Vietnam.
+    fn received_day(&self) -> Option<Day> {
+        parse_time(&self.received_at).map(|t| Day(t.date()))
     }
 
     pub fn is_new(&self) -> bool {
@@ -56,6 +61,44 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         seq: events.len() as u32,
         updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
     }
+}
+
+/// One choice of the console's status filter.
+#[derive(Debug, Serialize)]
+pub struct FilterOption {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+/// The console's status filter, in its order: the desk's own views, then the statuses.
+pub fn filters() -> Vec<FilterOption> {
+    let views = [
+        FilterOption {
+            value: "new",
+            label: "Mới nộp / đã bổ sung",
+        },
+        FilterOption {
+            value: "overdue",
+            label: "Quá hạn",
+        },
+    ];
+    let order = [
+        Status::SupplementRequested,
+        Status::Accepted,
+        Status::ResultReady,
+        Status::Returned,
+        Status::Posted,
+        Status::Refused,
+    ];
+    views
+        .into_iter()
+        .chain(order.into_iter().filter_map(|s| {
+            Some(FilterOption {
+                value: s.as_str(),
+                label: s.filter_label()?,
+            })
+        }))
+        .collect()
 }
 
 /// The query of `GET /api/admin/dossiers`.
@@ -109,12 +152,17 @@ pub fn listing<'a>(
     q: &ListQuery,
     now: OffsetDateTime,
 ) -> Listing {
-    let now_local = local_minute(now);
+    let now_local = {
+        let t = now.to_offset(VN);
+        PrimitiveDateTime::new(t.date(), t.time())
+    };
+    let from = nonempty(&q.from).and_then(Day::parse_input);
+    let to = nonempty(&q.to).and_then(Day::parse_input);
     let all: Vec<&Summary> = all.into_iter().collect();
     let counts = Counts {
         total: all.len(),
         new: all.iter().filter(|s| s.is_new()).count(),
-        overdue: all.iter().filter(|s| s.overdue(&now_local)).count(),
+        overdue: all.iter().filter(|s| s.overdue(now_local)).count(),
         waiting_papers: all.iter().filter(|s| s.status.awaits_papers()).count(),
     };
     let text =
@@ -126,13 +174,13 @@ pub fn listing<'a>(
         .filter(|s| match nonempty(&q.status) {
             None => true,
             Some("new") => s.is_new(),
-            Some("overdue") => s.overdue(&now_local),
+            Some("overdue") => s.overdue(now_local),
             Some("open") => s.open(),
             Some(st) => s.status.as_str() == st,
         })
         .filter(|s| nonempty(&q.procedure).is_none_or(|p| s.procedure == p))
-        .filter(|s| nonempty(&q.from).is_none_or(|f| s.received_at.get(..10).unwrap_or("") >= f))
-        .filter(|s| nonempty(&q.to).is_none_or(|t| s.received_at.get(..10).unwrap_or("") <= t))
+        .filter(|s| from.is_none_or(|f| s.received_day().is_some_and(|d| d >= f)))
+        .filter(|s| to.is_none_or(|t| s.received_day().is_some_and(|d| d <= t)))
         .filter(|s| {
             text.as_ref().is_none_or(|t| {
                 s.code.to_lowercase().contains(t.as_str())
@@ -155,7 +203,7 @@ pub fn listing<'a>(
         .skip(offset)
         .take(limit)
         .map(|s| SummaryView {
-            overdue: s.overdue(&now_local),
+            overdue: s.overdue(now_local),
             summary: (*s).clone(),
         })
         .collect();
@@ -241,6 +289,20 @@ mod tests {
         // A minute earlier nothing is overdue yet.
         let before = listing(&all, &ListQuery::default(), datetime!(2025-04-30 08:59 UTC));
         assert_eq!(before.counts.overdue, 0);
+    }
+
+    #[test]
+    fn every_status_has_a_filter_that_finds_it() {
+        let f = filters();
+        let values: Vec<&str> = f.iter().map(|o| o.value).collect();
+        assert_eq!(values[..2], ["new", "overdue"]);
+        for s in Status::ALL {
+            assert!(
+                values.contains(&s.as_str()) || s.is_new(),
+                "{s} cannot be filtered"
+            );
+        }
+        assert!(f.iter().all(|o| !o.label.is_empty()));
     }
 
     #[test]

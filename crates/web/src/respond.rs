@@ -11,6 +11,14 @@ struct Message<'a> {
     message: &'a str,
 }
 
+/// `{"ok": true}`: done, nothing more to say.
+#[derive(Serialize)]
+pub struct Done {
+    ok: bool,
+}
+
+pub const DONE: Done = Done { ok: true };
+
 /// `{"message": …}` with a status.
 pub fn message(status: StatusCode, text: &str) -> Response {
     (status, axum::Json(Message { message: text })).into_response()

@@ -177,6 +177,15 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.json()["login"], "lan");
     assert_eq!(me.json()["csrf"], s.csrf.as_str());
+    // The console's status filter comes from the status machine.
+    assert_eq!(
+        me.json()["filters"][1],
+        json!({"value": "overdue", "label": "Quá hạn"})
+    );
+    assert_eq!(
+        me.json()["filters"][2],
+        json!({"value": "supplement-requested", "label": "Chờ bổ sung"})
+    );
 
     let list = s.get(&h, "/api/admin/dossiers").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text());

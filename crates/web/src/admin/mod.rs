@@ -101,7 +101,8 @@ struct LoginForm {
     password: String,
 }
 
-/// The session as the console reads it.
+/// The session as the console reads it, with the status filter's choices (the status
+/// machine's, so the console's page lists none of its own).
 #[derive(Serialize)]
 struct SessionView<'a> {
     login: &'a str,
@@ -109,6 +110,7 @@ struct SessionView<'a> {
     role: auth::Role,
     csrf: &'a str,
     expires_at: i64,
+    filters: Vec<dossier::summary::FilterOption>,
 }
 
 fn session_json(s: &Session) -> SessionView<'_> {
@@ -118,6 +120,7 @@ fn session_json(s: &Session) -> SessionView<'_> {
         role: s.role,
         csrf: &s.csrf,
         expires_at: s.expires,
+        filters: dossier::summary::filters(),
     }
 }
 
@@ -191,7 +194,7 @@ async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
 async fn logout(State(state): State<AppState>) -> Response {
     (
         [(header::SET_COOKIE, auth::cookie(&state, None))],
-        axum::Json(serde_json::json!({"ok": true})),
+        axum::Json(crate::respond::DONE),
     )
         .into_response()
 }

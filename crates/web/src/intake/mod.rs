@@ -20,7 +20,7 @@ use dossier::{
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::OffsetDateTime;
 
 use crate::captcha::{self, CaptchaError};
 use crate::state::AppState;
@@ -313,17 +313,8 @@ impl AppState {
         }
 
         let received = parse_time(&record.received_at).unwrap_or(now);
-        let cutoff = procedure
-            .processing
-            .cutoff
-            .as_deref()
-            .and_then(catalog::calendar::parse_hhmm)
-            .or(Some(time::macros::time!(15:00)));
-        let appointment = self.inner.calendar.appointment(
-            PrimitiveDateTime::new(received.date(), received.time()),
-            procedure.processing.working_days,
-            cutoff,
-        );
+        let appointment =
+            dossier::step::proposed_appointment(&self.inner.calendar, Some(procedure), received);
 
         // The files, under the dossier.
         let mut attachments = Vec::new();

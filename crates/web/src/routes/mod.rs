@@ -11,12 +11,11 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::html::PAGE_SCRIPT;
-use crate::respond::{html, message};
+use crate::respond::{DONE, html, message};
 use crate::state::AppState;
 
 /// Set by the Lambda glue when API Gateway handed over a body marked base64 that does
@@ -30,7 +29,7 @@ pub fn router(state: AppState) -> Router {
     // The files plus room for the fields: at most `catalog::plain_post::MAX_BODY_BYTES`.
     let form_limit = (config.max_total_bytes + catalog::plain_post::FIELDS_ALLOWANCE) as usize;
     let api = Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"ok": true})) }))
+        .route("/health", get(|| async { axum::Json(DONE) }))
         .route(PAGE_SCRIPT.trim_start_matches("/api"), get(page_script))
         .route("/challenge", get(json::challenge))
         .route("/uploads", post(json::uploads))
