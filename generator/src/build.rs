@@ -510,8 +510,7 @@ pub fn check(paths: &Paths) -> Result<Report, BuildError> {
 
 /// Today in Vietnam (UTC+7): the date the commune's warnings are judged by.
 pub fn today_in_vietnam() -> catalog::Day {
-    let vn = time::UtcOffset::from_hms(7, 0, 0).expect("valid offset");
-    catalog::Day(time::OffsetDateTime::now_utc().to_offset(vn).date())
+    catalog::vn_time::today(time::OffsetDateTime::now_utc())
 }
 
 /// What `check` lists without failing (see `catalog::warnings`).

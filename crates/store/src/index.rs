@@ -123,6 +123,7 @@ impl Index {
             .list_after(HINTS, Some(&format!("{HINTS}{from:013}")))
             .await?;
         let mut changed: HashSet<String> = HashSet::new();
+        let mut new_hints = Vec::new();
         for key in keys {
             if self.seen.contains(&key) {
                 continue;
@@ -134,13 +135,10 @@ impl Index {
             if let Some(code) = rest.get(23..) {
                 changed.insert(code.to_owned());
             }
-            self.seen.insert(key);
+            new_hints.push(key);
         }
         stats.hints = changed.len();
         changed.extend(self.pending.keys().cloned());
-        self.watermark_ms = self.watermark_ms.max(now);
-        let keep_from = format!("{HINTS}{:013}", self.watermark_ms - WINDOW_MS);
-        self.seen.retain(|k| *k >= keep_from);
         stats.reread = changed.len();
         let results: Vec<_> = futures_util::stream::iter(changed)
             .map(|code| async move {
@@ -150,21 +148,33 @@ impl Index {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
+        // What was read is kept; but if any read failed, the hints stay unseen and the
+        // watermark stays where it was, so the next refresh reads those dossiers again
+        // (and no snapshot is written past them).
+        let mut failed = None;
         for (code, r) in results {
-            match r? {
-                Some((m, events)) => {
+            match r {
+                Ok(Some((m, events))) => {
                     self.pending.remove(&code);
                     self.map.insert(code, summarize(&m, &events));
                     self.changes_since_snapshot += 1;
                 }
-                None => {
+                Ok(None) => {
                     let first = *self.pending.entry(code.clone()).or_insert(now);
                     if now - first > PENDING_MS {
                         self.pending.remove(&code);
                     }
                 }
+                Err(e) => failed = Some(e),
             }
         }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.seen.extend(new_hints);
+        self.watermark_ms = self.watermark_ms.max(now);
+        let keep_from = format!("{HINTS}{:013}", self.watermark_ms - WINDOW_MS);
+        self.seen.retain(|k| *k >= keep_from);
         if self.changes_since_snapshot >= 200
             || (self.changes_since_snapshot > 0
                 && self.watermark_ms - self.snapshot_watermark_ms > 10 * 60_000)
@@ -234,12 +244,13 @@ impl Index {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        self.map.clear();
-        for r in results {
-            if let Some(s) = r? {
-                self.map.insert(s.code.clone(), s);
-            }
-        }
+        // All or nothing: a failed read leaves the index unloaded, to be rebuilt.
+        let summaries: Vec<Option<Summary>> = results.into_iter().collect::<Result<_, _>>()?;
+        self.map = summaries
+            .into_iter()
+            .flatten()
+            .map(|s| (s.code.clone(), s))
+            .collect();
         // Hints before the rebuild are covered by it (less the window).
         self.watermark_ms = now;
         self.changes_since_snapshot = self.map.len().max(1);

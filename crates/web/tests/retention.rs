@@ -121,3 +121,48 @@ async fn the_schedule_keeps_the_snapshot_fresh_through_a_quiet_month() {
     );
     assert_eq!(a.counts.total, 1, "the dossier is listed");
 }
+
+/// A refresh that fails halfway (the store down at any one of its requests) loses no
+/// dossier: once the store is back, the warm index lists every one, and so does a cold
+/// instance starting from whatever snapshot was written.
+#[tokio::test]
+async fn a_refresh_the_store_fails_halfway_loses_no_dossier() {
+    let q = ListQuery::default();
+    for k in 0..14u32 {
+        let h = harness().await;
+        let now = OffsetDateTime::now_utc();
+        let (first, _) = h.submit_trich_luc(&format!("index-fault-{k}-a")).await;
+        // The index is warm and holds the first dossier.
+        assert_eq!(list(&h.state, &q, now).await.unwrap().counts.total, 1);
+        let (second, _) = h.submit_trich_luc(&format!("index-fault-{k}-b")).await;
+        let (third, _) = h.submit_trich_luc(&format!("index-fault-{k}-c")).await;
+
+        // The store goes down after k more requests, in the middle of the refresh.
+        h.storage().fail_after(Some(k));
+        let broken = list(&h.state, &q, now + Duration::from_secs(1)).await;
+        h.storage().fail_after(None);
+
+        let after = list(&h.state, &q, now + Duration::from_secs(2))
+            .await
+            .unwrap();
+        let codes: Vec<&str> = after
+            .items
+            .iter()
+            .map(|v| v.summary.code.as_str())
+            .collect();
+        for code in [&first, &second, &third] {
+            assert!(
+                codes.contains(&code.as_str()),
+                "store down after {k} requests (that refresh: {}): {code} is missing from {codes:?}",
+                if broken.is_ok() { "ok" } else { "failed" }
+            );
+        }
+        let cold_list = list(&cold(&h), &q, now + Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!(
+            cold_list.counts.total, 3,
+            "a cold instance, store down after {k}"
+        );
+    }
+}
