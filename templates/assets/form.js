@@ -487,7 +487,7 @@
   function retryButton() {
     var b = el('button', 'button secondary', 'Thử tải lại');
     b.type = 'button';
-    b.addEventListener('click', send);
+    b.addEventListener('click', retry);
     return b;
   }
   function put(up, file, f) {
@@ -601,7 +601,13 @@
   }
 
   /* ---------- sending ---------- */
-  var busy = false;
+  var busy = false, again = false, received = false;
+  // A retry asked for while other files are still going up runs once they are done,
+  // instead of being lost (a second press of "Gửi hồ sơ" is ignored: it would send twice).
+  function retry() {
+    if (busy) { again = true; say('Sẽ thử tải lại ngay khi các tệp đang tải xong…'); return; }
+    send();
+  }
   async function send(e) {
     if (e && e.preventDefault) e.preventDefault();
     if (busy) return;
@@ -630,7 +636,7 @@
           values: values(),
           uploads: refs
         });
-        if ((res.status === 200 || res.status === 201) && res.data.receipt_html) { say(''); showReceipt(res.data.receipt_html, res.data.receipt.code); return; }
+        if ((res.status === 200 || res.status === 201) && res.data.receipt_html) { received = true; say(''); showReceipt(res.data.receipt_html, res.data.receipt.code); return; }
         var captcha = res.data.errors && res.data.errors.some(function (x) { return x.field === 'altcha'; });
         if (res.status === 403 && captcha && attempt === 0) { startAltcha(); continue; }
         say('');
@@ -656,6 +662,7 @@
       busy = false;
       button.disabled = false;
       button.textContent = label;
+      if (again) { again = false; if (!received) setTimeout(send, 0); }
     }
   }
   form.addEventListener('submit', send);

@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub widgets: widgets::WidgetsState,
     /// The officers' console: the dossier index kept between requests.
     pub index: tokio::sync::Mutex<store::index::Index>,
+    /// Password checks running at once (argon2id is costly in memory and time).
+    pub password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -89,6 +91,9 @@ impl AppState {
                 config,
                 sequence: Default::default(),
                 index: Default::default(),
+                password_checks: Arc::new(tokio::sync::Semaphore::new(
+                    crate::admin::auth::ARGON2_AT_ONCE,
+                )),
                 widgets,
             }),
         }
@@ -121,6 +126,11 @@ impl AppState {
     /// The version of a procedure's online form that this function holds.
     pub fn form_version(&self, code: &str) -> Option<&str> {
         self.inner.form_versions.get(code).map(String::as_str)
+    }
+
+    /// The permits for password checks ([`crate::admin::auth::ARGON2_AT_ONCE`]).
+    pub fn password_checks(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.password_checks
     }
 
     /// What the home page's widgets need.

@@ -575,3 +575,101 @@ async fn officer_cli_refuses_a_second_add() {
     assert!(text.contains("$argon2id$"), "{text}");
     assert!(!text.contains(PASSWORD));
 }
+
+/// Concurrent guesses are counted one by one before any password is checked: of twelve
+/// at once, no more than the lock allows are ever checked (before, all twelve were).
+#[tokio::test]
+async fn concurrent_guesses_cannot_pass_the_lock() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let body = json!({"login": "lan", "password": "doan-bua-123"});
+    let answers =
+        futures_util::future::join_all((0..12).map(|_| h.post_json("/api/admin/login", &body)))
+            .await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + locked, 12, "every guess is answered 401 or 429");
+    assert!(
+        checked < auth::LOCK_AFTER,
+        "{checked} guesses were checked; the lock allows {}",
+        auth::LOCK_AFTER
+    );
+    // And the right password waits for the lock too.
+    let a = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Logging out ends the session for good: the same cookie, replayed, is refused.
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+    assert_eq!(s.get(&h, "/api/admin/session").await.status, StatusCode::OK);
+    let out = s.post(&h, "/api/admin/logout", &json!({})).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.text());
+    let again = s.get(&h, "/api/admin/dossiers").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.text());
+    assert!(again.text().contains("đăng nhập lại"), "{}", again.text());
+    // A new login works.
+    let s2 = login(&h, "lan").await;
+    assert_eq!(
+        s2.get(&h, "/api/admin/session").await.status,
+        StatusCode::OK
+    );
+}
+
+/// Disabling an officer, or resetting the password, ends the sessions already open.
+#[tokio::test]
+async fn disabling_or_resetting_an_officer_ends_their_sessions() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+    auth::add_officer(
+        h.storage(),
+        "lan",
+        "Nguyễn Văn Cán Bộ",
+        Role::Officer,
+        "mat-khau-moi-456",
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get(&h, "/api/admin/session").await.status,
+        StatusCode::UNAUTHORIZED,
+        "a password reset ends the old session"
+    );
+
+    officer(&h, "minh", Role::Officer).await;
+    let m = login(&h, "minh").await;
+    let mut record = auth::load_officer(h.storage(), "minh")
+        .await
+        .unwrap()
+        .unwrap();
+    record.disabled = true;
+    h.storage()
+        .put(
+            &auth::officer_key("minh"),
+            serde_json::to_vec(&record).unwrap().into(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        m.get(&h, "/api/admin/dossiers").await.status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled officer's session ends"
+    );
+}

@@ -39,6 +39,7 @@ async fn admin_routes_refuse_without_a_valid_session() {
         role: Role::Officer,
         csrf: "0123456789abcdef0123456789abcdef".into(),
         expires: now + 600,
+        epoch: 0,
     };
     let valid = auth::sign(key, &session);
     let expired = auth::sign(
@@ -133,6 +134,10 @@ async fn admin_routes_refuse_without_a_valid_session() {
 #[tokio::test]
 async fn attachments_only_of_their_dossier_and_urls_expire() {
     let h = harness().await;
+    // The session below is this officer's.
+    auth::add_officer(h.storage(), "lan", "Lan", Role::Officer, PASSWORD, false)
+        .await
+        .unwrap();
     let key = &h.state.config().signing_key;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let valid = auth::sign(
@@ -143,6 +148,7 @@ async fn attachments_only_of_their_dossier_and_urls_expire() {
             role: Role::Officer,
             csrf: "0123456789abcdef0123456789abcdef".into(),
             expires: now + 600,
+            epoch: 0,
         },
     );
     let mut codes = Vec::new();

@@ -6,9 +6,17 @@
 //!   from the tracking tokens) in an `HttpOnly; Secure; SameSite=Strict` cookie scoped to
 //!   `/api/admin`, valid [`SESSION_SECS`]; it carries the login, the role and a CSRF nonce
 //!   that state-changing requests repeat in `X-CSRF-Token`.
-//! - Failed logins are recorded per login under `auth/failures/{login}/` (one object per
-//!   failure, conditional writes): from [`SLOW_AFTER`] failures the answer is slowed, at
-//!   [`LOCK_AFTER`] failures within [`LOCK_SECS`] the login is locked for that long.
+//! - Every attempt at a login is counted *before* its password is checked, in
+//!   `auth/attempts/{login}.json` by compare-and-swap (`If-Match`), so concurrent guesses
+//!   are counted one by one: from [`SLOW_AFTER`] failures the answer is slowed, and at
+//!   most [`LOCK_AFTER`] passwords are ever checked within [`LOCK_SECS`]; then the login
+//!   is locked for the rest of that time. A success clears the count.
+//! - At most [`ARGON2_AT_ONCE`] password checks run at once in a process (argon2id takes
+//!   19 MiB and tens of milliseconds each); a login beyond that waits, then is told the
+//!   system is busy.
+//! - A session ends at its expiry, at logout, when the officer is disabled, and when the
+//!   officer's password is reset: the token carries the officer's `session_epoch`, which
+//!   logout and a reset raise, and every request reads the officer's record.
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use base64::Engine;
@@ -27,6 +35,8 @@ pub const SESSION_SECS: i64 = 30 * 60;
 pub const LOCK_AFTER: usize = 5;
 pub const SLOW_AFTER: usize = 3;
 pub const LOCK_SECS: i64 = 15 * 60;
+/// Password checks one process runs at once.
+pub const ARGON2_AT_ONCE: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,6 +65,10 @@ pub struct Officer {
     pub created_at: String,
     #[serde(default)]
     pub disabled: bool,
+    /// Sessions carry it; logout and a password reset raise it, ending every session
+    /// issued before.
+    #[serde(default)]
+    pub session_epoch: u32,
 }
 
 /// Logins: 2–40 characters a-z, 0-9, `.`, `_`, `-`.
@@ -119,6 +133,14 @@ pub async fn add_officer(
     if password.chars().count() < 10 {
         return Err(AddOfficerError::ShortPassword);
     }
+    // A reset ends the sessions opened with the old password.
+    let session_epoch = if replace {
+        load_officer(storage, login)
+            .await?
+            .map_or(0, |o| o.session_epoch.wrapping_add(1))
+    } else {
+        0
+    };
     let officer = Officer {
         login: login.to_owned(),
         name: name.trim().to_owned(),
@@ -126,6 +148,7 @@ pub async fn add_officer(
         password_hash: hash_password(password),
         created_at: format_time(OffsetDateTime::now_utc()),
         disabled: false,
+        session_epoch,
     };
     let body = Bytes::from(serde_json::to_vec_pretty(&officer).expect("json"));
     let key = officer_key(login);
@@ -165,6 +188,9 @@ pub struct Session {
     /// Expiry, Unix seconds.
     #[serde(rename = "e")]
     pub expires: i64,
+    /// The officer's `session_epoch` when it was opened.
+    #[serde(rename = "v", default)]
+    pub epoch: u32,
 }
 
 fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
@@ -201,7 +227,44 @@ pub fn new_session(officer: &Officer, now: i64) -> Session {
         role: officer.role,
         csrf: hex::encode(rand::random::<[u8; 16]>()),
         expires: now + SESSION_SECS,
+        epoch: officer.session_epoch,
     }
+}
+
+/// Is this session still the officer's? Not after a logout, a password reset, or the
+/// officer being disabled or removed.
+pub async fn session_stands(storage: &Storage, session: &Session) -> StorageResult<bool> {
+    Ok(load_officer(storage, &session.login)
+        .await?
+        .is_some_and(|o| !o.disabled && o.session_epoch == session.epoch))
+}
+
+/// Ends every session of `login` (raises its `session_epoch`, compare-and-swap).
+pub async fn end_sessions(storage: &Storage, login: &str) -> StorageResult<()> {
+    if !valid_login(login) {
+        return Ok(());
+    }
+    let key = officer_key(login);
+    for _ in 0..10 {
+        let Some((bytes, etag)) = storage.get_tagged(&key).await? else {
+            return Ok(());
+        };
+        let Ok(mut officer) = serde_json::from_slice::<Officer>(&bytes) else {
+            return Ok(());
+        };
+        officer.session_epoch = officer.session_epoch.wrapping_add(1);
+        let body = Bytes::from(serde_json::to_vec_pretty(&officer).expect("json"));
+        if storage
+            .put_if_unchanged(&key, body, "application/json", Some(&etag))
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(StorageError::Unavailable(format!(
+        "{key}: still contended after 10 attempts"
+    )))
 }
 
 /// The `Set-Cookie` value for a session (or, with `None`, one that clears it).
@@ -235,7 +298,11 @@ pub fn cookie_token(headers: &http::HeaderMap) -> Option<&str> {
 #[derive(Debug)]
 pub enum LoginError {
     Wrong,
-    Locked { minutes: i64 },
+    Locked {
+        minutes: i64,
+    },
+    /// Too many password checks at once in this process.
+    Busy,
     Storage(StorageError),
 }
 
@@ -248,6 +315,9 @@ impl LoginError {
             LoginError::Locked { minutes } => format!(
                 "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {minutes} phút, hoặc liên hệ quản trị viên."
             ),
+            LoginError::Busy => {
+                "Hệ thống đang bận, chưa kiểm tra được mật khẩu. Vui lòng thử lại sau ít giây.".into()
+            }
             LoginError::Storage(_) => {
                 "Hệ thống tạm thời gián đoạn, chưa đăng nhập được. Vui lòng thử lại sau ít phút.".into()
             }
@@ -255,31 +325,69 @@ impl LoginError {
     }
 }
 
-/// Failures of `login` within the lock window, oldest first (Unix milliseconds).
-async fn recent_failures(storage: &Storage, login: &str, now_ms: i64) -> StorageResult<Vec<i64>> {
-    let since = now_ms - LOCK_SECS * 1000;
-    let prefix = format!("auth/failures/{login}/");
-    let keys = storage
-        .list_after(&prefix, Some(&format!("{prefix}{since:013}")))
-        .await?;
-    let mut times: Vec<i64> = keys
-        .iter()
-        .filter_map(|k| k.strip_prefix(&prefix)?.get(..13)?.parse().ok())
-        .filter(|t| *t > since)
-        .collect();
-    // A success resets the count.
-    if let Some(ok) = storage.get(&format!("auth/success/{login}")).await?
-        && let Some(ok) = std::str::from_utf8(&ok)
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-    {
-        times.retain(|t| *t > ok);
-    }
-    times.sort_unstable();
-    Ok(times)
+/// `auth/attempts/{login}.json`: the times of the attempts since the last success.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Attempts {
+    /// Unix milliseconds, oldest first.
+    failures: Vec<i64>,
 }
 
-/// Checks a login and password, counting failures and enforcing the lock.
+fn attempts_key(login: &str) -> String {
+    format!("auth/attempts/{login}.json")
+}
+
+/// Counts one attempt at `login` before its password is checked (compare-and-swap, so
+/// concurrent guesses are each counted): the attempts within the lock window, this one
+/// included, or `Locked` when [`LOCK_AFTER`] were already made.
+async fn count_attempt(storage: &Storage, login: &str, now_ms: i64) -> Result<usize, LoginError> {
+    let key = attempts_key(login);
+    let since = now_ms - LOCK_SECS * 1000;
+    for attempt in 0..40u64 {
+        let (mut a, etag) = match storage
+            .get_tagged(&key)
+            .await
+            .map_err(LoginError::Storage)?
+        {
+            Some((bytes, etag)) => (
+                serde_json::from_slice::<Attempts>(&bytes).unwrap_or_default(),
+                Some(etag),
+            ),
+            None => (Attempts::default(), None),
+        };
+        a.failures.retain(|t| *t > since);
+        if a.failures.len() >= LOCK_AFTER {
+            let until = a.failures[a.failures.len() - LOCK_AFTER] + LOCK_SECS * 1000;
+            let minutes = ((until - now_ms) as f64 / 60_000.0).ceil().max(1.0) as i64;
+            return Err(LoginError::Locked { minutes });
+        }
+        a.failures.push(now_ms);
+        let body = Bytes::from(serde_json::to_vec(&a).expect("json"));
+        if storage
+            .put_if_unchanged(&key, body, "application/json", etag.as_deref())
+            .await
+            .map_err(LoginError::Storage)?
+            .is_some()
+        {
+            return Ok(a.failures.len());
+        }
+        // Another attempt was counted meanwhile: read again.
+        tokio::time::sleep(std::time::Duration::from_millis(
+            5 + rand::random::<u64>() % (10 * (attempt + 1)).min(200),
+        ))
+        .await;
+    }
+    Err(LoginError::Busy)
+}
+
+/// A success clears the count.
+async fn clear_attempts(storage: &Storage, login: &str) -> StorageResult<()> {
+    let body = Bytes::from(serde_json::to_vec(&Attempts::default()).expect("json"));
+    storage
+        .put(&attempts_key(login), body, "application/json")
+        .await
+}
+
+/// Checks a login and password, counting the attempt first and enforcing the lock.
 pub async fn login(
     state: &AppState,
     login: &str,
@@ -290,18 +398,11 @@ pub async fn login(
     let login = login.trim().to_lowercase();
     let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     let known = valid_login(&login);
-    let failures = if known {
-        recent_failures(storage, &login, now_ms)
-            .await
-            .map_err(LoginError::Storage)?
+    let count = if known {
+        count_attempt(storage, &login, now_ms).await?
     } else {
-        Vec::new()
+        0
     };
-    if failures.len() >= LOCK_AFTER {
-        let until = failures[failures.len() - LOCK_AFTER] + LOCK_SECS * 1000;
-        let minutes = ((until - now_ms) as f64 / 60_000.0).ceil().max(1.0) as i64;
-        return Err(LoginError::Locked { minutes });
-    }
     let officer = if known {
         load_officer(storage, &login)
             .await
@@ -315,35 +416,30 @@ pub async fn login(
         .map_or(dummy_hash(), |o| o.password_hash.as_str())
         .to_owned();
     let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false);
+    let permit = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.password_checks().clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| LoginError::Busy)?
+    .map_err(|_| LoginError::Busy)?;
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        verify_password(&pw, &hash)
+    })
+    .await
+    .unwrap_or(false);
     match officer {
         Some(o) if ok && !o.disabled => {
-            if !failures.is_empty() {
-                storage
-                    .put(
-                        &format!("auth/success/{login}"),
-                        Bytes::from(now_ms.to_string()),
-                        "text/plain",
-                    )
+            // This attempt was counted too: a success clears them all.
+            if count > 0 {
+                clear_attempts(storage, &login)
                     .await
                     .map_err(LoginError::Storage)?;
             }
             Ok(o)
         }
         _ => {
-            if known {
-                let key = format!(
-                    "auth/failures/{login}/{now_ms:013}-{}",
-                    hex::encode(rand::random::<[u8; 4]>())
-                );
-                storage
-                    .put_if_absent(&key, Bytes::from(format_time(now)), "text/plain")
-                    .await
-                    .map_err(LoginError::Storage)?;
-            }
-            let count = failures.len() + 1;
             if count >= LOCK_AFTER {
                 return Err(LoginError::Locked {
                     minutes: LOCK_SECS / 60,
@@ -374,6 +470,7 @@ mod tests {
             role: Role::Officer,
             csrf: "0123456789abcdef0123".into(),
             expires: 1000,
+            epoch: 0,
         };
         let t = sign(&key, &s);
         assert!(verify(&key, &t, 999).is_some());

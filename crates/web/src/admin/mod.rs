@@ -81,8 +81,26 @@ async fn require_session(State(state): State<AppState>, mut req: Request, next: 
             return no_store(message(StatusCode::FORBIDDEN, BAD_CSRF));
         }
     }
+    // Ended by a logout, a password reset, or the officer being disabled.
+    match auth::session_stands(state.storage(), &session).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return no_store(with_cleared_cookie(
+                &state,
+                message(StatusCode::UNAUTHORIZED, NO_SESSION),
+            ));
+        }
+        Err(_) => return no_store(message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE)),
+    }
     req.extensions_mut().insert(session);
     no_store(next.run(req).await)
+}
+
+fn with_cleared_cookie(state: &AppState, mut r: Response) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(&auth::cookie(state, None)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 fn no_store(mut r: Response) -> Response {
@@ -164,7 +182,9 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             let status = match e {
                 auth::LoginError::Wrong => StatusCode::UNAUTHORIZED,
                 auth::LoginError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
-                auth::LoginError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+                auth::LoginError::Busy | auth::LoginError::Storage(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
             };
             message(status, &e.message())
         }
@@ -191,7 +211,15 @@ async fn session(axum::Extension(s): axum::Extension<Session>) -> Response {
     axum::Json(session_json(&s)).into_response()
 }
 
-async fn logout(State(state): State<AppState>) -> Response {
+/// `POST /api/admin/logout`: ends the officer's sessions, here and on every other
+/// device (a token copied before still fails from now on).
+async fn logout(
+    State(state): State<AppState>,
+    axum::Extension(s): axum::Extension<Session>,
+) -> Response {
+    if auth::end_sessions(state.storage(), &s.login).await.is_err() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
+    }
     (
         [(header::SET_COOKIE, auth::cookie(&state, None))],
         axum::Json(crate::respond::DONE),
