@@ -69,5 +69,17 @@ else
 fi
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "$@" || status=$?
+if [ "${E2E_STACK:-}" = prod ]; then
+  # The personal data the tests typed (e2e/lib.js, answers()) never reaches the
+  # functions' logs (CloudWatch on AWS): Law 91/2025/QH15 on personal data protection.
+  logs=$(sed -n 's/^logs //p' "$log" | head -n 1)
+  if [ -z "$logs" ] || ! ls "$logs"/function-*.log >/dev/null 2>&1; then
+    echo "Không thấy nhật ký của các hàm (dòng 'logs …' của prod-stack.js)." >&2; status=1
+  elif grep -El '064090012345|064195012345|0912 ?345 ?678|hoa\.nguyen@example\.com' "$logs"/function-*.log >&2; then
+    echo "Dữ liệu cá nhân (số định danh, điện thoại, thư) trong nhật ký của hàm ở trên." >&2; status=1
+  else
+    echo "Nhật ký của các hàm: không có số định danh, điện thoại hay địa chỉ thư nào đã nhập."
+  fi
+fi
 if [ $status -ne 0 ]; then echo "--- nhật ký máy chủ (cuối) ---" >&2; tail -n 40 "$log" >&2; fi
 exit $status

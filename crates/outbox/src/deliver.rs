@@ -265,11 +265,13 @@ pub async fn deliver_due(
             let next = now + backoff(record.attempts);
             record.next_attempt_at = Some(format_time(next));
             record.last_error = Some(errors.join("; "));
+            // The gateway's or the mail server's words may quote the phone or the
+            // address: masked in the log (the console shows the record to officers).
             tracing::warn!(
                 id,
                 attempts = record.attempts,
                 "notice not delivered: {}",
-                errors.join("; ")
+                dossier::privacy::text(&errors.join("; "))
             );
             storage
                 .put(

@@ -70,7 +70,10 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     key: &str,
     e: E,
 ) -> StorageError {
-    let detail = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+    // Keys carry the citizens' file names, and errors may quote them: neither goes
+    // into a log or a message as it is (dossier::privacy).
+    let detail = dossier::privacy::text(&aws_sdk_s3::error::DisplayErrorContext(&e).to_string());
+    let key = dossier::privacy::key(key);
     tracing::warn!(key, "{what} failed: {detail}");
     StorageError::Unavailable(format!("{what} {key}: {detail}"))
 }

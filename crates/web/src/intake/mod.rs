@@ -338,7 +338,10 @@ impl AppState {
                 }
                 FileSource::Staged { key } => {
                     let bytes = storage.get(key).await?.ok_or_else(|| {
-                        StorageError::Unavailable(format!("staged upload {key} vanished"))
+                        StorageError::Unavailable(format!(
+                            "staged upload {} vanished",
+                            dossier::privacy::key(key)
+                        ))
                     })?;
                     storage.copy(key, &dest, kind.mime()).await?;
                     sha256_hex(&bytes)
