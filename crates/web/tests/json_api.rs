@@ -577,3 +577,79 @@ async fn storage_down_mid_submission_then_a_retry_succeeds_once() {
     }
     panic!("never succeeded");
 }
+
+/// A submission the store failed halfway, then edited and sent again with the same key,
+/// becomes that dossier with the new content; it is not refused as "sent with other
+/// content" under a code no dossier has. Once a dossier exists, other content under its
+/// key is still refused, naming it.
+#[tokio::test]
+async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
+    let h = harness().await;
+    let file = stage(&h, "a.pdf", PDF).await;
+    let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
+    let mut took_over = 0;
+    for ops in 0..40 {
+        let key = format!("edited-resend-{ops:04}");
+        let body = |values: serde_json::Value, altcha: &str| {
+            json!({"procedure": "1.001193", "idempotency_key": key, "altcha": altcha,
+                "values": values, "uploads": uploads})
+        };
+        let first = khai_sinh_values();
+        let mut edited = khai_sinh_values();
+        let name_field = edited
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| k.contains("ho_ten"))
+            .cloned()
+            .expect("a name field");
+        edited[&name_field] = json!("Trần Thị Bình");
+        let records = h.storage().list("idempotency/").await.unwrap().len();
+        h.storage().fail_after(Some(ops));
+        let a = h
+            .post_json("/api/dossiers", &body(first, &h.altcha().await))
+            .await;
+        h.storage().fail_after(None);
+        if a.status == StatusCode::CREATED {
+            // The first attempt went through: other content under its key is refused.
+            let b = h
+                .post_json("/api/dossiers", &body(edited, &h.altcha().await))
+                .await;
+            assert_eq!(b.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", b.text());
+            let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+            assert!(b.text().contains(&code), "{}", b.text());
+            assert!(
+                took_over > 0,
+                "no failed attempt left a record to take over"
+            );
+            return;
+        }
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        // Did the failed attempt get as far as its record (and its code)?
+        let left_a_record = h.storage().list("idempotency/").await.unwrap().len() > records;
+        let b = h
+            .post_json("/api/dossiers", &body(edited, &h.altcha().await))
+            .await;
+        assert_eq!(
+            b.status,
+            StatusCode::CREATED,
+            "edited after failing at step {ops}: {}",
+            b.text()
+        );
+        let receipt = &b.json()["receipt"];
+        assert_eq!(receipt["applicant"]["name"], "Trần Thị Bình", "{receipt}");
+        let code = receipt["code"].as_str().unwrap();
+        let token = receipt["tracking_token"].as_str().unwrap();
+        let t = h.get(&format!("/api/dossiers/{code}?token={token}")).await;
+        assert_eq!(
+            t.status,
+            StatusCode::OK,
+            "the dossier {code} exists: {}",
+            t.text()
+        );
+        if left_a_record {
+            took_over += 1;
+        }
+    }
+    panic!("never succeeded");
+}

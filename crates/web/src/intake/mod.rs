@@ -248,8 +248,15 @@ impl AppState {
         // Exactly once: an existing record means this submission was seen before.
         let storage = self.storage();
         let record_key = idempotency_key(&key_hash);
-        let record = match storage.get(&record_key).await? {
-            Some(bytes) => Some(self.check_record(&bytes, &body_hash)?),
+        let mut replaced = false;
+        let record = match storage.get_tagged(&record_key).await? {
+            Some((bytes, etag)) => {
+                let (record, took_over) = self
+                    .settle_record(&record_key, &bytes, &etag, &body_hash, now)
+                    .await?;
+                replaced = took_over;
+                Some(record)
+            }
             None => None,
         };
         let mut fresh = false;
@@ -326,8 +333,11 @@ impl AppState {
                     file.name
                 ))));
             };
+            // An attempt that took over an unfinished one names its files apart, so
+            // that the two, if the first is still running, never write the same key.
             let dest = format!(
-                "{prefix}files/{}-{}",
+                "{prefix}files/{}{}-{}",
+                if replaced { &body_hash[..9] } else { "" },
                 n + 1,
                 safe_file_name(&file.name, kind)
             );
@@ -421,15 +431,54 @@ impl AppState {
         bytes: &[u8],
         body_hash: &str,
     ) -> Result<IdempotencyRecord, SubmitError> {
-        let record: IdempotencyRecord = serde_json::from_slice(bytes)
-            .map_err(|e| StorageError::Unavailable(format!("idempotency record: {e}")))?;
+        let record = parse_record(bytes)?;
         if record.body_sha256 != body_hash {
-            return Err(SubmitError::form(format!(
-                "Biểu mẫu này đã được gửi thành hồ sơ {} với nội dung khác. Nếu bạn muốn nộp thêm một hồ sơ mới, vui lòng tải lại trang rồi điền lại.",
-                record.code
-            )));
+            return Err(sent_otherwise(&record));
         }
         Ok(record)
+    }
+
+    /// The record found under this submission's key: the same content, or other
+    /// content whose dossier exists (refused, naming it), or other content whose attempt
+    /// never finished (the citizen edited the form and sent again): then this attempt
+    /// takes the record and its code over, with a compare-and-swap on the record's ETag.
+    /// True when it took over.
+    async fn settle_record(
+        &self,
+        record_key: &str,
+        bytes: &[u8],
+        etag: &str,
+        body_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(IdempotencyRecord, bool), SubmitError> {
+        let record = parse_record(bytes)?;
+        if record.body_sha256 == body_hash {
+            return Ok((record, false));
+        }
+        let storage = self.storage();
+        let manifest = format!(
+            "{}dossier.json",
+            store::dossiers::stored_prefix(&record.code)?
+        );
+        if storage.head(&manifest).await?.is_some() {
+            return Err(sent_otherwise(&record));
+        }
+        let taken = IdempotencyRecord {
+            code: record.code,
+            received_at: format_time(now),
+            body_sha256: body_hash.to_owned(),
+        };
+        let body = Bytes::from(serde_json::to_vec(&taken).expect("json"));
+        if storage
+            .put_if_unchanged(record_key, body, "application/json", Some(etag))
+            .await?
+            .is_some()
+        {
+            return Ok((taken, true));
+        }
+        // Another attempt changed the record meanwhile: judge what it wrote.
+        let bytes = storage.get(record_key).await?.unwrap_or_default();
+        Ok((self.check_record(&bytes, body_hash)?, false))
     }
 
     pub(crate) fn receipt(&self, procedure: &Procedure, m: &Manifest, key_hash: &str) -> Receipt {
@@ -444,6 +493,19 @@ impl AppState {
             url,
         )
     }
+}
+
+fn parse_record(bytes: &[u8]) -> Result<IdempotencyRecord, SubmitError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StorageError::Unavailable(format!("idempotency record: {e}")).into())
+}
+
+/// The key was used for a dossier with other content.
+fn sent_otherwise(record: &IdempotencyRecord) -> SubmitError {
+    SubmitError::form(format!(
+        "Biểu mẫu này đã được gửi thành hồ sơ {} với nội dung khác. Nếu bạn muốn nộp thêm một hồ sơ mới, vui lòng tải lại trang rồi điền lại.",
+        record.code
+    ))
 }
 
 /// Errors in the order of the form's fields.
