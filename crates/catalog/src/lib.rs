@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod day;
 pub mod dossier_code;
 pub mod form_html;
+pub mod inspect;
 pub mod load;
 pub mod model;
 pub mod plain_post;

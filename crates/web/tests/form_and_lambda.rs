@@ -135,8 +135,18 @@ async fn file_names_with_paths_and_control_characters_are_made_safe() {
 #[tokio::test]
 async fn the_largest_allowed_plain_post_is_received_and_one_byte_more_is_refused() {
     let h = harness().await;
-    let mut scan = PDF.to_vec();
-    scan.resize(catalog::plain_post::MAX_FILES_BYTES as usize, b' ');
+    // A whole PDF made large by a comment line (a PDF ends with its %%EOF).
+    let scan_of = |size: usize| {
+        let (header, rest) = PDF.split_at(PDF.iter().position(|b| *b == b'\n').unwrap() + 1);
+        let mut scan = header.to_vec();
+        scan.push(b'%');
+        scan.resize(size - rest.len() - 1, b'x');
+        scan.push(b'\n');
+        scan.extend_from_slice(rest);
+        scan
+    };
+    let scan = scan_of(catalog::plain_post::MAX_FILES_BYTES as usize);
+    assert_eq!(scan.len() as u64, catalog::plain_post::MAX_FILES_BYTES);
     let (ct, body) = multipart(
         &khai_sinh_form(&[]),
         &[("giay_chung_sinh", "scan.pdf", &scan)],
@@ -150,7 +160,7 @@ async fn the_largest_allowed_plain_post_is_received_and_one_byte_more_is_refused
         &a.text()[..a.text().len().min(600)]
     );
 
-    scan.push(b' ');
+    let scan = scan_of(catalog::plain_post::MAX_FILES_BYTES as usize + 1);
     let (ct, body) = multipart(
         &khai_sinh_form(&[]),
         &[("giay_chung_sinh", "scan.pdf", &scan)],

@@ -653,3 +653,40 @@ async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
     }
     panic!("never succeeded");
 }
+
+/// The whole file is checked, not only its first bytes: a PDF that runs JavaScript and
+/// an image that is also a web page are refused beside their field, and nothing is
+/// stored as a dossier.
+#[tokio::test]
+async fn active_pdfs_and_polyglot_images_are_refused_beside_their_field() {
+    let h = harness().await;
+    let script_pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    let mut polyglot = PNG.to_vec();
+    polyglot
+        .extend_from_slice(b"<html><body><script>alert(document.cookie)</script></body></html>");
+    for (name, bytes, expected) in [
+        ("don.pdf", &script_pdf[..], "JavaScript"),
+        ("anh.png", &polyglot[..], "mã trang web"),
+    ] {
+        let file = stage(&h, name, bytes).await;
+        let a = h
+            .post_json(
+                "/api/dossiers",
+                &json!({"procedure": "1.001193", "idempotency_key": format!("active-{name}"),
+                    "altcha": h.altcha().await, "values": khai_sinh_values(),
+                    "uploads": [{"field": "giay_chung_sinh", "key": file, "name": name}]}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+        let errors = a.json()["errors"].clone();
+        let e = errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == "giay_chung_sinh")
+            .unwrap_or_else(|| panic!("no error beside the field: {errors}"));
+        let m = e["message"].as_str().unwrap();
+        assert!(m.contains(name) && m.contains(expected), "{m}");
+    }
+    assert!(h.manifests().await.is_empty());
+}

@@ -1,7 +1,9 @@
 //! The attachments of a submission: which field, how many, the staged key, the size,
-//! and the real type judged by the first bytes.
+//! the real type judged by the first bytes, and the whole file checked
+//! (`catalog::inspect`: an image decodes, a PDF carries no active content).
 
 use bytes::Bytes;
+use catalog::inspect::inspect;
 use catalog::validate::{FieldError, display_name, validate_attachment};
 use catalog::{FieldType, FileKind, Procedure};
 
@@ -57,11 +59,8 @@ impl AppState {
                 }
                 continue;
             }
-            let (size, first) = match &file.source {
-                FileSource::Inline { bytes } => (
-                    bytes.len() as u64,
-                    bytes.slice(..bytes.len().min(SNIFF_BYTES as usize)),
-                ),
+            let bytes = match &file.source {
+                FileSource::Inline { bytes } => bytes.clone(),
                 FileSource::Staged { key } => {
                     if !valid_staging_key(key) {
                         errors.push(FieldError::new(
@@ -70,7 +69,8 @@ impl AppState {
                         ));
                         continue;
                     }
-                    match self.storage().head(key).await? {
+                    // The whole file: it is checked whole, then hashed and copied.
+                    match self.storage().get(key).await? {
                         None => {
                             errors.push(FieldError::new(
                                 &field.id,
@@ -81,22 +81,17 @@ impl AppState {
                             ));
                             continue;
                         }
-                        Some(info) => {
-                            let first = if info.size > 0 {
-                                self.storage()
-                                    .get_prefix(key, SNIFF_BYTES)
-                                    .await?
-                                    .unwrap_or_default()
-                            } else {
-                                Bytes::new()
-                            };
-                            (info.size, first)
-                        }
+                        Some(bytes) => bytes,
                     }
                 }
             };
-            let (kind, error) = match validate_attachment(field, &file.name, size, &first) {
-                Ok(kind) => (Some(kind), None),
+            let size = bytes.len() as u64;
+            let first = &bytes[..bytes.len().min(SNIFF_BYTES as usize)];
+            let (kind, error) = match validate_attachment(field, &file.name, size, first) {
+                Ok(kind) => match inspect(kind, &bytes) {
+                    Ok(()) => (Some(kind), None),
+                    Err(refused) => (None, Some(refused.message(&display_name(&file.name), kind))),
+                },
                 Err(e) => (None, Some(e)),
             };
             checked.push(CheckedFile {
@@ -105,7 +100,7 @@ impl AppState {
                 size,
                 kind,
                 error,
-                source: file.source.clone(),
+                bytes,
             });
         }
         if errors.is_empty() {
@@ -127,7 +122,8 @@ pub(super) struct CheckedFile {
     pub(super) size: u64,
     pub(super) kind: Option<FileKind>,
     pub(super) error: Option<String>,
-    pub(super) source: FileSource,
+    /// The whole file, as checked.
+    pub(super) bytes: Bytes,
 }
 
 /// `uploads/{upload-id}/{n}-{safe-name}` as handed out by the upload endpoint.

@@ -341,22 +341,11 @@ impl AppState {
                 n + 1,
                 safe_file_name(&file.name, kind)
             );
-            let sha256 = match &file.source {
-                FileSource::Inline { bytes } => {
-                    storage.put(&dest, bytes.clone(), kind.mime()).await?;
-                    sha256_hex(bytes)
-                }
-                FileSource::Staged { key } => {
-                    let bytes = storage.get(key).await?.ok_or_else(|| {
-                        StorageError::Unavailable(format!(
-                            "staged upload {} vanished",
-                            dossier::privacy::key(key)
-                        ))
-                    })?;
-                    storage.copy(key, &dest, kind.mime()).await?;
-                    sha256_hex(&bytes)
-                }
-            };
+            // The bytes that were checked are the bytes stored: written from here, not
+            // copied from the staging key, so an upload replaced after its check is
+            // not what the dossier holds.
+            storage.put(&dest, file.bytes.clone(), kind.mime()).await?;
+            let sha256 = sha256_hex(&file.bytes);
             attachments.push(Attachment {
                 field: file.field.clone(),
                 name: display_name(&file.name),

@@ -121,7 +121,15 @@ async fn receive(
     let mut kinds = Vec::new();
     for (_, name, bytes) in &post.files {
         match FileKind::sniff(&bytes[..bytes.len().min(32)]) {
-            Some(kind) => kinds.push(kind),
+            Some(kind) => {
+                if let Err(refused) = catalog::inspect::inspect(kind, bytes) {
+                    return refuse(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &refused.message(&display_name(name), kind),
+                    );
+                }
+                kinds.push(kind);
+            }
             None => {
                 return refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
