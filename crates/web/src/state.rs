@@ -10,6 +10,10 @@ use crate::config::Config;
 use catalog::Shell;
 use store::Storage;
 
+/// Officers' password checks one process runs at once: argon2id takes 19 MiB and tens
+/// of milliseconds each, and a function instance has 256 MB.
+pub const PASSWORD_CHECKS_AT_ONCE: usize = 2;
+
 #[derive(Clone)]
 pub struct AppState {
     pub(crate) inner: Arc<Inner>,
@@ -91,9 +95,7 @@ impl AppState {
                 config,
                 sequence: Default::default(),
                 index: Default::default(),
-                password_checks: Arc::new(tokio::sync::Semaphore::new(
-                    crate::admin::auth::ARGON2_AT_ONCE,
-                )),
+                password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE)),
                 widgets,
             }),
         }
@@ -128,7 +130,7 @@ impl AppState {
         self.inner.form_versions.get(code).map(String::as_str)
     }
 
-    /// The permits for password checks ([`crate::admin::auth::ARGON2_AT_ONCE`]).
+    /// The permits for password checks ([`PASSWORD_CHECKS_AT_ONCE`]).
     pub fn password_checks(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.inner.password_checks
     }

@@ -35,8 +35,7 @@ pub const SESSION_SECS: i64 = 30 * 60;
 pub const LOCK_AFTER: usize = 5;
 pub const SLOW_AFTER: usize = 3;
 pub const LOCK_SECS: i64 = 15 * 60;
-/// Password checks one process runs at once.
-pub const ARGON2_AT_ONCE: usize = 2;
+pub use crate::state::PASSWORD_CHECKS_AT_ONCE as ARGON2_AT_ONCE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
