@@ -376,8 +376,11 @@ fn main() {
         format!("--{boundary}\r\nContent-Disposition: form-data; name=\"giay_chung_sinh\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
     );
     let file_len = catalog::plain_post::MAX_FILES_BYTES as usize;
-    body.extend_from_slice(b"%PDF-1.7\n");
-    body.extend((0..file_len - 9).map(|i| b'a' + (i % 26) as u8));
+    // A whole PDF (the function checks files whole), made large by a comment line.
+    let (head, tail): (&[u8], &[u8]) = (b"%PDF-1.7\n%", b"\n%%EOF\n");
+    body.extend_from_slice(head);
+    body.extend((0..file_len - head.len() - tail.len()).map(|i| b'a' + (i % 26) as u8));
+    body.extend_from_slice(tail);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let mut conn = Conn::connect(server.port).unwrap();
     let t0 = Instant::now();
@@ -391,6 +394,10 @@ fn main() {
         .unwrap();
     let took = t0.elapsed();
     let after = vm_hwm_kb(pid).unwrap_or(0);
+    assert_eq!(
+        status, 201,
+        "the largest allowed post must be received for this figure to mean anything"
+    );
     println!(
         "largest allowed plain form post ({:.2} MB of files, {:.2} MB body): answer {status} in {:.0} ms; server peak resident (VmHWM) {:.1} MB (idle peak before: {:.1} MB)   [target < 32 MB]",
         file_len as f64 / 1e6,
