@@ -168,15 +168,6 @@ impl Storage {
         self.store.fetch(key, None).await
     }
 
-    /// The first `n` bytes of an object (a ranged GET).
-    pub async fn get_prefix(&self, key: &str, n: u64) -> StorageResult<Option<Bytes>> {
-        self.tick("get", key)?;
-        Ok(self.store.fetch(key, Some(n)).await?.map(|(mut bytes, _)| {
-            bytes.truncate(n as usize);
-            bytes
-        }))
-    }
-
     pub async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
         self.tick("head", key)?;
         self.store.head(key).await
