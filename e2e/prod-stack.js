@@ -43,6 +43,8 @@ const STACK_NAME = 'motcua-local';
 const REGION = 'ap-southeast-1';
 /** The address API Gateway sees behind CloudFront: an edge server's, not the citizen's. */
 const EDGE_IP = '130.176.0.1';
+// The local stand-in of the template's ApiOriginSecret (a Secrets Manager reference).
+const API_ORIGIN_SECRET = 'prod-stack-origin-secret-0123456789abcdef01234';
 
 // ---------------------------------------------------------------- the template
 
@@ -217,6 +219,12 @@ function isTextBody(contentType) {
 }
 
 export function edgeServer({ distribution, ports, log, routes }) {
+  // What the distribution adds to each request to the function: secret references stand
+  // for the local secret.
+  const apiOriginHeaders = Object.fromEntries(Object.values(distribution.origins)
+    .filter((o) => o.kind === 'api')
+    .flatMap((o) => Object.entries(o.customHeaders))
+    .map(([k, v]) => [k, typeof v === 'string' ? v : API_ORIGIN_SECRET]));
   const behaviours = distribution.behaviours.map((b) => ({ ...b, re: globToRegExp(b.pathPattern) }));
   const behaviourFor = (uri) => behaviours.find((b) => b.pathPattern === '*' || b.re.test(uri)) || behaviours.at(-1);
 
@@ -249,6 +257,11 @@ export function edgeServer({ distribution, ports, log, routes }) {
       headers[k] = Array.isArray(v) ? v.join(',') : v;
     }
     headers.host = `local-api.execute-api.${REGION}.amazonaws.com`;
+    // The origin's custom header (the template's ApiOriginSecret, here its local
+    // stand-in), which replaces one a viewer sent, and the viewer's address, which the
+    // managed policy passes on among CloudFront's own headers.
+    for (const [k, v] of Object.entries(apiOriginHeaders)) headers[k] = v;
+    headers['cloudfront-viewer-address'] = `${req.socket.remoteAddress.replace(/^::ffff:/, '')}:${req.socket.remotePort}`;
     headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
     headers['x-forwarded-proto'] = 'https';
     headers.via = '2.0 local.cloudfront.net (CloudFront)';
@@ -486,12 +499,13 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
         MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
         MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
         MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
+        MOTCUA_ORIGIN_SECRET: API_ORIGIN_SECRET,
         RUST_LOG: 'info,aws=warn',
         ...functionEnvFromTemplate(template, name),
       };
       // Only what the template gives each function (the widgets get no secrets).
       const given = template.Resources[name].Properties.Environment.Variables;
-      for (const k of ['MOTCUA_PUBLIC_URL', 'MOTCUA_SIGNING_KEY', 'MOTCUA_CAPTCHA_KEY']) if (!(k in given)) delete fnEnv[k];
+      for (const k of ['MOTCUA_PUBLIC_URL', 'MOTCUA_SIGNING_KEY', 'MOTCUA_CAPTCHA_KEY', 'MOTCUA_ORIGIN_SECRET']) if (!(k in given)) delete fnEnv[k];
       fns.push(spawnLogged(`function-${name}`, binaries[name], [], fnEnv, pkg));
     }
     const fn = fns[0];

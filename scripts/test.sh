@@ -82,7 +82,7 @@ python3 scripts/module_cycles.py
 if [ -f infra/template.yaml ]; then
   say "Infrastructure template (cfn-lint)"
   # Through python3 so that a fresh pyenv needs no shim rehash.
-  python3 -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())' infra/template.yaml
+  python3 -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())' infra/template.yaml infra/waf.yaml
 fi
 
 if [ -z "${SKIP_E2E:-}" ]; then

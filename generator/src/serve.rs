@@ -58,6 +58,8 @@ pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
         );
         println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // The peer's address is the client the function's per-client limits count.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|s| *s).await;

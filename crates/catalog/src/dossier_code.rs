@@ -29,6 +29,17 @@ pub fn format(unit: &str, yymmdd: &str, number: u32) -> String {
     format!("{unit}-{yymmdd}-{number:04}")
 }
 
+/// The `YYMMDD` of a moment as given (the caller passes it in Vietnam's offset): the
+/// day a code is claimed for, and the day the daily allowances count.
+pub fn day(moment: time::OffsetDateTime) -> String {
+    format!(
+        "{:02}{:02}{:02}",
+        moment.year() % 100,
+        u8::from(moment.month()),
+        moment.day()
+    )
+}
+
 /// The day (`YYMMDD`) of a well-formed code; `None` for anything else.
 pub fn parse(code: &str) -> Option<&str> {
     if code.len() > MAX_CODE_LEN {

@@ -58,6 +58,9 @@ pub struct DeliveryReport {
     pub void: usize,
     /// Records older than [`MAX_AGE`]: not sent any more.
     pub expired: usize,
+    /// Channels of "received" notices not sent because their phone number or address
+    /// had its day's allowance (`NotifyConfig::received_per_recipient_per_day`).
+    pub withheld: usize,
 }
 
 /// Whether a record may be sent.
@@ -113,6 +116,19 @@ pub async fn standing(
     }
     // A step's notice from before `event_key`: written after its event.
     Ok(Standing::Confirmed)
+}
+
+/// One form of a phone number or an address, so that "0912 345 678", "+84912345678"
+/// and "84-912-345-678" count as the same phone in the day's allowance.
+fn same_recipient(to: &str) -> String {
+    if to.contains('@') {
+        return to.trim().to_lowercase();
+    }
+    let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("84") {
+        Some(rest) if digits.len() >= 11 => format!("0{rest}"),
+        _ => digits,
+    }
 }
 
 pub fn backoff(attempts: u32) -> Duration {
@@ -216,6 +232,60 @@ pub async fn deliver_due(
         let mut errors = Vec::new();
         let mut done_sms = !want_sms;
         let mut done_email = !want_email;
+        let mut can_sms = can_sms;
+        let mut can_email = can_email;
+        if record.kind == Status::Received {
+            // Counted once the lease is held, so two workers count a notice once (and
+            // a notice retried after a failure is admitted again, not counted twice).
+            let day = parse_time(&record.created_at)
+                .map(|t| catalog::dossier_code::day(t.to_offset(catalog::vn_time::VN)))
+                .unwrap_or_default();
+            for (wanted, done, channel, to) in [
+                (
+                    &mut can_sms,
+                    &mut done_sms,
+                    "sms",
+                    record.sms.as_ref().map(|s| s.to.as_str()),
+                ),
+                (
+                    &mut can_email,
+                    &mut done_email,
+                    "email",
+                    record.email.as_ref().map(|e| e.to.as_str()),
+                ),
+            ] {
+                let Some(to) = to.filter(|_| *wanted) else {
+                    continue;
+                };
+                let allowance = store::quota::allowance_key(
+                    "notices",
+                    &day,
+                    &c.recipient_key,
+                    &format!("{channel}:{}", same_recipient(to)),
+                );
+                if !store::quota::admit(storage, &allowance, id, c.received_per_recipient_per_day)
+                    .await?
+                {
+                    // Marked as handled, so it is not tried again; the citizen has the
+                    // receipt on screen and the tracking page.
+                    storage
+                        .put_if_absent(
+                            &format!("outbox-sent/{id}.{channel}"),
+                            Bytes::from(format!("withheld {}", format_time(now))),
+                            "text/plain",
+                        )
+                        .await?;
+                    tracing::warn!(
+                        id,
+                        channel,
+                        "received notice withheld: its recipient had the day's allowance"
+                    );
+                    *wanted = false;
+                    *done = true;
+                    report.withheld += 1;
+                }
+            }
+        }
         if can_sms && let (Some(sms), Some(gateway)) = (record.sms.as_ref(), sms_gateway) {
             let text = if c.sms_ascii {
                 crate::strip_marks(&sms.text)
@@ -259,7 +329,10 @@ pub async fn deliver_due(
                     "text/plain",
                 )
                 .await?;
-            report.sent += 1;
+            // A notice whose every channel was withheld was settled, not sent.
+            if can_sms || can_email {
+                report.sent += 1;
+            }
         } else if !errors.is_empty() {
             record.attempts += 1;
             let next = now + backoff(record.attempts);
@@ -302,4 +375,17 @@ pub fn spawn_worker(storage: Storage, notifier: Notifier) -> Option<tokio::task:
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_phone_written_three_ways_is_one_recipient() {
+        assert_eq!(same_recipient("0912 345 678"), "0912345678");
+        assert_eq!(same_recipient("+84912345678"), "0912345678");
+        assert_eq!(same_recipient("84-912-345-678"), "0912345678");
+        assert_eq!(same_recipient(" Lan@Example.VN "), "lan@example.vn");
+    }
 }

@@ -46,7 +46,17 @@ pub struct NotifyConfig {
     pub sms_ascii: bool,
     /// How often the local server runs the worker, in seconds (0 = never).
     pub interval_secs: u64,
+    /// "Received" notices one phone number or e-mail address gets in a day
+    /// (`MOTCUA_RECEIVED_NOTICES_PER_RECIPIENT_PER_DAY`): anyone can type a stranger's
+    /// number into a form, and the commune's SMS and mail must not become a way to
+    /// flood it. Notices of an officer's step are not counted.
+    pub received_per_recipient_per_day: u32,
+    /// The key recipients are hashed with in the day's counts (the signing key).
+    pub recipient_key: Vec<u8>,
 }
+
+/// A family filing for its members gets a few; a stranger's number gets no flood.
+pub const DEFAULT_RECEIVED_PER_RECIPIENT_PER_DAY: u32 = 5;
 
 impl Default for NotifyConfig {
     fn default() -> Self {
@@ -59,6 +69,8 @@ impl Default for NotifyConfig {
             sms_content_type: "application/json".into(),
             sms_ascii: true,
             interval_secs: 60,
+            received_per_recipient_per_day: DEFAULT_RECEIVED_PER_RECIPIENT_PER_DAY,
+            recipient_key: Vec::new(),
         }
     }
 }
@@ -130,6 +142,14 @@ impl NotifyConfig {
         }
         if let Some(v) = get("MOTCUA_SMS_UNICODE") {
             c.sms_ascii = !matches!(v.as_str(), "1" | "true" | "yes" | "co");
+        }
+        if let Some(v) = get("MOTCUA_RECEIVED_NOTICES_PER_RECIPIENT_PER_DAY") {
+            match v.parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => c.received_per_recipient_per_day = n,
+                _ => problems.push(format!(
+                    "MOTCUA_RECEIVED_NOTICES_PER_RECIPIENT_PER_DAY=\"{v}\" không hợp lệ: cần một số nguyên từ 1 đến 1000, ví dụ 5"
+                )),
+            }
         }
         if let Some(v) = get("MOTCUA_OUTBOX_INTERVAL") {
             match v.parse() {

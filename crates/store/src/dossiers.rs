@@ -119,12 +119,7 @@ impl Sequence {
         now: OffsetDateTime,
         key_hash: &str,
     ) -> Result<(String, u32), ClaimError> {
-        let day = format!(
-            "{:02}{:02}{:02}",
-            now.year() % 100,
-            u8::from(now.month()),
-            now.day()
-        );
+        let day = catalog::dossier_code::day(now);
         let counter = self.counter(storage, &day).await?;
         for _ in 0..10_000 {
             let n = counter.fetch_add(1, Ordering::SeqCst);

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 /// `MOTCUA_MAX_TOTAL_BYTES` may raise it to.
 pub const DEFAULT_MAX_TOTAL_BYTES: u64 = catalog::plain_post::MAX_FILES_BYTES;
 pub const DEFAULT_MAX_FILE_BYTES: u64 = catalog::plain_post::MAX_FILES_BYTES;
+/// A commune receives tens of online dossiers a day; a carrier-NAT address shared by
+/// a whole district stays far below this, and a script needs fifty addresses to take
+/// the day's codes.
+pub const DEFAULT_DOSSIERS_PER_SOURCE_PER_DAY: u16 = 200;
 
 #[derive(Clone)]
 pub struct Config {
@@ -39,6 +43,14 @@ pub struct Config {
     pub upload_ttl_secs: u64,
     /// E-mail and SMS delivery (MOTCUA_SMTP_URL, MOTCUA_SMS_URL, …).
     pub notify: outbox::NotifyConfig,
+    /// The secret CloudFront sends with every request to the function
+    /// (`MOTCUA_ORIGIN_SECRET`, the template's `ApiOriginSecret`). When set, requests
+    /// without it are refused, and the client is the viewer address CloudFront gives.
+    pub origin_secret: Option<Vec<u8>>,
+    /// Dossiers one client address may file in a day
+    /// (`MOTCUA_DOSSIERS_PER_SOURCE_PER_DAY`), so that no one source can use up the
+    /// day's 9,999 codes.
+    pub dossiers_per_source_per_day: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -122,7 +134,12 @@ impl Config {
             captcha_max_number: 1000,
             captcha_ttl_secs: 600,
             upload_ttl_secs: 600,
-            notify: outbox::NotifyConfig::default(),
+            notify: outbox::NotifyConfig {
+                recipient_key: b"test-signing-key-0123456789abcdefghijkl".to_vec(),
+                ..outbox::NotifyConfig::default()
+            },
+            origin_secret: None,
+            dossiers_per_source_per_day: DEFAULT_DOSSIERS_PER_SOURCE_PER_DAY.into(),
         }
     }
 
@@ -242,6 +259,12 @@ impl Config {
         let captcha_max_number = number("MOTCUA_CAPTCHA_MAX_NUMBER", 100_000, 10, 10_000_000);
         let captcha_ttl_secs = number("MOTCUA_CAPTCHA_TTL", 1200, 30, 86_400);
         let upload_ttl_secs = number("MOTCUA_UPLOAD_TTL", 600, 60, 3600);
+        let dossiers_per_source_per_day = number(
+            "MOTCUA_DOSSIERS_PER_SOURCE_PER_DAY",
+            DEFAULT_DOSSIERS_PER_SOURCE_PER_DAY.into(),
+            1,
+            9999,
+        ) as u32;
         let unit_code = get("MOTCUA_UNIT_CODE");
         if let Some(u) = &unit_code
             && !catalog::dossier_code::valid_unit_code(u)
@@ -251,7 +274,18 @@ impl Config {
                 catalog::dossier_code::UNIT_CODE_RULE
             ));
         }
-        let notify = outbox::NotifyConfig::from_lookup(&get, &mut problems);
+        let origin_secret = get("MOTCUA_ORIGIN_SECRET");
+        if let Some(s) = &origin_secret
+            && s.chars().count() < 32
+        {
+            problems.push(format!(
+                "MOTCUA_ORIGIN_SECRET quá ngắn ({} ký tự): cần ít nhất 32 ký tự ngẫu nhiên, đúng bằng giá trị CloudFront gửi (ApiOriginSecret)",
+                s.chars().count()
+            ));
+        }
+        let mut notify = outbox::NotifyConfig::from_lookup(&get, &mut problems);
+        // Recipients are counted under a keyed hash: the signing key, never stored.
+        notify.recipient_key = signing_key.clone();
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -272,6 +306,8 @@ impl Config {
             captcha_ttl_secs,
             upload_ttl_secs,
             notify,
+            origin_secret: origin_secret.map(String::into_bytes),
+            dossiers_per_source_per_day,
         })
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod html;
 pub mod intake;
 pub mod lambda;
+pub mod limits;
 pub mod multipart;
 pub mod respond;
 pub mod routes;

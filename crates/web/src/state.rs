@@ -41,13 +41,16 @@ pub(crate) struct Inner {
     pub index: tokio::sync::Mutex<store::index::Index>,
     /// Password checks running at once (argon2id is costly in memory and time).
     pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// The per-client limits counted in this process (kept across a dev rebuild).
+    pub client_limiter: Arc<crate::limits::ClientLimiter>,
 }
 
 impl AppState {
     /// Builds the state from the function bundle the generator wrote (what a deployed
     /// function and `generator serve` run on), an S3 client and the configuration.
     pub fn from_bundle(bundle: Bundle, storage: Storage, config: Config) -> AppState {
-        AppState::build(bundle, storage, config)
+        let limiter = crate::limits::ClientLimiter::new(crate::limits::CLIENT_LIMITS);
+        AppState::build(bundle, storage, config, Arc::new(limiter))
     }
 
     /// The same store and configuration with another bundle: the dev server's function
@@ -58,10 +61,16 @@ impl AppState {
             bundle,
             self.inner.storage.clone(),
             self.inner.config.clone(),
+            self.inner.client_limiter.clone(),
         )
     }
 
-    fn build(bundle: Bundle, storage: Storage, config: Config) -> AppState {
+    fn build(
+        bundle: Bundle,
+        storage: Storage,
+        config: Config,
+        client_limiter: Arc<crate::limits::ClientLimiter>,
+    ) -> AppState {
         let BundleContent {
             site,
             procedures,
@@ -97,6 +106,7 @@ impl AppState {
                 index: Default::default(),
                 password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE)),
                 widgets,
+                client_limiter,
             }),
         }
     }
@@ -133,6 +143,11 @@ impl AppState {
     /// The permits for password checks ([`PASSWORD_CHECKS_AT_ONCE`]).
     pub fn password_checks(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.inner.password_checks
+    }
+
+    /// The per-client limits of this process.
+    pub fn client_limiter(&self) -> &crate::limits::ClientLimiter {
+        &self.inner.client_limiter
     }
 
     /// What the home page's widgets need.

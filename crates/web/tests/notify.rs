@@ -444,6 +444,9 @@ async fn the_lambda_schedule_delivers_the_outbox() {
 fn sms_only(sms_url: &str) -> NotifyConfig {
     NotifyConfig {
         sms_url: Some(sms_url.to_owned()),
+        // These tests send the fixture's one phone dozens of dossiers; the day's
+        // allowance per recipient has its own test (tests/limits.rs).
+        received_per_recipient_per_day: 1000,
         ..NotifyConfig::default()
     }
 }

@@ -70,6 +70,8 @@ pub struct Submission {
     pub files: Vec<IncomingFile>,
     /// "json" or "form".
     pub channel: &'static str,
+    /// The client address, when known: its day's allowance of dossiers is counted.
+    pub source: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,9 @@ pub enum SubmitError {
     Storage(#[from] StorageError),
     #[error("hết số hồ sơ trong ngày")]
     SequenceExhausted,
+    /// This client address has filed its day's allowance of dossiers.
+    #[error("địa chỉ mạng đã gửi đủ {0} hồ sơ trong ngày")]
+    SourceQuota(u32),
 }
 
 impl SubmitError {
@@ -126,6 +131,12 @@ impl SubmitError {
             SubmitError::Storage(_) | SubmitError::SequenceExhausted => {
                 vec![FieldError::new("_form", RETRY_MESSAGE)]
             }
+            SubmitError::SourceQuota(cap) => vec![FieldError::new(
+                "_form",
+                format!(
+                    "Hôm nay đã có {cap} hồ sơ được gửi từ địa chỉ mạng của bạn, là mức tối đa một ngày, nên hồ sơ này CHƯA được gửi. Nếu bạn dùng chung mạng với nhiều người (quán Internet, mạng cơ quan), hãy thử gửi bằng mạng di động; hoặc gửi lại vào ngày mai, hoặc nộp trực tiếp tại Bộ phận Một cửa."
+                ),
+            )],
         }
     }
 }
@@ -263,6 +274,19 @@ impl AppState {
         let record = match record {
             Some(r) => r,
             None => {
+                // A new dossier takes a code: counted against its address's day.
+                if let Some(source) = sub.source {
+                    let cap = self.inner.config.dossiers_per_source_per_day;
+                    let allowance = store::quota::allowance_key(
+                        "sources",
+                        &catalog::dossier_code::day(now),
+                        &self.inner.config.signing_key,
+                        &source.to_string(),
+                    );
+                    if !store::quota::admit(storage, &allowance, &key_hash, cap).await? {
+                        return Err(SubmitError::SourceQuota(cap));
+                    }
+                }
                 if let Some(challenge) = &challenge {
                     let used = format!("captcha/used/{challenge}");
                     if !storage

@@ -9,12 +9,17 @@ use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
 use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::multipart;
 use crate::respond::html;
+use crate::routes::ClientAddress;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 
 pub async fn post_form(State(state): State<AppState>, request: Request) -> Response {
     let shell = &state.inner.shell;
     let back = back_to_form(request.headers(), &state.config().public_url);
+    let source = request
+        .extensions()
+        .get::<ClientAddress>()
+        .map(|ClientAddress(ip)| *ip);
     let config = state.config();
     let mp = match Multipart::from_request(request, &state).await {
         Ok(mp) => mp,
@@ -66,6 +71,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
             })
             .collect(),
         channel: "form",
+        source,
     };
     match state.submit(sub, OffsetDateTime::now_utc()).await {
         Ok((receipt, created)) => html(
@@ -97,6 +103,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                 SubmitError::Captcha(_) => StatusCode::FORBIDDEN,
                 // The form is shown again as the function holds it now, with the message.
                 SubmitError::FormChanged(_) => StatusCode::CONFLICT,
+                SubmitError::SourceQuota(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let errors = e.field_errors();

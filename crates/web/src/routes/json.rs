@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 use crate::captcha;
 use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::respond::message;
+use crate::routes::ClientAddress;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 
@@ -288,7 +290,11 @@ fn raw_values(values: BTreeMap<String, Value>) -> Result<RawValues, FieldError> 
     Ok(raw)
 }
 
-pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn dossiers(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientAddress>>,
+    body: Bytes,
+) -> Response {
     let req: DossierRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return bad_json(&e),
@@ -319,6 +325,7 @@ pub async fn dossiers(State(state): State<AppState>, body: Bytes) -> Response {
         values,
         files,
         channel: "json",
+        source: client.map(|Extension(ClientAddress(ip))| ip),
     };
     match state.submit(sub, OffsetDateTime::now_utc()).await {
         Ok((receipt, created)) => {
@@ -358,6 +365,7 @@ pub fn submit_error_json(e: &SubmitError) -> Response {
             message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE)
         }
         SubmitError::SequenceExhausted => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        SubmitError::SourceQuota(_) => errors(StatusCode::TOO_MANY_REQUESTS, e.field_errors()),
         SubmitError::FormChanged(_) => errors(StatusCode::CONFLICT, e.field_errors()),
         _ => errors(StatusCode::UNPROCESSABLE_ENTITY, e.field_errors()),
     }

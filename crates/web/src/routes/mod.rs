@@ -1,5 +1,6 @@
 //! The HTTP surface, all under `/api`.
 
+mod door;
 pub mod form;
 pub mod json;
 pub mod supplement;
@@ -17,6 +18,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::html::PAGE_SCRIPT;
 use crate::respond::{DONE, html, message};
 use crate::state::AppState;
+
+pub use door::{ClientAddress, ORIGIN_SECRET_HEADER, VIEWER_ADDRESS_HEADER};
 
 /// Set by the Lambda glue when API Gateway handed over a body marked base64 that does
 /// not decode; the request is then answered with 400.
@@ -50,9 +53,17 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(256 * 1024))
-        .with_state(state);
+        .with_state(state.clone());
     let mut app = Router::new()
         .nest("/api", api)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            door::limit_clients,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state,
+            door::through_cloudfront,
+        ))
         .layer(middleware::from_fn(reject_bad_body))
         .layer(panic_page(panic_shell));
     if let Some(origin) = &config.cors_origin {

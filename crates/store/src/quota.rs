@@ -1,0 +1,64 @@
+//! Daily allowances kept in the bucket, so they hold across every function instance:
+//! the dossiers one client address may file in a day, the "received" notices one phone
+//! number or e-mail address gets. An allowance is an object listing what it admitted
+//! (a submission, a notice), changed only by compare-and-swap; the same thing asked
+//! again (a retry) is admitted again without counting twice. The keys carry a keyed
+//! hash, never the address or the number (`limits/` expires after two days:
+//! infra/template.yaml).
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::{Storage, StorageError, StorageResult};
+
+/// Compare-and-swap attempts before giving up under contention.
+const ATTEMPTS: usize = 8;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Admitted {
+    members: Vec<String>,
+}
+
+/// Admits `member` under the allowance at `key`, which holds at most `cap` members.
+/// True if admitted (now or before), false if the allowance is spent.
+pub async fn admit(storage: &Storage, key: &str, member: &str, cap: u32) -> StorageResult<bool> {
+    for _ in 0..ATTEMPTS {
+        let (mut admitted, etag) = match storage.get_tagged(key).await? {
+            None => (Admitted::default(), None),
+            Some((bytes, etag)) => (
+                serde_json::from_slice::<Admitted>(&bytes).unwrap_or_default(),
+                Some(etag),
+            ),
+        };
+        if admitted.members.iter().any(|m| m == member) {
+            return Ok(true);
+        }
+        if admitted.members.len() >= cap as usize {
+            return Ok(false);
+        }
+        admitted.members.push(member.to_owned());
+        let body = Bytes::from(serde_json::to_vec(&admitted).expect("json"));
+        if storage
+            .put_if_unchanged(key, body, "application/json", etag.as_deref())
+            .await?
+            .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Err(StorageError::Unavailable(format!(
+        "allowance {key} changed {ATTEMPTS} times in a row"
+    )))
+}
+
+/// `limits/{what}/{YYMMDD}/{hash}.json`: `who` hashed with `key`, so the bucket holds
+/// no address or number in clear (a phone number is too short to survive a plain hash).
+pub fn allowance_key(what: &str, day: &str, key: &[u8], who: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(what.as_bytes());
+    mac.update(b"\n");
+    mac.update(who.as_bytes());
+    let hash = hex::encode(&mac.finalize().into_bytes()[..16]);
+    format!("limits/{what}/{day}/{hash}.json")
+}
