@@ -12,7 +12,7 @@
     return fetch(API + path, opt).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (r.status === 401) { show(false); }
-        if (!r.ok) { throw new Error(j.message || ("Lỗi " + r.status)); }
+        if (!r.ok) { throw new Error(j.message || (r.status === 429 ? "Quá nhiều yêu cầu từ mạng này trong ít phút; vui lòng chờ vài phút rồi thử lại." : "Lỗi " + r.status)); }
         return j;
       });
     });

@@ -482,6 +482,10 @@
     });
     var data = null;
     try { data = await r.json(); } catch (e) { /* not JSON */ }
+    // Over a rate limit (the function's JSON, or the WAF's page): wait, nothing is lost.
+    if (r.status === 429 && !(data && (data.message || data.errors))) {
+      data = { message: 'Có quá nhiều yêu cầu từ địa chỉ mạng của bạn trong ít phút vừa qua. Vui lòng chờ vài phút rồi bấm "Gửi hồ sơ" lần nữa; những gì bạn đã nhập vẫn còn nguyên.' };
+    }
     return { status: r.status, data: data || {} };
   }
   function retryButton() {
