@@ -529,6 +529,87 @@ async fn failed_logins_lock_the_account() {
 }
 
 #[tokio::test]
+async fn a_strangers_guesses_lock_strangers_not_the_officers_own_browser() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    officer(&h, "minh", Role::Officer).await;
+    // Lan signed in at her desk once: her browser keeps the device cookie.
+    let first = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let device = first
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with(auth::DEVICE_COOKIE))
+        .expect("a device cookie")
+        .to_owned();
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict"));
+    let device = device.split(';').next().unwrap().to_owned();
+    // Someone elsewhere guesses until the login is locked for strangers.
+    for _ in 0..6 {
+        h.post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": "sai"}),
+        )
+        .await;
+    }
+    let stranger = h
+        .post_json(
+            "/api/admin/login",
+            &json!({"login": "lan", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        stranger.text().contains("đã từng đăng nhập"),
+        "{}",
+        stranger.text()
+    );
+    let from_desk = |login: &str, password: &str, cookie: &str| {
+        Request::post("/api/admin/login")
+            .header("content-type", "application/json")
+            .header("cookie", cookie)
+            .body(Body::from(
+                serde_json::to_vec(&json!({"login": login, "password": password})).unwrap(),
+            ))
+            .unwrap()
+    };
+    // At her desk, Lan still signs in.
+    let desk = h.send(from_desk("lan", PASSWORD, &device)).await;
+    assert_eq!(desk.status, StatusCode::OK, "{}", desk.text());
+    // Lan's device cookie is hers: it does not lift a lock on Minh's login, and a
+    // forged one is a stranger's.
+    for _ in 0..6 {
+        h.post_json(
+            "/api/admin/login",
+            &json!({"login": "minh", "password": "sai"}),
+        )
+        .await;
+    }
+    let borrowed = h.send(from_desk("minh", PASSWORD, &device)).await;
+    assert_eq!(borrowed.status, StatusCode::TOO_MANY_REQUESTS);
+    let forged = format!("{}=bGFu.AAAA", auth::DEVICE_COOKIE);
+    let forged = h.send(from_desk("lan", "sai", &forged)).await;
+    assert_eq!(forged.status, StatusCode::TOO_MANY_REQUESTS);
+    // The known browser has its own five tries, then it is locked too.
+    for i in 0..6 {
+        let a = h.send(from_desk("lan", "sai", &device)).await;
+        let want = if i < 4 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(a.status, want, "{i}");
+    }
+}
+
+#[tokio::test]
 async fn form_login_sets_the_cookie_and_redirects() {
     let h = harness().await;
     officer(&h, "lan", Role::Admin).await;

@@ -11,6 +11,12 @@
 //!   are counted one by one: from [`SLOW_AFTER`] failures the answer is slowed, and at
 //!   most [`LOCK_AFTER`] passwords are ever checked within [`LOCK_SECS`]; then the login
 //!   is locked for the rest of that time. A success clears the count.
+//! - A lock that strangers impose binds strangers only: a browser where the officer
+//!   signed in before holds a signed device cookie ([`DEVICE_COOKIE`], [`DEVICE_SECS`]),
+//!   and its attempts are counted apart (`auth/attempts/{login}.known.json`), so whoever
+//!   guesses at a login from elsewhere locks themselves out, never the officer at their
+//!   own desk. Per client address, the login route has its own rate limit
+//!   ([`crate::limits`]).
 //! - At most [`ARGON2_AT_ONCE`] password checks run at once in a process (argon2id takes
 //!   19 MiB and tens of milliseconds each); a login beyond that waits, then is told the
 //!   system is busy.
@@ -33,6 +39,10 @@ use store::{Storage, StorageError, StorageResult};
 pub const COOKIE: &str = "motcua_can_bo";
 pub const SESSION_SECS: i64 = 30 * 60;
 pub const LOCK_AFTER: usize = 5;
+/// The cookie that marks a browser where this officer signed in before.
+pub const DEVICE_COOKIE: &str = "motcua_thiet_bi";
+/// How long a browser stays known without signing in again.
+pub const DEVICE_SECS: i64 = 180 * 24 * 3600;
 pub const SLOW_AFTER: usize = 3;
 pub const LOCK_SECS: i64 = 15 * 60;
 pub use crate::state::PASSWORD_CHECKS_AT_ONCE as ARGON2_AT_ONCE;
@@ -268,11 +278,11 @@ pub async fn end_sessions(storage: &Storage, login: &str) -> StorageResult<()> {
 
 /// The `Set-Cookie` value for a session (or, with `None`, one that clears it).
 pub fn cookie(state: &AppState, token: Option<&str>) -> String {
-    let url = &state.config().public_url;
-    let local = url.starts_with("http://127.0.0.1")
-        || url.starts_with("http://localhost")
-        || url.starts_with("http://[::1]");
-    let secure = if local { "" } else { "; Secure" };
+    let secure = if is_local(&state.config().public_url) {
+        ""
+    } else {
+        "; Secure"
+    };
     match token {
         Some(t) => format!(
             "{COOKIE}={t}; Max-Age={SESSION_SECS}; Path=/api/admin; HttpOnly; SameSite=Strict{secure}"
@@ -283,14 +293,42 @@ pub fn cookie(state: &AppState, token: Option<&str>) -> String {
 
 /// The session cookie's value in a request.
 pub fn cookie_token(headers: &http::HeaderMap) -> Option<&str> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The device cookie's value in a request.
+pub fn device_cookie(headers: &http::HeaderMap) -> Option<&str> {
+    cookie_value(headers, DEVICE_COOKIE)
+}
+
+fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// The `Set-Cookie` value that marks this browser as one where `login` signed in.
+pub fn device_cookie_header(state: &AppState, login: &str, now: i64) -> String {
+    let token = device_token(&state.config().signing_key, login, now);
+    let secure = if is_local(&state.config().public_url) {
+        ""
+    } else {
+        "; Secure"
+    };
+    format!(
+        "{DEVICE_COOKIE}={token}; Max-Age={DEVICE_SECS}; Path=/api/admin/login; HttpOnly; SameSite=Strict{secure}"
+    )
+}
+
+fn is_local(url: &str) -> bool {
+    url.starts_with("http://127.0.0.1")
+        || url.starts_with("http://localhost")
+        || url.starts_with("http://[::1]")
 }
 
 /// Why a login failed.
@@ -312,7 +350,7 @@ impl LoginError {
                 "Tên đăng nhập hoặc mật khẩu không đúng. Sau 5 lần nhập sai liên tiếp, tài khoản sẽ bị tạm khóa 15 phút.".into()
             }
             LoginError::Locked { minutes } => format!(
-                "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {minutes} phút, hoặc liên hệ quản trị viên."
+                "Tài khoản tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {minutes} phút, hoặc liên hệ quản trị viên. Trên máy bạn đã từng đăng nhập thành công, bạn vẫn đăng nhập được."
             ),
             LoginError::Busy => {
                 "Hệ thống đang bận, chưa kiểm tra được mật khẩu. Vui lòng thử lại sau ít giây.".into()
@@ -331,22 +369,61 @@ struct Attempts {
     failures: Vec<i64>,
 }
 
-fn attempts_key(login: &str) -> String {
-    format!("auth/attempts/{login}.json")
+/// Strangers' attempts and a known browser's are counted apart.
+fn attempts_key(login: &str, known_device: bool) -> String {
+    if known_device {
+        format!("auth/attempts/{login}.known.json")
+    } else {
+        format!("auth/attempts/{login}.json")
+    }
+}
+
+fn device_mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(b"motcua-admin-device\n");
+    mac.update(payload.as_bytes());
+    mac
+}
+
+/// A device token for `login`, valid [`DEVICE_SECS`] from `now` (Unix seconds).
+pub fn device_token(key: &[u8], login: &str, now: i64) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = b64.encode(format!("{login}\n{}", now + DEVICE_SECS));
+    let sig = b64.encode(device_mac(key, &payload).finalize().into_bytes());
+    format!("{payload}.{sig}")
+}
+
+/// Does `token` mark a browser where `login` signed in, not long ago?
+pub fn known_device(key: &[u8], token: Option<&str>, login: &str, now: i64) -> bool {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Some((payload, sig)) = token.and_then(|t| t.split_once('.')) else {
+        return false;
+    };
+    let Ok(sig) = b64.decode(sig) else {
+        return false;
+    };
+    if device_mac(key, payload).verify_slice(&sig).is_err() {
+        return false;
+    }
+    let Some(text) = b64
+        .decode(payload)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+    else {
+        return false;
+    };
+    text.split_once('\n').is_some_and(|(who, until)| {
+        who == login && until.parse::<i64>().is_ok_and(|until| until > now)
+    })
 }
 
 /// Counts one attempt at `login` before its password is checked (compare-and-swap, so
 /// concurrent guesses are each counted): the attempts within the lock window, this one
 /// included, or `Locked` when [`LOCK_AFTER`] were already made.
-async fn count_attempt(storage: &Storage, login: &str, now_ms: i64) -> Result<usize, LoginError> {
-    let key = attempts_key(login);
+async fn count_attempt(storage: &Storage, key: &str, now_ms: i64) -> Result<usize, LoginError> {
     let since = now_ms - LOCK_SECS * 1000;
     for attempt in 0..40u64 {
-        let (mut a, etag) = match storage
-            .get_tagged(&key)
-            .await
-            .map_err(LoginError::Storage)?
-        {
+        let (mut a, etag) = match storage.get_tagged(key).await.map_err(LoginError::Storage)? {
             Some((bytes, etag)) => (
                 serde_json::from_slice::<Attempts>(&bytes).unwrap_or_default(),
                 Some(etag),
@@ -362,7 +439,7 @@ async fn count_attempt(storage: &Storage, login: &str, now_ms: i64) -> Result<us
         a.failures.push(now_ms);
         let body = Bytes::from(serde_json::to_vec(&a).expect("json"));
         if storage
-            .put_if_unchanged(&key, body, "application/json", etag.as_deref())
+            .put_if_unchanged(key, body, "application/json", etag.as_deref())
             .await
             .map_err(LoginError::Storage)?
             .is_some()
@@ -379,26 +456,35 @@ async fn count_attempt(storage: &Storage, login: &str, now_ms: i64) -> Result<us
 }
 
 /// A success clears the count.
-async fn clear_attempts(storage: &Storage, login: &str) -> StorageResult<()> {
+async fn clear_attempts(storage: &Storage, key: &str) -> StorageResult<()> {
     let body = Bytes::from(serde_json::to_vec(&Attempts::default()).expect("json"));
-    storage
-        .put(&attempts_key(login), body, "application/json")
-        .await
+    storage.put(key, body, "application/json").await
 }
 
 /// Checks a login and password, counting the attempt first and enforcing the lock.
+/// `device` is the browser's device cookie, if it sent one.
 pub async fn login(
     state: &AppState,
     login: &str,
     password: &str,
+    device: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Officer, LoginError> {
     let storage = state.storage();
     let login = login.trim().to_lowercase();
     let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
     let known = valid_login(&login);
+    let attempts = attempts_key(
+        &login,
+        known_device(
+            &state.config().signing_key,
+            device,
+            &login,
+            now.unix_timestamp(),
+        ),
+    );
     let count = if known {
-        count_attempt(storage, &login, now_ms).await?
+        count_attempt(storage, &attempts, now_ms).await?
     } else {
         0
     };
@@ -432,7 +518,7 @@ pub async fn login(
         Some(o) if ok && !o.disabled => {
             // This attempt was counted too: a success clears them all.
             if count > 0 {
-                clear_attempts(storage, &login)
+                clear_attempts(storage, &attempts)
                     .await
                     .map_err(LoginError::Storage)?;
             }

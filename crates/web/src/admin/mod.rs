@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use dossier::status::{ActionOffer, offers};
@@ -160,19 +160,27 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         );
     };
     let now = OffsetDateTime::now_utc();
-    match auth::login(&state, &form.login, &form.password, now).await {
+    let device = auth::device_cookie(&headers);
+    match auth::login(&state, &form.login, &form.password, device, now).await {
         Ok(officer) => {
             let session = auth::new_session(&officer, now.unix_timestamp());
             let token = auth::sign(&state.config().signing_key, &session);
             let cookie = auth::cookie(&state, Some(&token));
+            let known = auth::device_cookie_header(&state, &officer.login, now.unix_timestamp());
             if is_form {
-                ([(header::SET_COOKIE, cookie)], Redirect::to("/can-bo/")).into_response()
+                (
+                    AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, known)]),
+                    Redirect::to("/can-bo/"),
+                )
+                    .into_response()
             } else {
                 (
-                    [
+                    // Two cookies: appended, since a plain header array replaces.
+                    AppendHeaders([
                         (header::SET_COOKIE, cookie),
+                        (header::SET_COOKIE, known),
                         (header::CACHE_CONTROL, "no-store".to_owned()),
-                    ],
+                    ]),
                     axum::Json(session_json(&session)),
                 )
                     .into_response()
