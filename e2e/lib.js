@@ -13,7 +13,28 @@ export const ROOT = path.resolve(E2E_DIR, '..');
 export const SITE_DIR = process.env.SITE_DIR || path.join(ROOT, 'site');
 export const BASE = (process.env.E2E_BASE || 'http://127.0.0.1:8787').replace(/\/$/, '');
 export const ARTIFACTS = path.join(E2E_DIR, 'artifacts');
-export const HUMAN_ANSWER = process.env.E2E_HUMAN_ANSWER || '5';
+
+// The plain form's question ("Bảy cộng hai bằng mấy?"), answered from its words as a
+// person would.
+const NUMBER_WORDS = ['không', 'một', 'hai', 'ba', 'bốn', 'năm', 'sáu', 'bảy', 'tám', 'chín', 'mười',
+  'mười một', 'mười hai', 'mười ba', 'mười bốn', 'mười lăm', 'mười sáu', 'mười bảy', 'mười tám', 'mười chín', 'hai mươi'];
+export function solveQuestion(question) {
+  const m = question.trim().toLowerCase().match(/^(.+?) (cộng|trừ) (.+?) bằng mấy\?$/u);
+  if (!m) throw new Error(`not a question this test can answer: ${question}`);
+  const [a, b] = [m[1], m[3]].map((w) => NUMBER_WORDS.indexOf(w));
+  if (a < 0 || b < 0) throw new Error(`unknown number words in: ${question}`);
+  return m[2] === 'cộng' ? a + b : a - b;
+}
+
+/** Reads the question in the form page's frame and types the answer, as a person would. */
+export async function answerQuestion(page) {
+  const frame = page.locator('iframe.gate-frame');
+  await frame.scrollIntoViewIfNeeded();
+  const question = await page.frameLocator('iframe.gate-frame').locator('.gate-question').textContent();
+  await page.fill('#f-human_answer', String(solveQuestion(question)));
+  return question;
+}
+
 mkdirSync(ARTIFACTS, { recursive: true });
 
 export const MOBILE = { width: 360, height: 740 };

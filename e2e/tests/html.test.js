@@ -18,9 +18,10 @@ test("vnu: no errors in the function's own pages", async () => {
   const form = new FormData();
   form.set('procedure', '1.001193');
   form.set('website', '');
-  form.set('human_answer', '7');
+  form.set('human_answer', '99');
   const pages = {
     'track-form': await fetch(`${BASE}/api/track`),
+    'question-frame': await fetch(`${BASE}/api/gate`),
     'track-unknown': await fetch(`${BASE}/api/track?code=H21.55.01-250101-0001&token=khong-dung`),
     'form-errors': await fetch(`${BASE}/api/dossiers/form`, { method: 'POST', body: form }),
   };

@@ -2,7 +2,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, BASE, MOBILE, ARTIFACTS, HUMAN_ANSWER } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, BASE, MOBILE, ARTIFACTS, answerQuestion } from '../lib.js';
 
 const CODE = /^[A-Za-z0-9._-]+-\d{6}-\d{4}$/;
 let browser, procedures;
@@ -79,7 +79,8 @@ describe('submission without JavaScript (plain multipart post, question, HTML re
       const files = await attachmentsFor(helper, p.schema);
       await helper.context().close();
       await fillForm(page, p.schema, answers(p.schema), files);
-      await page.fill('#f-human_answer', HUMAN_ANSWER);
+      const asked = await answerQuestion(page);
+      assert.match(asked, /bằng mấy\?$/, `${p.code}: the question is read from its frame`);
       await Promise.all([page.waitForNavigation(), page.click('#dossier-form button[type=submit]')]);
       const codeEl = page.locator('.receipt-code strong');
       if (!(await codeEl.count())) {
@@ -104,7 +105,7 @@ describe('submission without JavaScript (plain multipart post, question, HTML re
     await page.goto(BASE + p.formPath);
     const files = await attachmentsFor(page, p.schema);
     await fillForm(page, p.schema, answers(p.schema), files);
-    await page.fill('#f-human_answer', HUMAN_ANSWER);
+    await answerQuestion(page);
     page.scriptErrors.length = 0;  // the aborted form script
     await Promise.all([page.waitForNavigation(), page.click('#dossier-form button[type=submit]')]);
     await page.locator('.receipt-code strong').waitFor();
@@ -127,7 +128,7 @@ describe('submission without JavaScript (plain multipart post, question, HTML re
     Buffer.from('%PDF-1.7\n').copy(bytes);
     const form = new FormData();
     form.append('procedure', p.code);
-    form.append('human_answer', HUMAN_ANSWER);
+    form.append('human_answer', '1');
     form.append(fileField.id, new Blob([bytes], { type: 'application/pdf' }), 'ban-quet.pdf');
     const r = await fetch(`${BASE}/api/dossiers/form`, { method: 'POST', body: form });
     const text = await r.text();

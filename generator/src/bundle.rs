@@ -2,8 +2,7 @@
 //! the function deployed with a site knows exactly the forms that site shows.
 //!
 //! It goes beside the output folder, never inside it: `site/` → `site.function/catalog.json`.
-//! The bundle holds `site.yaml`'s `human_check` answers, so it must not become a public
-//! page; outside the folder it is out of reach of `generator deploy`, of the local
+//! The bundle is the function's, not a page; outside the folder it is out of reach of `generator deploy`, of the local
 //! servers that serve the folder as it is, and of any static host the folder is copied
 //! to, whatever they do with hidden files.
 

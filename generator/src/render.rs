@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use catalog::form_html::{FormView, render_form, render_printable};
+use catalog::form_html::{FormView, HumanCheck, render_form, render_printable};
 use catalog::validate::RawValues;
 use catalog::{Content, Procedure};
 use serde::Serialize;
@@ -207,7 +207,7 @@ impl<'a> Renderer<'a> {
                 api_base: api,
                 values: &RawValues::new(),
                 errors: &[],
-                human_question: Some(&self.content.site.human_check.question),
+                human_check: Some(HumanCheck::Framed),
                 idempotency_key: "",
             });
             ctx.insert("form_html", &form_html);

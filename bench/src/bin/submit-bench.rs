@@ -71,6 +71,9 @@ impl Drop for Server {
     }
 }
 
+/// The server's question key, so the benchmark can answer the plain form's question.
+const BENCH_CAPTCHA_KEY: &str = "bench-captcha-key-0123456789abcdef0123456789";
+
 fn spawn_server() -> (Server, Duration) {
     let port = free_port();
     let data = tempfile::tempdir_in(data_parent()).unwrap();
@@ -89,6 +92,7 @@ fn spawn_server() -> (Server, Duration) {
         .env("MOTCUA_CATALOG", &bundle)
         .env("MOTCUA_DATA_DIR", data.path())
         .env("MOTCUA_CAPTCHA_MAX_NUMBER", "200")
+        .env("MOTCUA_CAPTCHA_KEY", BENCH_CAPTCHA_KEY)
         .env("RUST_LOG", "error")
         .env_remove("MOTCUA_S3_ENDPOINT")
         .env_remove("AWS_LAMBDA_RUNTIME_API")
@@ -354,11 +358,19 @@ fn main() {
     let before = vm_hwm_kb(pid).unwrap_or(0);
     let boundary = "----bench-boundary-largest";
     let mut body = Vec::with_capacity(5_100_000);
+    let gate = web::gate::create(
+        BENCH_CAPTCHA_KEY.as_bytes(),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let answer = web::gate::solve(&gate.question)
+        .expect("a question a person can answer")
+        .to_string();
     for (k, v) in [
         ("procedure", "1.001193"),
         ("idempotency_key", ""),
         ("website", ""),
-        ("human_answer", "5"),
+        ("human_answer", answer.as_str()),
+        ("gate", gate.token.as_str()),
         ("ho_ten", "Lê Văn Cường"),
         ("so_dinh_danh", "064190000123"),
         ("dien_thoai", "0912345678"),

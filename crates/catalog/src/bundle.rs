@@ -11,8 +11,8 @@
 //!
 //! `content_sha256` is the SHA-256 of the `content` bytes exactly as written, checked
 //! when the file is read, so a hand-edited or truncated copy is refused rather than
-//! half-trusted. The bundle holds `site.yaml`'s `human_check` answers: it is not a public
-//! file and must never be published with the site.
+//! half-trusted. The bundle is the function's, not a page: it is never published with
+//! the site.
 //!
 //! A procedure in the bundle carries only what the function reads (see [`Entry`]): with
 //! 10,000 procedures the site's own texts (guides, summaries, legal bases, sources) would
@@ -444,10 +444,6 @@ mod tests {
         assert_eq!(read.content_sha256, hash);
         assert_eq!(read.content.procedures.len(), content.procedures.len());
         assert!(read.content.procedures.iter().all(|p| p.body.is_empty()));
-        assert_eq!(
-            read.content.site.human_check.answers,
-            content.site.human_check.answers
-        );
         // The form as the function holds it has the version the generator wrote into
         // the page: the version survives the trip through JSON.
         let online: Vec<&Procedure> = content

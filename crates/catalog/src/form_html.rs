@@ -15,10 +15,20 @@ pub struct FormView<'a> {
     pub api_base: &'a str,
     pub values: &'a RawValues,
     pub errors: &'a [FieldError],
-    /// A simple question for visitors without JavaScript (the script solves a
-    /// proof-of-work instead and hides it).
-    pub human_question: Option<&'a str>,
+    /// The question for visitors without JavaScript (the script solves a proof of work
+    /// instead and hides it).
+    pub human_check: Option<HumanCheck<'a>>,
     pub idempotency_key: &'a str,
+}
+
+/// Where the no-JavaScript question comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum HumanCheck<'a> {
+    /// The static page: the function shows a fresh question in a frame
+    /// (`{api_base}/gate`) and keeps its token in a cookie.
+    Framed,
+    /// A page the function makes: the question itself and its signed token.
+    Inline { question: &'a str, token: &'a str },
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -88,17 +98,39 @@ pub fn render_form(view: &FormView) -> String {
         }
         h.push_str("</fieldset>");
     }
-    if let Some(question) = view.human_question {
+    if let Some(check) = view.human_check {
         let error = view
             .errors
             .iter()
             .find(|e| e.field == "human_answer")
             .map(|e| e.message.as_str());
+        let (label, shown, hint, token) = match check {
+            // Lazy: with scripts on, the form script removes the block before it is
+            // near the screen, so no question is fetched; without scripts a browser
+            // loads every frame at once.
+            HumanCheck::Framed => (
+                String::new(),
+                format!(
+                    r#"<iframe class="gate-frame" src="{}/gate" title="Câu hỏi kiểm tra" loading="lazy" width="320" height="60"></iframe>"#,
+                    escape(view.api_base)
+                ),
+                "Đọc câu hỏi trong khung ngay trên rồi viết câu trả lời bằng số vào ô dưới đây. Câu hỏi giúp chặn thư rác tự động.",
+                String::new(),
+            ),
+            HumanCheck::Inline { question, token } => (
+                format!(": {}", escape(question)),
+                String::new(),
+                "Viết câu trả lời bằng số. Câu hỏi giúp chặn thư rác tự động.",
+                format!(
+                    r#"<input type="hidden" name="gate" value="{}">"#,
+                    escape(token)
+                ),
+            ),
+        };
         let _ = write!(
             h,
-            r#"<div class="field human-check{}" id="field-human_answer"><label for="f-human_answer">Câu hỏi kiểm tra: {} <span class="req" aria-hidden="true">*</span></label><p class="hint" id="f-human_answer-hint">Câu hỏi này giúp chặn thư rác tự động.</p>{}<input class="input-short" type="text" id="f-human_answer" name="human_answer" autocomplete="off" aria-describedby="f-human_answer-hint{}"{}></div>"#,
+            r#"<div class="field human-check{}" id="field-human_answer"><label for="f-human_answer">Câu hỏi kiểm tra{label} <span class="req" aria-hidden="true">*</span></label>{shown}<p class="hint" id="f-human_answer-hint">{hint}</p>{}<input class="input-short" type="text" inputmode="numeric" id="f-human_answer" name="human_answer" autocomplete="off" aria-describedby="f-human_answer-hint{}"{}>{token}</div>"#,
             if error.is_some() { " has-error" } else { "" },
-            escape(question),
             error_line("human_answer", error),
             if error.is_some() {
                 " f-human_answer-error"

@@ -48,9 +48,6 @@ pub struct Site {
     pub links: Vec<Link>,
     #[serde(default)]
     pub poll: Option<Poll>,
-    /// The question asked of visitors who send the form without JavaScript.
-    #[serde(default)]
-    pub human_check: HumanCheck,
     /// What about the commune's own facts is still unverified; `generator check` lists it.
     #[serde(default)]
     pub review_note: Option<String>,
@@ -71,32 +68,6 @@ pub struct Reference {
     /// What it was checked for, and how (read in full, or only in a summary).
     #[serde(default)]
     pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HumanCheck {
-    pub question: String,
-    /// Accepted answers, compared without case, accents or surrounding spaces.
-    pub answers: Vec<String>,
-}
-
-impl Default for HumanCheck {
-    fn default() -> HumanCheck {
-        HumanCheck {
-            question: "Hai cộng ba bằng mấy? (viết bằng số)".into(),
-            answers: vec!["5".into(), "năm".into()],
-        }
-    }
-}
-
-impl HumanCheck {
-    pub fn accepts(&self, answer: &str) -> bool {
-        let answer = crate::text::fold(answer.trim());
-        self.answers
-            .iter()
-            .any(|a| crate::text::fold(a.trim()) == answer)
-    }
 }
 
 fn default_api_base() -> String {

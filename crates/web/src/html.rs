@@ -10,7 +10,7 @@ use std::fmt;
 
 use askama::Template;
 use catalog::Procedure;
-use catalog::form_html::{FormView, render_form};
+use catalog::form_html::{FormView, HumanCheck, render_form};
 use catalog::validate::{FieldError, RawValues};
 
 use dossier::tracking::TrackView;
@@ -122,7 +122,7 @@ pub fn form_errors_page(
     procedure: &Procedure,
     values: &RawValues,
     errors: &[FieldError],
-    human_question: &str,
+    gate: &crate::gate::Gate,
     idempotency_key: &str,
 ) -> String {
     let form = render_form(&FormView {
@@ -131,7 +131,11 @@ pub fn form_errors_page(
         api_base: "/api",
         values,
         errors,
-        human_question: Some(human_question),
+        // A new question each time the form comes back: the last one may be spent.
+        human_check: Some(HumanCheck::Inline {
+            question: &gate.question,
+            token: &gate.token,
+        }),
         idempotency_key,
     });
     render(&FormErrorsPage {
@@ -139,6 +143,18 @@ pub fn form_errors_page(
         procedure,
         form,
     })
+}
+
+#[derive(Template)]
+#[template(path = "gate.html")]
+struct GatePage<'a> {
+    shell: &'a Shell,
+    question: &'a str,
+}
+
+/// The question alone, for the frame in the static form page.
+pub fn gate_page(shell: &Shell, question: &str) -> String {
+    render(&GatePage { shell, question })
 }
 
 #[derive(Template)]

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod captcha;
 pub mod config;
+pub mod gate;
 pub mod html;
 pub mod intake;
 pub mod lambda;

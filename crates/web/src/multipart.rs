@@ -23,6 +23,8 @@ pub struct FormPost {
     pub idempotency_key: String,
     pub website: String,
     pub human_answer: String,
+    /// The question's token, when the function's own page showed the question.
+    pub gate: Option<String>,
     /// Form fields by name (address parts as `{id}.{part}`).
     pub values: RawValues,
     /// (field id, file name, bytes)
@@ -151,6 +153,7 @@ async fn read_parts(mp: &mut Multipart, config: &Config) -> Result<FormPost, Mul
                     "idempotency_key" => post.idempotency_key = text,
                     "website" => post.website = text,
                     "human_answer" => post.human_answer = text,
+                    "gate" => post.gate = Some(text),
                     "altcha" => {}
                     _ => post.values.entry(name).or_default().push(text),
                 }

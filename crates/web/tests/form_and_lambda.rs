@@ -10,6 +10,95 @@ use serde_json::{Value, json};
 
 const FORM: &str = "/api/dossiers/form";
 
+/// The question of the static page's frame: its words, and the cookie it sets.
+async fn framed_question(h: &Harness) -> (String, String) {
+    let a = h.get("/api/gate").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(
+        a.headers["content-security-policy"],
+        "frame-ancestors 'self'"
+    );
+    assert_eq!(a.headers["cache-control"], "no-store");
+    let set = a.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(set.contains("Path=/api/dossiers"), "{set}");
+    let page = a.text();
+    let question = page
+        .split("<strong>")
+        .nth(1)
+        .and_then(|rest| rest.split("</strong>").next())
+        .expect("the question is in the page")
+        .to_owned();
+    (question, set.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_plain_forms_question_varies_and_is_used_once() {
+    let h = harness().await;
+    let (question, cookie) = framed_question(&h).await;
+    assert!(question.ends_with("bằng mấy?"), "{question}");
+    assert!(!question.chars().any(|c| c.is_ascii_digit()), "{question}");
+    let answer = web::gate::solve(&question).unwrap().to_string();
+    let post = |fields: Vec<(&'static str, &'static str)>, answer: String, cookie: String| {
+        let h = &h;
+        async move {
+            let mut fields: Vec<(&str, &str)> = fields
+                .into_iter()
+                .filter(|(k, _)| *k != "gate" && *k != "human_answer")
+                .collect();
+            fields.push(("human_answer", &answer));
+            let (ct, body) = multipart(&fields, &[("giay_chung_sinh", "a.pdf", PDF)]);
+            h.send(
+                axum::http::Request::post(FORM)
+                    .header("content-type", ct)
+                    .header("cookie", cookie)
+                    .body(axum::body::Body::from(body))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // Answered through the frame's cookie: received.
+    let first = post(khai_sinh_form(&[]), answer.clone(), cookie.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    // The same question for another dossier: refused, with a new question in the page.
+    let again = post(
+        khai_sinh_form(&[("ho_ten", "Trần Văn Bình")]),
+        answer.clone(),
+        cookie.clone(),
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.text()
+    );
+    let page = again.text();
+    assert!(page.contains("đã được dùng cho một lần gửi khác"), "{page}");
+    assert!(
+        page.contains("name=\"gate\""),
+        "the page brings its own question"
+    );
+    assert!(page.contains("Trần Văn Bình"), "what was typed is kept");
+    // No cookie, no token: the question is asked for.
+    let none = post(khai_sinh_form(&[]), answer, String::new()).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.text().contains("Vui lòng trả lời câu hỏi kiểm tra"));
+    // Two frames, two different questions (nearly always: 1 in 100 the same words).
+    let questions: std::collections::HashSet<String> =
+        futures_util::future::join_all((0..5).map(|_| framed_question(&h)))
+            .await
+            .into_iter()
+            .map(|(q, _)| q)
+            .collect();
+    assert!(questions.len() > 1, "{questions:?}");
+}
+
 #[tokio::test]
 async fn a_plain_post_gets_an_html_receipt_and_a_double_submit_stays_one() {
     let h = harness().await;
@@ -65,7 +154,8 @@ async fn form_errors_come_back_on_the_form() {
     assert!(page.contains("Thôn 2"), "values are kept");
     // Wrong answer to the question for people without JavaScript.
     let (ct, body) = multipart(
-        &khai_sinh_form(&[("human_answer", "7")]),
+        // The questions' answers are at most 19.
+        &khai_sinh_form(&[("human_answer", "99")]),
         &[("giay_chung_sinh", "a.pdf", PDF)],
     );
     let a = h.post_raw(FORM, &ct, body).await;

@@ -211,9 +211,21 @@ fn form_errors() {
             &procedure,
             &values,
             &errors,
-            "Ba cộng <bốn> & \"năm\" bằng mấy?",
+            &web::gate::Gate {
+                question: "Ba cộng <bốn> & \"năm\" bằng mấy?".into(),
+                token: "token-<1>&\"2\"".into(),
+            },
             "key-<1>&\"2\"",
         )
+    );
+}
+
+#[test]
+fn the_plain_forms_question_in_its_frame() {
+    let content = content();
+    insta::assert_snapshot!(
+        "gate",
+        web::html::gate_page(&shell(&content), "Bảy <cộng> & \"hai\" bằng mấy?")
     );
 }
 

@@ -301,7 +301,8 @@ pub fn device_cookie(headers: &http::HeaderMap) -> Option<&str> {
     cookie_value(headers, DEVICE_COOKIE)
 }
 
-fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+/// A cookie's value in a request.
+pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(http::header::COOKIE)
         .iter()

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::captcha::{self, CaptchaError};
+use crate::gate::{self, GateError};
 use crate::state::AppState;
 use store::StorageError;
 use store::dossiers::{ClaimError, IdempotencyRecord, idempotency_key};
@@ -37,8 +38,9 @@ pub const SNIFF_BYTES: u64 = 32;
 pub enum HumanProof {
     /// ALTCHA solution (JSON path).
     Altcha(String),
-    /// Answer to the simple question (plain form, no JavaScript).
-    Answer(String),
+    /// The answer to the plain form's question (no JavaScript) and the question's
+    /// token (`gate`), from the frame's cookie or the function's page.
+    Answer { answer: String, token: String },
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,9 @@ pub enum SubmitError {
     Invalid(Vec<FieldError>),
     #[error("captcha: {0}")]
     Captcha(CaptchaError),
+    /// The plain form's question: not answered, expired, wrong, or already used.
+    #[error("câu hỏi kiểm tra: {0}")]
+    Gate(GateError),
     #[error("kho lưu trữ: {0}")]
     Storage(#[from] StorageError),
     #[error("hết số hồ sơ trong ngày")]
@@ -128,6 +133,7 @@ impl SubmitError {
             )],
             SubmitError::Invalid(errors) => errors.clone(),
             SubmitError::Captcha(e) => vec![FieldError::new("altcha", e.message())],
+            SubmitError::Gate(e) => vec![FieldError::new("human_answer", e.message())],
             SubmitError::Storage(_) | SubmitError::SequenceExhausted => {
                 vec![FieldError::new("_form", RETRY_MESSAGE)]
             }
@@ -205,30 +211,23 @@ impl AppState {
 
         // The spam check that needs no storage comes first.
         let challenge = match &sub.proof {
-            HumanProof::Altcha(payload) => Some(
-                captcha::verify(
+            HumanProof::Altcha(payload) => captcha::verify(
+                &self.inner.config.captcha_key,
+                payload,
+                now.unix_timestamp(),
+            )
+            .map_err(SubmitError::Captcha)?,
+            // Used once, like a challenge: its nonce goes the same way below.
+            HumanProof::Answer { answer, token } => format!(
+                "gate-{}",
+                gate::verify(
                     &self.inner.config.captcha_key,
-                    payload,
-                    now.unix_timestamp(),
+                    token,
+                    answer,
+                    now.unix_timestamp()
                 )
-                .map_err(SubmitError::Captcha)?,
+                .map_err(SubmitError::Gate)?
             ),
-            HumanProof::Answer(answer) => {
-                // The question and its answers are the site's (site.yaml), the same
-                // the static form page shows.
-                let answer = answer.trim();
-                if !self.inner.site.human_check.accepts(answer) {
-                    return Err(SubmitError::Invalid(vec![FieldError::new(
-                        "human_answer",
-                        if answer.is_empty() {
-                            "Vui lòng trả lời câu hỏi kiểm tra ở cuối biểu mẫu.".to_string()
-                        } else {
-                            "Câu trả lời câu hỏi kiểm tra chưa đúng. Vui lòng đọc lại câu hỏi và trả lời bằng số.".to_string()
-                        },
-                    )]));
-                }
-                None
-            }
         };
 
         // Every field and every file, all problems at once.
@@ -287,16 +286,17 @@ impl AppState {
                         return Err(SubmitError::SourceQuota(cap));
                     }
                 }
-                if let Some(challenge) = &challenge {
-                    let used = format!("captcha/used/{challenge}");
-                    if !storage
-                        .put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain")
-                        .await?
-                    {
-                        let by = storage.get(&used).await?.unwrap_or_default();
-                        if by != key_hash.as_bytes() {
-                            return Err(SubmitError::Captcha(CaptchaError::Replayed));
-                        }
+                let used = format!("captcha/used/{challenge}");
+                if !storage
+                    .put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain")
+                    .await?
+                {
+                    let by = storage.get(&used).await?.unwrap_or_default();
+                    if by != key_hash.as_bytes() {
+                        return Err(match sub.proof {
+                            HumanProof::Altcha(_) => SubmitError::Captcha(CaptchaError::Replayed),
+                            HumanProof::Answer { .. } => SubmitError::Gate(GateError::Used),
+                        });
                     }
                 }
                 let (day, n) = self

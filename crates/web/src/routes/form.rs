@@ -1,10 +1,12 @@
-//! The plain form post: multipart in, HTML out (the receipt, or the form with errors).
+//! The plain form post: multipart in, HTML out (the receipt, or the form with errors);
+//! and the question that guards it, in a frame of the static form page.
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use time::OffsetDateTime;
 
+use crate::gate;
 use crate::html::{errors_page, form_errors_page, message_page, receipt_page};
 use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::multipart;
@@ -20,6 +22,8 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
         .extensions()
         .get::<ClientAddress>()
         .map(|ClientAddress(ip)| *ip);
+    let framed_token =
+        crate::admin::auth::cookie_value(request.headers(), gate::COOKIE).map(str::to_owned);
     let config = state.config();
     let mp = match Multipart::from_request(request, &state).await {
         Ok(mp) => mp,
@@ -58,7 +62,12 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
         procedure: post.procedure.clone(),
         form_version: post.form_version.clone(),
         idempotency_key: idempotency_key.clone(),
-        proof: HumanProof::Answer(post.human_answer.clone()),
+        // The function's own page carries its question's token; the static page's
+        // frame left it in a cookie.
+        proof: HumanProof::Answer {
+            answer: post.human_answer.clone(),
+            token: post.gate.clone().or(framed_token).unwrap_or_default(),
+        },
         website: post.website.clone(),
         values: post.values.clone(),
         files: post
@@ -118,7 +127,10 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                         p,
                         &post.values,
                         &errors,
-                        &state.site().human_check.question,
+                        &gate::create(
+                            &config.captcha_key,
+                            OffsetDateTime::now_utc().unix_timestamp(),
+                        ),
                         &post.idempotency_key,
                     ),
                 ),
@@ -126,6 +138,43 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
             }
         }
     }
+}
+
+/// `GET /api/gate`: a new question, for the frame of the static form page, its token
+/// in a cookie the form's post carries back. The only function page that may be framed,
+/// and only by the site's own pages.
+pub async fn gate_frame(State(state): State<AppState>) -> Response {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let gate = gate::create(&state.config().captcha_key, now);
+    let secure = if state.config().public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={}; Max-Age={}; Path=/api/dossiers; HttpOnly; SameSite=Strict{secure}",
+        gate::COOKIE,
+        gate.token,
+        gate::TTL_SECS
+    );
+    let mut answer = html(
+        StatusCode::OK,
+        crate::html::gate_page(&state.inner.shell, &gate.question),
+    );
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("token is base64url"),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'self'"),
+    );
+    answer
 }
 
 /// Where "back to the form" goes: the page the form was sent from (its path, when the

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/challenge", get(json::challenge))
         .route("/uploads", post(json::uploads))
         .route("/dossiers", post(json::dossiers))
+        .route("/gate", get(form::gate_frame))
         .route(
             "/dossiers/form",
             post(form::post_form).layer(DefaultBodyLimit::max(form_limit)),
