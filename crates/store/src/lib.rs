@@ -12,4 +12,6 @@ mod object_store;
 pub mod policy;
 pub mod s3;
 
-pub use object_store::{ObjectInfo, ObjectStore, Storage, StorageError, StorageResult};
+pub use object_store::{
+    CopyOutcome, ObjectInfo, ObjectStore, Storage, StorageError, StorageResult,
+};
