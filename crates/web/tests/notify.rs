@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bytes::Bytes;
 use common::*;
 use dossier::dossier_prefix;
 use outbox::NotifyConfig;

@@ -111,27 +111,31 @@ struct DeclaredFile {
 
 /// The challenge of a solved, signed, unexpired proof of work, or the refusal (403,
 /// as the submission answers it). Not marked used: that is the submission's step.
-fn proof_of_work(state: &AppState, altcha: &str) -> Result<String, Response> {
+/// (The refusal boxed: a `Response` is large beside the `Ok`.)
+fn proof_of_work(state: &AppState, altcha: &str) -> Result<String, Box<Response>> {
     captcha::verify(
         &state.config().captcha_key,
         altcha,
         OffsetDateTime::now_utc().unix_timestamp(),
     )
-    .map_err(|e| submit_error_json(&SubmitError::Captcha(e)))
+    .map_err(|e| Box::new(submit_error_json(&SubmitError::Captcha(e))))
 }
 
 /// An online procedure with a form, or the refusal.
-fn online_form<'a>(state: &'a AppState, code: &str) -> Result<&'a catalog::Procedure, Response> {
+fn online_form<'a>(
+    state: &'a AppState,
+    code: &str,
+) -> Result<&'a catalog::Procedure, Box<Response>> {
     match state.procedure(code.trim()) {
         Some(p) if p.is_online() && p.form.is_some() => Ok(p),
-        Some(p) => Err(errors(
+        Some(p) => Err(Box::new(errors(
             StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::NotOnline(p.title.clone()).field_errors(),
-        )),
-        None => Err(errors(
+        ))),
+        None => Err(Box::new(errors(
             StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::UnknownProcedure(code.to_owned()).field_errors(),
-        )),
+        ))),
     }
 }
 
@@ -143,11 +147,11 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     // The proof of work first: nothing else is looked at for a request without one.
     let challenge = match proof_of_work(&state, &req.altcha) {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let procedure = match online_form(&state, &req.procedure) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Some(form) = procedure.form.as_ref() else {
         return errors(
@@ -275,11 +279,11 @@ pub async fn check_uploads(State(state): State<AppState>, body: Bytes) -> Respon
     };
     let challenge = match proof_of_work(&state, &req.altcha) {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let procedure = match online_form(&state, &req.procedure) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Some(form) = procedure.form.as_ref() else {
         return errors(
