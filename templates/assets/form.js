@@ -467,7 +467,9 @@
   form.elements.idempotency_key.value = key;
 
   /* ---------- direct upload to storage ---------- */
-  var uploaded = {};
+  // Uploads are issued under one proof of work and serve only the submission that
+  // carries it: with a new one, every file goes up (and is checked) again.
+  var uploaded = {}, uploadedUnder = null;
   var status = el('p', 'form-status');
   status.setAttribute('aria-live', 'polite');
   button.parentNode.append(status);
@@ -525,7 +527,10 @@
       throw err;
     });
   }
-  async function uploadAll(files) {
+  // The files' references for the submission, or { refused: message } when the proof of
+  // work was not accepted (a new one is needed).
+  async function uploadAll(files, pow) {
+    if (pow !== uploadedUnder) { uploaded = {}; uploadedUnder = pow; }
     var todo = files.filter(function (c) {
       return !(uploaded[c.field] && uploaded[c.field].file === c.file);
     });
@@ -533,10 +538,12 @@
       say('Đang chuẩn bị tải giấy tờ lên…');
       var res = await jsonPost('/uploads', {
         procedure: procedure,
+        altcha: pow,
         files: todo.map(function (c) {
           return { field: c.field, name: c.file.name, size: c.file.size, type: MIME[c.kind] };
         })
       });
+      if (res.status === 403) return { refused: res.data.message };
       if (res.status === 422 && res.data.errors) { showErrors(res.data.errors); throw new Shown(); }
       if (res.status !== 200 || !res.data.uploads) {
         problem(res.data.message || 'Chưa tải giấy tờ lên được (lỗi ' + res.status + '). Vui lòng thử lại sau ít phút. ' + RETRY);
@@ -549,7 +556,7 @@
         say('Đang tải giấy tờ lên (' + (i + 1) + '/' + todo.length + ')…');
         try {
           await put(up, c.file, f);
-          uploaded[f.id] = { file: c.file, ref: { field: f.id, key: up.key, name: up.name } };
+          uploaded[f.id] = { file: c.file, ref: { field: f.id, key: up.key, name: up.name }, checked: false };
         } catch (e) { failed = true; }
       }
       if (failed) {
@@ -557,7 +564,26 @@
         throw new Shown();
       }
     }
-    return files.map(function (c) { return uploaded[c.field].ref; });
+    // Once up, each file is read whole by the function (type, image, PDF without
+    // scripts); a refused one's reason goes beside its field, to be chosen again.
+    var unchecked = files.filter(function (c) { return !uploaded[c.field].checked; });
+    if (unchecked.length) {
+      say('Đang kiểm tra giấy tờ đã tải lên…');
+      var chk = await jsonPost('/uploads/check', {
+        procedure: procedure,
+        altcha: pow,
+        files: unchecked.map(function (c) { return uploaded[c.field].ref; })
+      });
+      if (chk.status === 403) return { refused: chk.data.message };
+      if (chk.status !== 200) {
+        unchecked.forEach(function (c) { delete uploaded[c.field]; });
+        if (chk.status === 422 && chk.data.errors) { showErrors(chk.data.errors); throw new Shown(); }
+        problem(chk.data.message || 'Chưa kiểm tra được giấy tờ (lỗi ' + chk.status + '). Vui lòng thử lại sau ít phút. ' + RETRY);
+        throw new Shown();
+      }
+      unchecked.forEach(function (c) { uploaded[c.field].checked = true; });
+    }
+    return { refs: files.map(function (c) { return uploaded[c.field].ref; }) };
   }
 
   /* ---------- the values, shaped as the function takes them ---------- */
@@ -625,10 +651,19 @@
       if (v.errors.length) { say(''); showErrors(v.errors); return; }
       clearErrors();
       if (nativeMode) { say('Đang gửi hồ sơ…'); form.submit(); return; }
-      var refs = await uploadAll(v.files);
       for (var attempt = 0; ; attempt++) {
         say('Đang xác minh chống thư rác tự động…');
+        // One solution for the uploads and the submission of one attempt.
         var pow = await proof();
+        var up = await uploadAll(v.files, pow);
+        if (up.refused) {
+          if (attempt === 0) { startAltcha(); continue; }
+          say('');
+          problem((up.refused || 'Không xác minh được bạn là người gửi thật.') + ' ' + RETRY);
+          startAltcha();
+          return;
+        }
+        var refs = up.refs;
         say('Đang gửi hồ sơ…');
         var res = await jsonPost('/dossiers', {
           procedure: procedure,

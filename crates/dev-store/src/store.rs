@@ -197,8 +197,27 @@ impl S3 for Store {
         // the new bytes. The function copies only into a dossier's files (fresh keys, or
         // the same bytes again when a submission is retried), never onto the
         // conditional-only keys, so that is left as s3s-fs does it.
+        //
+        // `x-amz-copy-source-if-match` is s3s-fs's own (412 when the source's ETag
+        // differs); under the source's lock it is checked against the very bytes copied.
+        // The checksum S3 computes when asked (`x-amz-checksum-algorithm: SHA256`) s3s-fs
+        // does not: it is computed here, from the copy, still under the locks.
+        let sha256 = matches!(
+            input
+                .checksum_algorithm
+                .as_ref()
+                .map(ChecksumAlgorithm::as_str),
+            Some(ChecksumAlgorithm::SHA256)
+        );
+        let copied = self.root.join(&bucket).join(&key);
         self.locks
-            .with(&keys, move || self.fs.copy_object(req))
+            .with(&keys, move || async move {
+                let mut out = self.fs.copy_object(req).await?;
+                if sha256 && let Some(result) = out.output.copy_object_result.as_mut() {
+                    result.checksum_sha256 = Some(file_sha256(copied).await?);
+                }
+                Ok(out)
+            })
             .await
     }
 
@@ -412,4 +431,19 @@ fn keys_under(
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(objects)
+}
+
+/// The base64 SHA-256 of a file, as S3 answers `ChecksumSHA256`.
+async fn file_sha256(path: PathBuf) -> S3Result<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    tokio::task::spawn_blocking(move || {
+        let mut hasher = sha2::Sha256::new();
+        let mut file = std::fs::File::open(&path)?;
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok::<_, std::io::Error>(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|e| s3_error!(InternalError, "{e}"))?
+    .map_err(|e| s3_error!(InternalError, "{e}"))
 }

@@ -318,6 +318,52 @@ async fn conditional_writes_answer_as_s3() {
     assert_eq!(body_of(&s3, "k.json").await, b"{\"n\":2}");
 }
 
+/// A copy that names its source's ETag (`CopySourceIfMatch`, as the function copies a
+/// checked upload into a dossier) copies only that version, and, asked for SHA-256,
+/// answers the copy's checksum as S3 does.
+#[tokio::test]
+async fn a_copy_if_match_copies_only_the_named_version_with_its_sha256() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (_dir, _store, s3) = fresh(POLICY).await;
+    let first = put(&s3, "uploads/a/1-scan.pdf", b"%PDF-1.7 first")
+        .send()
+        .await
+        .unwrap();
+    let checked = first.e_tag().unwrap().to_owned();
+    let copy = |etag: &str| {
+        s3.copy_object()
+            .bucket("bkt")
+            .key("dossiers/x/files/1-scan.pdf")
+            .copy_source("bkt/uploads/a/1-scan.pdf")
+            .copy_source_if_match(etag)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+    };
+    let out = copy(&checked).await.unwrap();
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b"%PDF-1.7 first"));
+    assert_eq!(
+        out.copy_object_result().unwrap().checksum_sha256(),
+        Some(expected.as_str())
+    );
+    assert_eq!(
+        body_of(&s3, "dossiers/x/files/1-scan.pdf").await,
+        b"%PDF-1.7 first"
+    );
+    // The upload written again after its check: the copy is refused, nothing written.
+    put(&s3, "uploads/a/1-scan.pdf", b"%PDF-1.7 swapped")
+        .send()
+        .await
+        .unwrap();
+    let e = copy(&checked).await.unwrap_err();
+    assert_eq!(status(&e), Some(412));
+    assert_eq!(
+        body_of(&s3, "dossiers/x/files/1-scan.pdf").await,
+        b"%PDF-1.7 first"
+    );
+}
+
 /// Many clients claim one key at once (`If-None-Match: *`, as the function claims a
 /// sequence number or an idempotency key): exactly one wins, the others get 412, and
 /// the object is the winner's.

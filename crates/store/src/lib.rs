@@ -13,4 +13,6 @@ pub mod policy;
 pub mod quota;
 pub mod s3;
 
-pub use object_store::{ObjectInfo, ObjectStore, Storage, StorageError, StorageResult};
+pub use object_store::{
+    CopyOutcome, ObjectInfo, ObjectStore, Storage, StorageError, StorageResult,
+};

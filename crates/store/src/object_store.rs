@@ -14,6 +14,18 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// What a copy that names the source's ETag (`CopySourceIfMatch`) came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// Copied. `sha256` (hex) is the copy's SHA-256 as the store computed it
+    /// (`ChecksumSHA256`), when the store gives one: AWS S3 does when asked.
+    Copied { sha256: Option<String> },
+    /// The source is not the version named: it was written again since (412).
+    SourceChanged,
+    /// No source (never written, or expired).
+    SourceMissing,
+}
+
 /// What a HEAD tells about an object.
 #[derive(Debug, Clone)]
 pub struct ObjectInfo {
@@ -52,8 +64,16 @@ pub trait ObjectStore: Send + Sync {
 
     async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>>;
 
-    /// Copies `from` to `to` with a new content type.
-    async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()>;
+    /// Copies `from` to `to` with a new content type, only if `from` is still the
+    /// version whose ETag is `etag` (`CopySourceIfMatch`), asking the store for the
+    /// copy's SHA-256. Nothing is written when the source changed or is gone.
+    async fn copy_if_match(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        etag: &str,
+    ) -> StorageResult<CopyOutcome>;
 
     /// Removes `key` (no error if it is not there).
     async fn delete(&self, key: &str) -> StorageResult<()>;
@@ -173,9 +193,16 @@ impl Storage {
         self.store.head(key).await
     }
 
-    pub async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()> {
+    /// See [`ObjectStore::copy_if_match`].
+    pub async fn copy_if_match(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        etag: &str,
+    ) -> StorageResult<CopyOutcome> {
         self.tick("copy", to)?;
-        self.store.copy(from, to, content_type).await
+        self.store.copy_if_match(from, to, content_type, etag).await
     }
 
     pub async fn delete(&self, key: &str) -> StorageResult<()> {

@@ -13,10 +13,11 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use base64::Engine as _;
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::{ObjectInfo, ObjectStore, StorageError, StorageResult};
+use crate::{CopyOutcome, ObjectInfo, ObjectStore, StorageError, StorageResult};
 
 /// One bucket through an S3 client.
 #[derive(Clone)]
@@ -213,19 +214,41 @@ impl ObjectStore for S3Store {
         }
     }
 
-    async fn copy(&self, from: &str, to: &str, content_type: &str) -> StorageResult<()> {
+    /// A server-side copy on the condition that the source is still the version
+    /// `etag` names, with SHA-256 asked for: S3 computes it over the copy's bytes, so
+    /// the caller learns what was stored without reading it.
+    async fn copy_if_match(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        etag: &str,
+    ) -> StorageResult<CopyOutcome> {
         let source = format!("{}/{}", self.bucket, utf8_percent_encode(from, COPY_SOURCE));
-        self.client
+        match self
+            .client
             .copy_object()
             .bucket(&self.bucket)
             .key(to)
             .copy_source(source)
+            .copy_source_if_match(etag)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
             .content_type(content_type)
             .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable("copy", to, e))
+        {
+            Ok(out) => Ok(CopyOutcome::Copied {
+                sha256: out
+                    .copy_object_result()
+                    .and_then(|r| r.checksum_sha256())
+                    .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+                    .map(hex::encode),
+            }),
+            Err(e) if matches!(status_of(&e), Some(412)) => Ok(CopyOutcome::SourceChanged),
+            Err(e) if matches!(status_of(&e), Some(404)) => Ok(CopyOutcome::SourceMissing),
+            Err(e) => Err(unavailable("copy", to, e)),
+        }
     }
 
     async fn delete(&self, key: &str) -> StorageResult<()> {

@@ -153,16 +153,10 @@ async fn attachments_only_of_their_dossier_and_urls_expire() {
     );
     let mut codes = Vec::new();
     for i in 0..2 {
-        let staged = format!(
-            "uploads/{}/1-chung-sinh.pdf",
-            hex::encode(rand::random::<[u8; 16]>())
-        );
-        h.storage()
-            .put(&staged, bytes::Bytes::from_static(PDF), "application/pdf")
-            .await
-            .unwrap();
+        let (staged, altcha, _) = h.stage("giay_chung_sinh", "cs.pdf", PDF).await;
         let a = h
-            .dossier(
+            .dossier_as(
+                &altcha,
                 &format!("sec-files-{i:04}"),
                 khai_sinh_values(),
                 json!([{"field": "giay_chung_sinh", "key": staged, "name": "cs.pdf"}]),

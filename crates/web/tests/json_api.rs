@@ -6,22 +6,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
 use serde_json::{Value, json};
-
-async fn stage(h: &Harness, name: &str, bytes: &[u8]) -> String {
-    let key = format!(
-        "uploads/{}/1-{name}",
-        hex::encode(rand::random::<[u8; 16]>())
-    );
-    h.storage()
-        .put(
-            &key,
-            Bytes::copy_from_slice(bytes),
-            "application/octet-stream",
-        )
-        .await
-        .unwrap();
-    key
-}
+use sha2::Digest as _;
 
 fn today_code_prefix() -> String {
     let now = time::OffsetDateTime::now_utc().to_offset(catalog::vn_time::VN);
@@ -58,9 +43,11 @@ async fn health_and_challenge() {
 #[tokio::test]
 async fn a_dossier_is_received_stored_and_trackable() {
     let h = harness().await;
-    let key = stage(&h, "chung-sinh.pdf", PDF).await;
+    let (key, altcha, check) = h.stage("giay_chung_sinh", "chung-sinh.pdf", PDF).await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text());
     let a = h
-        .dossier(
+        .dossier_as(
+            &altcha,
             "key-aaaaaaaa-0001",
             khai_sinh_values(),
             json!([{"field": "giay_chung_sinh", "key": key, "name": "Giấy chứng sinh.pdf"}]),
@@ -112,7 +99,7 @@ async fn a_dossier_is_received_stored_and_trackable() {
     let att = &m["attachments"][0];
     assert_eq!(att["size"], PDF.len());
     assert_eq!(att["type"], "application/pdf");
-    assert_eq!(att["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(att["sha256"], hex::encode(sha2::Sha256::digest(PDF)));
     let file_key = att["key"].as_str().unwrap();
     assert!(
         file_key.ends_with("/files/1-giay-chung-sinh.pdf"),
@@ -176,9 +163,8 @@ async fn a_dossier_is_received_stored_and_trackable() {
 #[tokio::test]
 async fn the_same_key_is_one_dossier_and_another_key_another() {
     let h = harness().await;
-    let key = stage(&h, "a.pdf", PDF).await;
+    let (key, altcha, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
     let uploads = json!([{"field": "giay_chung_sinh", "key": key, "name": "a.pdf"}]);
-    let altcha = h.altcha().await;
     let body = json!({"procedure": "1.001193", "idempotency_key": "same-key-123456", "altcha": altcha,
         "values": khai_sinh_values(), "uploads": uploads});
     let first = h.post_json("/api/dossiers", &body).await;
@@ -188,21 +174,55 @@ async fn the_same_key_is_one_dossier_and_another_key_another() {
     assert_eq!(first.json()["receipt"], second.json()["receipt"]);
     assert_eq!(h.manifests().await.len(), 1);
 
+    // A staged file serves one submission: another key cannot take it, neither under
+    // another proof of work (the file was issued under the first one) nor under the
+    // same (used by the first submission).
     let other = h
         .dossier("other-key-123456", khai_sinh_values(), uploads.clone())
         .await;
-    assert_eq!(other.status, StatusCode::CREATED);
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text()
+    );
+    assert_eq!(fields(&other), vec!["giay_chung_sinh"]);
+    assert!(other.text().contains("lần gửi khác"), "{}", other.text());
+    let replayed = h
+        .dossier_as(
+            &altcha,
+            "other-key-123457",
+            khai_sinh_values(),
+            uploads.clone(),
+        )
+        .await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        replayed.text()
+    );
+    assert_eq!(h.manifests().await.len(), 1);
+    // The same file chosen again for the other dossier: its own upload, its own dossier.
+    let (again, altcha2, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+    let other = h
+        .dossier_as(
+            &altcha2,
+            "other-key-123456",
+            khai_sinh_values(),
+            json!([{"field": "giay_chung_sinh", "key": again, "name": "a.pdf"}]),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text());
     assert_ne!(
         other.json()["receipt"]["code"],
         first.json()["receipt"]["code"]
     );
-    assert!(
-        other.json()["receipt"]["code"]
-            .as_str()
-            .unwrap()
-            .ends_with("-0002")
-    );
     assert_eq!(h.manifests().await.len(), 2);
+    // The first submission's retry still answers its receipt.
+    let retry = h.post_json("/api/dossiers", &body).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text());
+    assert_eq!(retry.json()["receipt"], first.json()["receipt"]);
 
     // The same key with different content is refused, not silently merged.
     let mut changed = body.clone();
@@ -273,10 +293,11 @@ async fn concurrent_submissions_get_distinct_codes() {
 #[tokio::test]
 async fn direct_upload_with_presigned_put() {
     let h = harness().await;
+    let altcha = h.altcha().await;
     let a = h
         .post_json(
             "/api/uploads",
-            &json!({"procedure": "1.001193", "files": [
+            &json!({"procedure": "1.001193", "altcha": altcha, "files": [
                 {"field": "giay_chung_sinh", "name": "../../Giấy chứng sinh.pdf", "size": PDF.len(), "type": "application/pdf"}
             ]}),
         )
@@ -285,7 +306,7 @@ async fn direct_upload_with_presigned_put() {
     let up = &a.json()["uploads"][0];
     let key = up["key"].as_str().unwrap();
     assert!(web::intake::valid_staging_key(key), "{key}");
-    assert!(key.ends_with("/1-giay-chung-sinh.pdf"));
+    assert!(key.ends_with("-1-giay-chung-sinh.pdf"));
     assert_eq!(up["headers"]["content-type"], "application/pdf");
     let url = up["url"].as_str().unwrap();
     if !h.moto {
@@ -294,24 +315,216 @@ async fn direct_upload_with_presigned_put() {
         longer.extend_from_slice(b"more");
         assert_eq!(presigned_put(url, &up["headers"], longer).await, 403);
     }
+    let refs = json!([{"field": "giay_chung_sinh", "key": key, "name": "Giấy chứng sinh.pdf"}]);
+    // Before its check the file is not taken.
     assert_eq!(presigned_put(url, &up["headers"], PDF.to_vec()).await, 200);
     let d = h
-        .dossier(
+        .dossier_as(
+            &altcha,
             "presigned-123456",
             khai_sinh_values(),
-            json!([{"field": "giay_chung_sinh", "key": key, "name": "Giấy chứng sinh.pdf"}]),
+            refs.clone(),
         )
         .await;
+    assert_eq!(d.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", d.text());
+    assert!(d.text().contains("chưa kiểm tra xong"), "{}", d.text());
+    let c = h
+        .post_json(
+            "/api/uploads/check",
+            &json!({"procedure": "1.001193", "altcha": altcha, "files": refs}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text());
+    assert_eq!(c.json()["files"][0]["ok"], true);
+    let d = h
+        .dossier_as(&altcha, "presigned-123456", khai_sinh_values(), refs)
+        .await;
     assert_eq!(d.status, StatusCode::CREATED, "{}", d.text());
+}
+
+/// Upload tickets and checks are given only for a solved, signed, unexpired proof of
+/// work, and a check only of keys issued under it.
+#[tokio::test]
+async fn uploads_and_their_check_need_a_proof_of_work() {
+    let h = harness().await;
+    let files = json!([{"field": "giay_chung_sinh", "name": "a.pdf", "size": PDF.len(), "type": "application/pdf"}]);
+    let forged = web::captcha::solve(&web::captcha::create(
+        b"another-key-another-key-another-key",
+        100,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        600,
+    ))
+    .unwrap();
+    let stale = web::captcha::solve(&web::captcha::create(
+        &h.state.config().captcha_key,
+        100,
+        time::OffsetDateTime::now_utc().unix_timestamp() - 3600,
+        600,
+    ))
+    .unwrap();
+    for altcha in [
+        None,
+        Some("bm90IGpzb24="),
+        Some(forged.as_str()),
+        Some(stale.as_str()),
+    ] {
+        let mut body = json!({"procedure": "1.001193", "files": files});
+        if let Some(a) = altcha {
+            body["altcha"] = json!(a);
+        }
+        let a = h.post_json("/api/uploads", &body).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{altcha:?}: {}", a.text());
+        assert!(a.json()["message"].as_str().unwrap().contains("xác minh"));
+        assert_eq!(fields(&a), vec!["altcha"]);
+        let c = h
+            .post_json(
+                "/api/uploads/check",
+                &json!({"procedure": "1.001193", "altcha": altcha.unwrap_or_default(),
+                    "files": [{"field": "giay_chung_sinh", "key": "uploads/0123456789abcdef0123456789abcdef/01234567-1-a.pdf", "name": "a.pdf"}]}),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::FORBIDDEN, "{}", c.text());
+    }
+    assert!(h.storage().list("uploads/").await.unwrap().is_empty());
+    // Another proof of work's upload is not checked under this one.
+    let (key, _, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+    let c = h
+        .post_json(
+            "/api/uploads/check",
+            &json!({"procedure": "1.001193", "altcha": h.altcha().await,
+                "files": [{"field": "giay_chung_sinh", "key": key, "name": "a.pdf"}]}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", c.text());
+    assert_eq!(fields(&c), vec!["giay_chung_sinh"]);
+}
+
+/// The bytes judged are the bytes stored: a JPEG and a PDF, uploaded in two requests
+/// under one proof of work, are in the dossier byte for byte, with their SHA-256.
+#[tokio::test]
+async fn checked_uploads_are_stored_byte_for_byte() {
+    let h = harness().await;
+    let jpeg: &[u8] = include_bytes!("../../../content/media/mot-cua-quay-tiep-nhan.jpg");
+    let altcha = h.altcha().await;
+    let (photo, c1) = h
+        .stage_under(&altcha, "giay_chung_sinh", "anh chup.jpg", jpeg)
+        .await;
+    let (pdf, c2) = h.stage_under(&altcha, "giay_khac", "giay.pdf", PDF).await;
+    assert_eq!((c1.status, c2.status), (StatusCode::OK, StatusCode::OK));
+    assert_ne!(photo, pdf);
+    let a = h
+        .dossier_as(
+            &altcha,
+            "byte-for-byte-01",
+            khai_sinh_values(),
+            json!([{"field": "giay_chung_sinh", "key": photo, "name": "anh chup.jpg"},
+                   {"field": "giay_khac", "key": pdf, "name": "giay.pdf"}]),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let m: Value = serde_json::from_slice(
+        &h.storage()
+            .get(&h.manifests().await[0])
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    for (att, bytes, kind) in [
+        (&m["attachments"][0], jpeg, "image/jpeg"),
+        (&m["attachments"][1], PDF, "application/pdf"),
+    ] {
+        assert_eq!(att["type"], kind);
+        assert_eq!(att["size"], bytes.len());
+        assert_eq!(att["sha256"], hex::encode(sha2::Sha256::digest(bytes)));
+        let stored = h
+            .storage()
+            .get(att["key"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&stored)),
+            hex::encode(sha2::Sha256::digest(bytes))
+        );
+    }
+}
+
+/// Bytes written to a staged key after its check (the presigned URL still valid) are
+/// refused at submission beside the file's field: the copy names the ETag checked.
+/// Nothing becomes a dossier, and a file chosen again goes through.
+#[tokio::test]
+async fn a_file_swapped_after_its_check_is_refused_beside_its_field() {
+    let h = harness().await;
+    let (key, altcha, check) = h.stage("giay_chung_sinh", "don.pdf", PDF).await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text());
+    let swapped = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    h.storage()
+        .put(&key, Bytes::from_static(swapped), "application/pdf")
+        .await
+        .unwrap();
+    let refs = json!([{"field": "giay_chung_sinh", "key": key, "name": "don.pdf"}]);
+    let a = h
+        .dossier_as(&altcha, "swapped-after-1", khai_sinh_values(), refs)
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+    assert_eq!(fields(&a), vec!["giay_chung_sinh"]);
+    let m = a.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        m.contains("don.pdf") && m.contains("thay đổi sau khi"),
+        "{m}"
+    );
+    assert!(h.manifests().await.is_empty());
+    assert!(h.storage().list("outbox/").await.unwrap().is_empty());
+    let dossier_objects = h.storage().list("dossiers/").await.unwrap();
+    if !h.moto {
+        // The dev store refuses the copy (412); moto ignores `CopySourceIfMatch`, and
+        // the copy's SHA-256 catches it after the copy.
+        assert!(dossier_objects.is_empty(), "{dossier_objects:?}");
+    }
+    assert!(!dossier_objects.iter().any(|k| k.contains("/events/")));
+    // The citizen chooses the file again: the same submission goes through.
+    let (again, check) = h
+        .stage_under(&altcha, "giay_chung_sinh", "don.pdf", PDF)
+        .await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text());
+    let a = h
+        .dossier_as(
+            &altcha,
+            "swapped-after-1",
+            khai_sinh_values(),
+            json!([{"field": "giay_chung_sinh", "key": again, "name": "don.pdf"}]),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let m: Value = serde_json::from_slice(
+        &h.storage()
+            .get(&h.manifests().await[0])
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let stored = h
+        .storage()
+        .get(m["attachments"][0]["key"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.as_ref(), PDF);
 }
 
 #[tokio::test]
 async fn upload_requests_are_checked() {
     let h = harness().await;
+    let altcha = h.altcha().await;
     let a = h
         .post_json(
             "/api/uploads",
-            &json!({"procedure": "1.001193", "files": [
+            &json!({"procedure": "1.001193", "altcha": altcha, "files": [
                 {"field": "nope", "name": "a.pdf", "size": 10, "type": "application/pdf"},
                 {"field": "giay_khac", "name": "big.pdf", "size": 200 * 1024, "type": "application/pdf"},
                 {"field": "giay_khac", "name": "a.png", "size": 100, "type": "image/png"},
@@ -325,7 +538,7 @@ async fn upload_requests_are_checked() {
     let a = h
         .post_json(
             "/api/uploads",
-            &json!({"procedure": "1.004837", "files": []}),
+            &json!({"procedure": "1.004837", "altcha": altcha, "files": []}),
         )
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -342,12 +555,20 @@ async fn upload_requests_are_checked() {
 #[tokio::test]
 async fn every_problem_is_reported_at_once_in_vietnamese() {
     let h = harness().await;
-    let exe = stage(&h, "scan.pdf", EXE).await;
+    let (exe, altcha, check) = h.stage("giay_chung_sinh", "scan.pdf", EXE).await;
+    assert_eq!(
+        check.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        check.text()
+    );
+    assert!(check.text().contains("không phải PDF"), "{}", check.text());
     let values = json!({"ho_ten": "", "so_dinh_danh": "12345", "dien_thoai": "12345", "email": "khong-phai-email",
         "noi_cu_tru": {"detail": "Thôn 1"}, "ngay_sinh_tre": "2999-01-01", "so_ban": "99",
         "la": "x"});
     let a = h
-        .dossier(
+        .dossier_as(
+            &altcha,
             "many-errors-1234",
             values,
             json!([{"field": "giay_chung_sinh", "key": exe, "name": "scan.pdf"}]),
@@ -417,36 +638,37 @@ async fn bad_inputs_are_4xx_with_a_message() {
         ]))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
-    // A staged key that was never uploaded.
-    let a = h
-        .dossier("not-uploaded-123", khai_sinh_values(), json!([
-            {"field": "giay_chung_sinh", "key": "uploads/00000000000000000000000000000000/1-a.pdf", "name": "a.pdf"}
-        ]))
-        .await;
-    assert_eq!(fields(&a), vec!["giay_chung_sinh"]);
-    assert!(a.text().contains("chưa tải lên xong"));
-    // Too large for the field's limit (100 KB).
-    let mut big = PDF.to_vec();
-    big.resize(150 * 1024, b' ');
-    let key = stage(&h, "big.pdf", &big).await;
-    let okey = stage(&h, "ok.pdf", PDF).await;
-    let a = h
-        .dossier(
-            "too-big-1234567",
-            khai_sinh_values(),
-            json!([
-                {"field": "giay_chung_sinh", "key": okey, "name": "ok.pdf"},
-                {"field": "giay_khac", "key": key, "name": "big.pdf"}
-            ]),
+    // A staged key that was never uploaded (a ticket, no PUT): no verdict.
+    let altcha = h.altcha().await;
+    let t = h
+        .post_json(
+            "/api/uploads",
+            &json!({"procedure": "1.001193", "altcha": altcha, "files": [
+                {"field": "giay_chung_sinh", "name": "a.pdf", "size": 10, "type": "application/pdf"}]}),
         )
         .await;
-    assert_eq!(fields(&a), vec!["giay_khac"]);
+    let never = t.json()["uploads"][0]["key"].as_str().unwrap().to_owned();
+    let refs = json!([{"field": "giay_chung_sinh", "key": never, "name": "a.pdf"}]);
+    let c = h
+        .post_json(
+            "/api/uploads/check",
+            &json!({"procedure": "1.001193", "altcha": altcha, "files": refs}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(c.text().contains("chưa tải lên xong"), "{}", c.text());
+    let a = h
+        .dossier_as(&altcha, "not-uploaded-123", khai_sinh_values(), refs)
+        .await;
+    assert_eq!(fields(&a), vec!["giay_chung_sinh"]);
+    assert!(a.text().contains("chưa kiểm tra xong"), "{}", a.text());
     // Too many files.
+    let (okey, altcha, _) = h.stage("giay_chung_sinh", "ok.pdf", PDF).await;
     let many: Vec<Value> = (0..11)
         .map(|_| json!({"field": "giay_chung_sinh", "key": okey, "name": "a.pdf"}))
         .collect();
     let a = h
-        .dossier("too-many-1234567", khai_sinh_values(), json!(many))
+        .dossier_as(&altcha, "too-many-1234567", khai_sinh_values(), json!(many))
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.text().contains("tối đa"));
@@ -538,11 +760,10 @@ async fn captcha_missing_wrong_stale_or_replayed_is_403() {
 #[tokio::test]
 async fn storage_down_mid_submission_then_a_retry_succeeds_once() {
     let h = harness().await;
-    let file = stage(&h, "a.pdf", PDF).await;
-    let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
     for ops in 0..40 {
         let key = format!("storage-down-{ops:04}");
-        let altcha = h.altcha().await;
+        let (file, altcha, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+        let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
         let body = json!({"procedure": "1.001193", "idempotency_key": key, "altcha": altcha,
             "values": khai_sinh_values(), "uploads": uploads});
         let before = h.manifests().await.len();
@@ -585,11 +806,12 @@ async fn storage_down_mid_submission_then_a_retry_succeeds_once() {
 #[tokio::test]
 async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
     let h = harness().await;
-    let file = stage(&h, "a.pdf", PDF).await;
-    let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
     let mut took_over = 0;
     for ops in 0..40 {
         let key = format!("edited-resend-{ops:04}");
+        // One attempt's proof of work, as the form keeps it for the resend.
+        let (file, altcha, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+        let uploads = json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]);
         let body = |values: serde_json::Value, altcha: &str| {
             json!({"procedure": "1.001193", "idempotency_key": key, "altcha": altcha,
                 "values": values, "uploads": uploads})
@@ -606,15 +828,11 @@ async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
         edited[&name_field] = json!("Trần Thị Bình");
         let records = h.storage().list("idempotency/").await.unwrap().len();
         h.storage().fail_after(Some(ops));
-        let a = h
-            .post_json("/api/dossiers", &body(first, &h.altcha().await))
-            .await;
+        let a = h.post_json("/api/dossiers", &body(first, &altcha)).await;
         h.storage().fail_after(None);
         if a.status == StatusCode::CREATED {
             // The first attempt went through: other content under its key is refused.
-            let b = h
-                .post_json("/api/dossiers", &body(edited, &h.altcha().await))
-                .await;
+            let b = h.post_json("/api/dossiers", &body(edited, &altcha)).await;
             assert_eq!(b.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", b.text());
             let code = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
             assert!(b.text().contains(&code), "{}", b.text());
@@ -627,9 +845,7 @@ async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
         assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
         // Did the failed attempt get as far as its record (and its code)?
         let left_a_record = h.storage().list("idempotency/").await.unwrap().len() > records;
-        let b = h
-            .post_json("/api/dossiers", &body(edited, &h.altcha().await))
-            .await;
+        let b = h.post_json("/api/dossiers", &body(edited, &altcha)).await;
         assert_eq!(
             b.status,
             StatusCode::CREATED,
@@ -668,12 +884,22 @@ async fn active_pdfs_and_polyglot_images_are_refused_beside_their_field() {
         ("don.pdf", &script_pdf[..], "JavaScript"),
         ("anh.png", &polyglot[..], "mã trang web"),
     ] {
-        let file = stage(&h, name, bytes).await;
+        let (file, altcha, check) = h.stage("giay_chung_sinh", name, bytes).await;
+        // Refused when the upload is checked, beside its field...
+        assert_eq!(
+            check.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            check.text()
+        );
+        assert_eq!(fields(&check), vec!["giay_chung_sinh"]);
+        assert!(check.text().contains(expected), "{}", check.text());
+        // ...and at submission, by its verdict.
         let a = h
             .post_json(
                 "/api/dossiers",
                 &json!({"procedure": "1.001193", "idempotency_key": format!("active-{name}"),
-                    "altcha": h.altcha().await, "values": khai_sinh_values(),
+                    "altcha": altcha, "values": khai_sinh_values(),
                     "uploads": [{"field": "giay_chung_sinh", "key": file, "name": name}]}),
             )
             .await;

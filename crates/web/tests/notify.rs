@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bytes::Bytes;
 use common::*;
 use dossier::dossier_prefix;
 use outbox::NotifyConfig;
@@ -162,15 +161,9 @@ async fn submit_with_email(h: &Harness, key: &str) -> String {
 
 /// The level-3 fixture with `values` and its birth certificate staged.
 async fn submit_khai_sinh(h: &Harness, key: &str, values: serde_json::Value) -> Answer {
-    let staged = format!(
-        "uploads/{}/1-chung-sinh.pdf",
-        hex::encode(rand::random::<[u8; 16]>())
-    );
-    h.storage()
-        .put(&staged, Bytes::from_static(PDF), "application/pdf")
-        .await
-        .unwrap();
-    h.dossier(
+    let (staged, altcha, _) = h.stage("giay_chung_sinh", "Giấy chứng sinh.pdf", PDF).await;
+    h.dossier_as(
+        &altcha,
         key,
         values,
         json!([{"field": "giay_chung_sinh", "key": staged, "name": "Giấy chứng sinh.pdf"}]),

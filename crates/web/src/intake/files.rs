@@ -1,26 +1,52 @@
 //! The attachments of a submission: which field, how many, the staged key, the size,
 //! the real type judged by the first bytes, and the whole file checked
 //! (`catalog::inspect`: an image decodes, a PDF carries no active content).
+//!
+//! A file carried in the plain form post is checked here, in memory. A file the browser
+//! put straight into the bucket is checked once its upload finished
+//! (`POST /api/uploads/check`, [`AppState::check_upload`]): the function reads it whole
+//! then, and keeps a verdict beside it with the ETag of the bytes it read. The submission
+//! reads only the verdicts and copies each file with `CopySourceIfMatch` on that ETag,
+//! so bytes written again after the check are never what a dossier holds, and nothing is
+//! downloaded on the submission's path.
+//!
+//! A staged file belongs to one submission: its key carries a tag derived from the
+//! proof-of-work challenge it was issued under ([`staging_tag`]), and a submission takes
+//! only files tagged with its own challenge, which `captcha/used/` lets serve one
+//! submission (one idempotency key) only.
 
+use base64::Engine as _;
 use bytes::Bytes;
 use catalog::inspect::inspect;
-use catalog::validate::{FieldError, display_name, validate_attachment};
-use catalog::{FieldType, FileKind, Procedure};
+use catalog::validate::{FieldError, display_name, safe_file_name, validate_attachment};
+use catalog::{Field, FieldType, FileKind, Procedure};
+use dossier::Attachment;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use store::{CopyOutcome, StorageError};
 
-use super::{FileSource, IncomingFile, MAX_FILES_PER_FIELD, SNIFF_BYTES, SubmitError};
+use super::{FileSource, IncomingFile, MAX_FILES_PER_FIELD, SNIFF_BYTES, SubmitError, sha256_hex};
 use crate::state::AppState;
 
+/// Files read, checked or copied at once: the bucket takes far more, but each check
+/// holds a whole file in memory (up to the per-file limit), and Lambda's memory is small.
+const AT_ONCE: usize = 4;
+
 impl AppState {
-    /// Checks every file: field, count, staged key, size and real type.
+    /// Checks every file: field, count, staged key and its verdict, size and real type.
+    /// `challenge` is the submission's proof-of-work challenge, which staged files must
+    /// have been issued under.
     pub(super) async fn check_files(
         &self,
         procedure: &Procedure,
         files: &[IncomingFile],
+        challenge: Option<&str>,
     ) -> Result<Vec<CheckedFile>, SubmitError> {
         let Some(form) = procedure.form.as_ref() else {
             return Err(SubmitError::NotOnline(procedure.title.clone()));
         };
-        let mut checked = Vec::new();
         let mut errors = Vec::new();
         if files.len() > self.inner.config.max_files {
             errors.push(FieldError::new(
@@ -33,6 +59,8 @@ impl AppState {
             ));
             return Err(SubmitError::Invalid(errors));
         }
+        let tag = challenge.map(|c| staging_tag(&self.inner.config.captcha_key, c));
+        let mut wanted = Vec::new();
         for file in files {
             let Some(field) = form
                 .field(&file.field)
@@ -59,50 +87,35 @@ impl AppState {
                 }
                 continue;
             }
-            let bytes = match &file.source {
-                FileSource::Inline { bytes } => bytes.clone(),
-                FileSource::Staged { key } => {
-                    if !valid_staging_key(key) {
-                        errors.push(FieldError::new(
-                            &field.id,
-                            "Tệp đính kèm không hợp lệ. Vui lòng chọn lại tệp rồi gửi lại.",
-                        ));
-                        continue;
-                    }
-                    // The whole file: it is checked whole, then hashed and copied.
-                    match self.storage().get(key).await? {
-                        None => {
-                            errors.push(FieldError::new(
-                                &field.id,
-                                format!(
-                                    "Tệp \"{}\" chưa tải lên xong hoặc đã quá hạn. Vui lòng chọn lại tệp rồi gửi lại.",
-                                    display_name(&file.name)
-                                ),
-                            ));
-                            continue;
-                        }
-                        Some(bytes) => bytes,
-                    }
+            if let FileSource::Staged { key } = &file.source {
+                if !valid_staging_key(key) {
+                    errors.push(FieldError::new(
+                        &field.id,
+                        "Tệp đính kèm không hợp lệ. Vui lòng chọn lại tệp rồi gửi lại.",
+                    ));
+                    continue;
                 }
-            };
-            let size = bytes.len() as u64;
-            let first = &bytes[..bytes.len().min(SNIFF_BYTES as usize)];
-            let (kind, error) = match validate_attachment(field, &file.name, size, first) {
-                Ok(kind) => match inspect(kind, &bytes) {
-                    Ok(()) => (Some(kind), None),
-                    Err(refused) => (None, Some(refused.message(&display_name(&file.name), kind))),
-                },
-                Err(e) => (None, Some(e)),
-            };
-            checked.push(CheckedFile {
-                field: field.id.clone(),
-                name: file.name.clone(),
-                size,
-                kind,
-                error,
-                bytes,
-            });
+                if tag.as_deref() != Some(tag_of(key)) {
+                    errors.push(FieldError::new(
+                        &field.id,
+                        format!(
+                            "Tệp \"{}\" được tải lên cho một lần gửi khác nên không dùng được cho hồ sơ này. Vui lòng chọn lại tệp rồi gửi lại.",
+                            display_name(&file.name)
+                        ),
+                    ));
+                    continue;
+                }
+            }
+            wanted.push((field, file));
         }
+        // The verdicts are small and independent: read side by side.
+        // (The futures are made first: a closure over borrowed items inside the stream
+        // trips the compiler's proof that the handler's future is `Send`.)
+        let reads: Vec<_> = wanted
+            .into_iter()
+            .map(|(field, file)| self.checked_file(field, file))
+            .collect();
+        let checked: Vec<CheckedFile> = stream::iter(reads).buffered(AT_ONCE).try_collect().await?;
         if errors.is_empty() {
             Ok(checked)
         } else {
@@ -114,6 +127,247 @@ impl AppState {
             Err(SubmitError::Invalid(errors))
         }
     }
+
+    /// One file as the submission sees it: an inline one checked whole here, a staged
+    /// one by its verdict.
+    async fn checked_file(
+        &self,
+        field: &Field,
+        file: &IncomingFile,
+    ) -> Result<CheckedFile, StorageError> {
+        let refused = |error: String| CheckedFile {
+            field: field.id.clone(),
+            name: file.name.clone(),
+            size: 0,
+            kind: None,
+            error: Some(error),
+            sha256: String::new(),
+            body: Body::Inline(Bytes::new()),
+        };
+        match &file.source {
+            FileSource::Inline { bytes } => {
+                let (kind, error) = judge(field, &file.name, bytes);
+                Ok(CheckedFile {
+                    field: field.id.clone(),
+                    name: file.name.clone(),
+                    size: bytes.len() as u64,
+                    kind,
+                    error,
+                    sha256: sha256_hex(bytes),
+                    body: Body::Inline(bytes.clone()),
+                })
+            }
+            FileSource::Staged { key } => {
+                let Some(bytes) = self.storage().get(&verdict_key(key)).await? else {
+                    return Ok(refused(format!(
+                        "Tệp \"{}\" chưa kiểm tra xong (có thể chưa tải lên hết hoặc đã quá hạn). Vui lòng chọn lại tệp rồi gửi lại.",
+                        display_name(&file.name)
+                    )));
+                };
+                let verdict: Verdict = serde_json::from_slice(&bytes)
+                    .map_err(|e| StorageError::Unavailable(format!("upload verdict: {e}")))?;
+                if let Some(message) = verdict.refused {
+                    return Ok(refused(message));
+                }
+                // The name and the field are the submission's; the first bytes, kept in
+                // the verdict, say again what the file is for them (the check's answer on
+                // the whole file holds for that kind).
+                let head = base64::engine::general_purpose::STANDARD
+                    .decode(&verdict.head)
+                    .unwrap_or_default();
+                let kind = match validate_attachment(field, &file.name, verdict.size, &head) {
+                    Ok(kind) if kind.mime() == verdict.kind => kind,
+                    Ok(_) => {
+                        return Ok(refused(format!(
+                            "Tệp \"{}\" chưa kiểm tra xong. Vui lòng chọn lại tệp rồi gửi lại.",
+                            display_name(&file.name)
+                        )));
+                    }
+                    Err(e) => return Ok(refused(e)),
+                };
+                Ok(CheckedFile {
+                    field: field.id.clone(),
+                    name: file.name.clone(),
+                    size: verdict.size,
+                    kind: Some(kind),
+                    error: None,
+                    sha256: verdict.sha256,
+                    body: Body::Staged {
+                        key: key.clone(),
+                        etag: verdict.etag,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Stores the checked files under the dossier's `prefix`, side by side: an inline
+    /// file written from the bytes checked, a staged one copied on the condition that it
+    /// is still the version its verdict judged. `tag` names the files of an attempt
+    /// that took over an unfinished one apart. A file changed since its check is
+    /// refused beside its field (`SubmitError::Invalid`); nothing becomes a dossier.
+    pub(super) async fn store_files(
+        &self,
+        prefix: &str,
+        files: &[CheckedFile],
+        tag: &str,
+    ) -> Result<Vec<Attachment>, SubmitError> {
+        let writes: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(n, file)| self.store_file(prefix, n, file, tag))
+            .collect();
+        let stored: Vec<Result<Attachment, FieldError>> =
+            stream::iter(writes).buffered(AT_ONCE).try_collect().await?;
+        let errors: Vec<FieldError> = stored
+            .iter()
+            .filter_map(|r| r.as_ref().err().cloned())
+            .collect();
+        if !errors.is_empty() {
+            // The copies that went through stay, unreferenced, like any file of an
+            // attempt that did not finish: no manifest names them.
+            return Err(SubmitError::Invalid(errors));
+        }
+        Ok(stored.into_iter().filter_map(Result::ok).collect())
+    }
+
+    async fn store_file(
+        &self,
+        prefix: &str,
+        n: usize,
+        file: &CheckedFile,
+        tag: &str,
+    ) -> Result<Result<Attachment, FieldError>, StorageError> {
+        // Every file's kind was found by its bytes before the code was claimed.
+        let Some(kind) = file.kind else {
+            return Err(StorageError::Unavailable(
+                "a file reached storing without a checked type".into(),
+            ));
+        };
+        let dest = format!(
+            "{prefix}files/{tag}{}-{}",
+            n + 1,
+            safe_file_name(&file.name, kind)
+        );
+        let name = display_name(&file.name);
+        let changed = |what: &str| {
+            Ok(Err(FieldError::new(
+                &file.field,
+                format!("Tệp \"{name}\" {what}. Vui lòng chọn lại tệp rồi gửi lại."),
+            )))
+        };
+        match &file.body {
+            // The bytes that were checked are the bytes stored.
+            Body::Inline(bytes) => {
+                self.storage()
+                    .put(&dest, bytes.clone(), kind.mime())
+                    .await?
+            }
+            Body::Staged { key, etag } => {
+                match self
+                    .storage()
+                    .copy_if_match(key, &dest, kind.mime(), etag)
+                    .await?
+                {
+                    // A store that computes the copy's SHA-256 also catches bytes
+                    // swapped for others with the same ETag (an MD5 collision), and a
+                    // store that ignores the condition (moto).
+                    CopyOutcome::Copied { sha256: Some(sum) } if sum != file.sha256 => {
+                        return changed("đã bị thay đổi sau khi được kiểm tra nên chưa được nhận");
+                    }
+                    CopyOutcome::Copied { .. } => {}
+                    CopyOutcome::SourceChanged => {
+                        return changed("đã bị thay đổi sau khi được kiểm tra nên chưa được nhận");
+                    }
+                    CopyOutcome::SourceMissing => {
+                        return changed("không còn trên máy chủ (đã quá hạn)");
+                    }
+                }
+            }
+        }
+        Ok(Ok(Attachment {
+            field: file.field.clone(),
+            name,
+            key: dest,
+            size: file.size,
+            sha256: file.sha256.clone(),
+            kind: kind.mime().to_owned(),
+        }))
+    }
+
+    /// Checks a staged upload whole, once the browser put it (`POST /api/uploads/check`),
+    /// and keeps the verdict beside it: the ETag of the bytes read, their SHA-256, size,
+    /// kind and first bytes, or the refusal. Returns the refusal, if any.
+    pub async fn check_upload(
+        &self,
+        field: &Field,
+        key: &str,
+        name: &str,
+    ) -> Result<Option<String>, StorageError> {
+        let Some((bytes, etag)) = self.storage().get_tagged(key).await? else {
+            return Ok(Some(format!(
+                "Tệp \"{}\" chưa tải lên xong hoặc đã quá hạn. Vui lòng chọn lại tệp rồi gửi lại.",
+                display_name(name)
+            )));
+        };
+        // Decoding an image or a PDF is CPU work: off the async threads.
+        let (field_owned, name_owned) = (field.clone(), name.to_owned());
+        let (verdict, refused) = tokio::task::spawn_blocking(move || {
+            let (kind, error) = judge(&field_owned, &name_owned, &bytes);
+            let head = &bytes[..bytes.len().min(SNIFF_BYTES as usize)];
+            let verdict = Verdict {
+                etag,
+                sha256: sha256_hex(&bytes),
+                size: bytes.len() as u64,
+                kind: kind.map(FileKind::mime).unwrap_or_default().to_owned(),
+                head: base64::engine::general_purpose::STANDARD.encode(head),
+                refused: error.clone(),
+            };
+            (verdict, error)
+        })
+        .await
+        .map_err(|e| StorageError::Unavailable(format!("check of an upload: {e}")))?;
+        // A plain write: a later check of the same key (the bytes written again) replaces
+        // it, and whichever verdict stays names the ETag it judged, so the copy holds
+        // to it.
+        self.storage()
+            .put(
+                &verdict_key(key),
+                Bytes::from(serde_json::to_vec(&verdict).expect("json")),
+                "application/json",
+            )
+            .await?;
+        Ok(refused)
+    }
+}
+
+/// The kind a file's bytes show it to be for `field`, or why it is refused.
+fn judge(field: &Field, name: &str, bytes: &[u8]) -> (Option<FileKind>, Option<String>) {
+    let first = &bytes[..bytes.len().min(SNIFF_BYTES as usize)];
+    match validate_attachment(field, name, bytes.len() as u64, first) {
+        Ok(kind) => match inspect(kind, bytes) {
+            Ok(()) => (Some(kind), None),
+            Err(refused) => (None, Some(refused.message(&display_name(name), kind))),
+        },
+        Err(e) => (None, Some(e)),
+    }
+}
+
+/// What the check of a staged upload found, kept at [`verdict_key`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Verdict {
+    /// The ETag of the bytes checked: the copy into a dossier requires it.
+    etag: String,
+    /// Hex SHA-256 of those bytes, for the manifest.
+    sha256: String,
+    size: u64,
+    /// The MIME type the bytes showed (empty when refused).
+    kind: String,
+    /// The first bytes, base64: the submission judges the type again for its own
+    /// field and name without reading the file.
+    head: String,
+    /// The message beside the field when the file is refused.
+    refused: Option<String>,
 }
 
 pub(super) struct CheckedFile {
@@ -122,21 +376,73 @@ pub(super) struct CheckedFile {
     pub(super) size: u64,
     pub(super) kind: Option<FileKind>,
     pub(super) error: Option<String>,
-    /// The whole file, as checked.
-    pub(super) bytes: Bytes,
+    /// Hex SHA-256 of the bytes checked.
+    pub(super) sha256: String,
+    body: Body,
 }
 
-/// `uploads/{upload-id}/{n}-{safe-name}` as handed out by the upload endpoint.
+/// Where a checked file's bytes are.
+enum Body {
+    /// In memory (the plain form post), as checked.
+    Inline(Bytes),
+    /// In the staging area, the version with this ETag.
+    Staged { key: String, etag: String },
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The staging folder of the uploads issued under proof-of-work `challenge`: derived
+/// with the function's key, so only the function can name it, and so a submission can
+/// tell, without reading anything, whether a staged key was issued under its challenge.
+pub fn staging_tag(key: &[u8], challenge: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"uploads\n");
+    mac.update(challenge.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
+/// A new staging key: `uploads/{tag}/{batch}-{n}-{safe-name}`, `batch` 8 hex digits
+/// that keep the files of two upload requests under one challenge apart.
+pub fn staging_key(tag: &str, batch: &str, n: usize, safe_name: &str) -> String {
+    format!("uploads/{tag}/{batch}-{n}-{safe_name}")
+}
+
+/// The challenge tag of a valid staging key.
+fn tag_of(key: &str) -> &str {
+    key.split('/').nth(1).unwrap_or_default()
+}
+
+/// Where the verdict on staged upload `key` is kept: `uploads/verdicts/{tag}/{file}.json`,
+/// beside the uploads (the same lifecycle rule expires both) but outside any key a
+/// presigned PUT is given for.
+pub fn verdict_key(key: &str) -> String {
+    format!(
+        "uploads/verdicts/{}.json",
+        key.strip_prefix("uploads/").unwrap_or(key)
+    )
+}
+
+/// `uploads/{tag}/{batch}-{n}-{safe-name}` as handed out by the upload endpoint: a tag
+/// of 32 hex digits, a batch of 8, a file number of 1–2 digits, and a safe name.
 pub fn valid_staging_key(key: &str) -> bool {
     let parts: Vec<&str> = key.split('/').collect();
-    parts.len() == 3
-        && parts[0] == "uploads"
-        && parts[1].len() == 32
-        && parts[1].bytes().all(|b| b.is_ascii_hexdigit())
-        && !parts[2].is_empty()
-        && parts[2].len() <= 80
-        && !parts[2].starts_with('.')
-        && parts[2]
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let [uploads, tag, file] = parts[..] else {
+        return false;
+    };
+    let mut pieces = file.splitn(3, '-');
+    let (Some(batch), Some(n), Some(name)) = (pieces.next(), pieces.next(), pieces.next()) else {
+        return false;
+    };
+    uploads == "uploads"
+        && hex(tag, 32)
+        && hex(batch, 8)
+        && (1..=2).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name.len() <= 80
+        && !name.starts_with('.')
+        && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
@@ -145,15 +451,53 @@ pub fn valid_staging_key(key: &str) -> bool {
 mod tests {
     use super::*;
 
+    const TAG: &str = "0123456789abcdef0123456789abcdef";
+
     #[test]
     fn staging_keys_are_strict() {
-        assert!(valid_staging_key(
-            "uploads/0123456789abcdef0123456789abcdef/1-scan.pdf"
-        ));
-        assert!(!valid_staging_key(
-            "uploads/0123456789abcdef0123456789abcdef/../x.pdf"
-        ));
-        assert!(!valid_staging_key("dossiers/2025/04/x/dossier.json"));
-        assert!(!valid_staging_key("uploads/short/1-scan.pdf"));
+        let key = staging_key(TAG, "89abcdef", 1, "scan.pdf");
+        assert_eq!(key, format!("uploads/{TAG}/89abcdef-1-scan.pdf"));
+        assert!(valid_staging_key(&key));
+        assert!(valid_staging_key(&format!(
+            "uploads/{TAG}/89abcdef-10-giay-chung-sinh.pdf"
+        )));
+        for bad in [
+            format!("uploads/{TAG}/../x.pdf"),
+            format!("uploads/{TAG}/89abcdef-1-../x.pdf"),
+            format!("uploads/{TAG}/1-scan.pdf"),
+            format!("uploads/{TAG}/89abcdeg-1-scan.pdf"),
+            format!("uploads/{TAG}/89abcdef-100-scan.pdf"),
+            format!("uploads/{TAG}/89abcdef-x-scan.pdf"),
+            format!("uploads/{TAG}/89abcdef-1-"),
+            format!("uploads/{TAG}/89abcdef-1-.htaccess"),
+            format!("uploads/{TAG}/89abcdef-1-a b.pdf"),
+            format!("uploads/verdicts/{TAG}/89abcdef-1-scan.pdf"),
+            format!("uploads/{TAG}/x/89abcdef-1-scan.pdf"),
+            "dossiers/2025/04/x/dossier.json".to_owned(),
+            "uploads/short/89abcdef-1-scan.pdf".to_owned(),
+        ] {
+            assert!(!valid_staging_key(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_verdict_lies_outside_the_staging_keys_and_a_tag_names_one_challenge() {
+        let key = staging_key(TAG, "89abcdef", 1, "scan.pdf");
+        let verdict = verdict_key(&key);
+        assert_eq!(
+            verdict,
+            format!("uploads/verdicts/{TAG}/89abcdef-1-scan.pdf.json")
+        );
+        assert!(!valid_staging_key(&verdict));
+        let k = b"0123456789abcdef0123456789abcdef";
+        let a = staging_tag(k, &"a".repeat(64));
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, staging_tag(k, &"a".repeat(64)));
+        assert_ne!(a, staging_tag(k, &"b".repeat(64)));
+        assert_ne!(
+            a,
+            staging_tag(b"another key another key another!", &"a".repeat(64))
+        );
+        assert_eq!(tag_of(&staging_key(&a, "89abcdef", 1, "x.pdf")), a);
     }
 }

@@ -6,17 +6,15 @@
 
 mod files;
 
-pub use files::valid_staging_key;
+pub use files::{staging_key, staging_tag, valid_staging_key, verdict_key};
 
 use bytes::Bytes;
 use catalog::Procedure;
-use catalog::validate::{FieldError, RawValues, display_name, safe_file_name, validate_values};
+use catalog::validate::{FieldError, RawValues, validate_values};
 use catalog::vn_time::{VN, format_time, hhmm, parse_time};
 use dossier::notice::{NoticeContext, received_notice};
 use dossier::receipt::{self, Receipt};
-use dossier::{
-    Attachment, ContactInfo, Event, Manifest, RETRY_MESSAGE, Status, dossier_prefix, value_text,
-};
+use dossier::{ContactInfo, Event, Manifest, RETRY_MESSAGE, Status, dossier_prefix, value_text};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -231,7 +229,9 @@ impl AppState {
         };
 
         // Every field and every file, all problems at once.
-        let files = self.check_files(procedure, &sub.files).await?;
+        let files = self
+            .check_files(procedure, &sub.files, challenge.as_deref())
+            .await?;
         let attached: Vec<&str> = files.iter().map(|f| f.field.as_str()).collect();
         let clean = match validate_values(form, &sub.values, &attached, now.date()) {
             Ok(clean) if files.iter().all(|f| f.error.is_none()) => clean,
@@ -347,38 +347,12 @@ impl AppState {
         let appointment =
             dossier::step::proposed_appointment(&self.inner.calendar, Some(procedure), received);
 
-        // The files, under the dossier.
-        let mut attachments = Vec::new();
-        for (n, file) in files.iter().enumerate() {
-            // Every file's kind was found by its bytes before the code was claimed.
-            let Some(kind) = file.kind else {
-                return Err(SubmitError::Storage(StorageError::Unavailable(format!(
-                    "file {} reached storing without a checked type",
-                    file.name
-                ))));
-            };
-            // An attempt that took over an unfinished one names its files apart, so
-            // that the two, if the first is still running, never write the same key.
-            let dest = format!(
-                "{prefix}files/{}{}-{}",
-                if replaced { &body_hash[..9] } else { "" },
-                n + 1,
-                safe_file_name(&file.name, kind)
-            );
-            // The bytes that were checked are the bytes stored: written from here, not
-            // copied from the staging key, so an upload replaced after its check is
-            // not what the dossier holds.
-            storage.put(&dest, file.bytes.clone(), kind.mime()).await?;
-            let sha256 = sha256_hex(&file.bytes);
-            attachments.push(Attachment {
-                field: file.field.clone(),
-                name: display_name(&file.name),
-                key: dest,
-                size: file.size,
-                sha256,
-                kind: kind.mime().to_owned(),
-            });
-        }
+        // The files, under the dossier. An attempt that took over an unfinished one
+        // names its files apart, so that the two, if the first is still running, never
+        // write the same key.
+        let attachments = self
+            .store_files(&prefix, &files, if replaced { &body_hash[..9] } else { "" })
+            .await?;
 
         let contact = contact_of(procedure, &clean);
         let token = self.tracking_token(&code, &key_hash);

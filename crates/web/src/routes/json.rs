@@ -1,4 +1,5 @@
-//! The JSON routes: the captcha challenge, presigned uploads and dossier submission.
+//! The JSON routes: the captcha challenge, presigned uploads and their check, and
+//! dossier submission.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,12 +13,13 @@ use catalog::validate::{
     FieldError, RawValues, accepted_kinds, human_size, kinds_label, safe_file_name,
 };
 use catalog::{FieldType, FileKind};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::captcha;
-use crate::intake::{FileSource, HumanProof, IncomingFile, Submission, SubmitError};
+use crate::intake::{self, FileSource, HumanProof, IncomingFile, Submission, SubmitError};
 use crate::respond::message;
 use crate::routes::ClientAddress;
 use crate::state::AppState;
@@ -93,6 +95,10 @@ fn bad_json(e: &serde_json::Error) -> Response {
 #[derive(Deserialize)]
 struct UploadRequest {
     procedure: String,
+    /// The solved proof of work the submission will carry too: the uploads are issued
+    /// under its challenge and serve that submission only.
+    #[serde(default)]
+    altcha: String,
     files: Vec<DeclaredFile>,
 }
 
@@ -105,25 +111,49 @@ struct DeclaredFile {
     kind: String,
 }
 
+/// The challenge of a solved, signed, unexpired proof of work, or the refusal (403,
+/// as the submission answers it). Not marked used: that is the submission's step.
+/// (The refusal boxed: a `Response` is large beside the `Ok`.)
+fn proof_of_work(state: &AppState, altcha: &str) -> Result<String, Box<Response>> {
+    captcha::verify(
+        &state.config().captcha_key,
+        altcha,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .map_err(|e| Box::new(submit_error_json(&SubmitError::Captcha(e))))
+}
+
+/// An online procedure with a form, or the refusal.
+fn online_form<'a>(
+    state: &'a AppState,
+    code: &str,
+) -> Result<&'a catalog::Procedure, Box<Response>> {
+    match state.procedure(code.trim()) {
+        Some(p) if p.is_online() && p.form.is_some() => Ok(p),
+        Some(p) => Err(Box::new(errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::NotOnline(p.title.clone()).field_errors(),
+        ))),
+        None => Err(Box::new(errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::UnknownProcedure(code.to_owned()).field_errors(),
+        ))),
+    }
+}
+
 pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     let req: UploadRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return bad_json(&e),
     };
-    let procedure = match state.procedure(req.procedure.trim()) {
-        Some(p) if p.is_online() && p.form.is_some() => p,
-        Some(p) => {
-            return errors(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                SubmitError::NotOnline(p.title.clone()).field_errors(),
-            );
-        }
-        None => {
-            return errors(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                SubmitError::UnknownProcedure(req.procedure.clone()).field_errors(),
-            );
-        }
+    // The proof of work first: nothing else is looked at for a request without one.
+    let challenge = match proof_of_work(&state, &req.altcha) {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let procedure = match online_form(&state, &req.procedure) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let Some(form) = procedure.form.as_ref() else {
         return errors(
@@ -189,15 +219,12 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
     if !problems.is_empty() {
         return errors(StatusCode::UNPROCESSABLE_ENTITY, problems);
     }
-    let upload_id = hex::encode(rand::random::<[u8; 16]>());
+    let tag = intake::staging_tag(&config.captcha_key, &challenge);
+    let batch = hex::encode(rand::random::<[u8; 4]>());
     let ttl = Duration::from_secs(config.upload_ttl_secs);
     let mut out = Vec::new();
     for (n, (field, file, kind)) in accepted.into_iter().enumerate() {
-        let key = format!(
-            "uploads/{upload_id}/{}-{}",
-            n + 1,
-            safe_file_name(&file.name, kind)
-        );
+        let key = intake::staging_key(&tag, &batch, n + 1, &safe_file_name(&file.name, kind));
         match state
             .storage()
             .presign_put(&key, file.size, kind.mime(), ttl)
@@ -223,6 +250,118 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
             uploads: out,
             expires_in: config.upload_ttl_secs,
         }),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct CheckRequest {
+    procedure: String,
+    #[serde(default)]
+    altcha: String,
+    files: Vec<UploadRef>,
+}
+
+/// One staged file as its check found it.
+#[derive(Serialize)]
+struct CheckedUpload {
+    field: String,
+    key: String,
+    ok: bool,
+}
+
+/// `POST /api/uploads/check`: the browser's uploads are finished; each is read whole,
+/// checked (type by its bytes, an image decodes within the size cap, a PDF without
+/// active content) and its verdict kept with its ETag for the submission. 200 when every
+/// file passed, 422 with each refused file's message beside its field.
+pub async fn check_uploads(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: CheckRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_json(&e),
+    };
+    let challenge = match proof_of_work(&state, &req.altcha) {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
+    let procedure = match online_form(&state, &req.procedure) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
+    };
+    let Some(form) = procedure.form.as_ref() else {
+        return errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::NotOnline(procedure.title.clone()).field_errors(),
+        );
+    };
+    let config = state.config();
+    if req.files.is_empty() || req.files.len() > config.max_files {
+        return errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![FieldError::new(
+                "_form",
+                format!("Mỗi lần gửi được từ 1 đến {} tệp.", config.max_files),
+            )],
+        );
+    }
+    // Only keys issued under this proof of work: the check reads whole files, and is
+    // not to be run on anyone else's.
+    let tag = intake::staging_tag(&config.captcha_key, &challenge);
+    let mut problems = Vec::new();
+    let mut wanted = Vec::new();
+    for file in &req.files {
+        let Some(field) = form
+            .field(&file.field)
+            .filter(|f| f.kind == FieldType::File)
+        else {
+            problems.push(FieldError::new(
+                "_form",
+                "Tệp đính kèm ở ô không thuộc thủ tục này. Vui lòng tải lại trang rồi gửi lại.",
+            ));
+            continue;
+        };
+        if !intake::valid_staging_key(&file.key) || file.key.split('/').nth(1) != Some(tag.as_str())
+        {
+            problems.push(FieldError::new(
+                &field.id,
+                "Tệp đính kèm không hợp lệ. Vui lòng chọn lại tệp rồi gửi lại.",
+            ));
+            continue;
+        }
+        wanted.push((field, file));
+    }
+    if !problems.is_empty() {
+        return errors(StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    let checks: Vec<_> = wanted
+        .iter()
+        .map(|(field, file)| state.check_upload(field, &file.key, &file.name))
+        .collect();
+    // Each check holds one whole file in memory: a few at a time.
+    let verdicts: Vec<_> = futures_util::stream::iter(checks)
+        .buffered(4)
+        .collect()
+        .await;
+    let mut files = Vec::new();
+    for ((field, file), verdict) in wanted.iter().zip(verdicts) {
+        match verdict {
+            Ok(None) => files.push(CheckedUpload {
+                field: field.id.clone(),
+                key: file.key.clone(),
+                ok: true,
+            }),
+            Ok(Some(message)) => problems.push(FieldError::new(&field.id, message)),
+            Err(err) => {
+                tracing::error!("storage failed while checking an upload: {err}");
+                return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return errors(StatusCode::UNPROCESSABLE_ENTITY, problems);
+    }
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({ "files": files })),
     )
         .into_response()
 }

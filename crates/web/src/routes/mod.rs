@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route(PAGE_SCRIPT.trim_start_matches("/api"), get(page_script))
         .route("/challenge", get(json::challenge))
         .route("/uploads", post(json::uploads))
+        .route("/uploads/check", post(json::check_uploads))
         .route("/dossiers", post(json::dossiers))
         .route("/gate", get(form::gate_frame))
         .route(

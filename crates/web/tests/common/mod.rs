@@ -174,8 +174,63 @@ impl Harness {
             .collect()
     }
 
+    /// Stages `bytes` for `field` as the browser does, under a new proof of work: the
+    /// upload ticket, the presigned PUT, the check once it is up. The staged key, the
+    /// `altcha` value its submission must carry, and the check's answer.
+    pub async fn stage(&self, field: &str, name: &str, bytes: &[u8]) -> (String, String, Answer) {
+        let altcha = self.altcha().await;
+        let (key, check) = self.stage_under(&altcha, field, name, bytes).await;
+        (key, altcha, check)
+    }
+
+    /// [`Harness::stage`] under a given proof of work.
+    pub async fn stage_under(
+        &self,
+        altcha: &str,
+        field: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> (String, Answer) {
+        let kind = match name.rsplit('.').next() {
+            Some("png") => "image/png",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            _ => "application/pdf",
+        };
+        let a = self
+            .post_json(
+                "/api/uploads",
+                &json!({"procedure": "1.001193", "altcha": altcha, "files": [
+                    {"field": field, "name": name, "size": bytes.len(), "type": kind}]}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+        let up = &a.json()["uploads"][0];
+        let key = up["key"].as_str().unwrap().to_owned();
+        let put = presigned_put(up["url"].as_str().unwrap(), &up["headers"], bytes.to_vec()).await;
+        assert_eq!(put, 200);
+        let check = self
+            .post_json(
+                "/api/uploads/check",
+                &json!({"procedure": "1.001193", "altcha": altcha,
+                    "files": [{"field": field, "key": key, "name": name}]}),
+            )
+            .await;
+        (key, check)
+    }
+
     pub async fn dossier(&self, key: &str, values: Value, uploads: Value) -> Answer {
         let altcha = self.altcha().await;
+        self.dossier_as(&altcha, key, values, uploads).await
+    }
+
+    /// A submission of the level-3 fixture with a given proof of work.
+    pub async fn dossier_as(
+        &self,
+        altcha: &str,
+        key: &str,
+        values: Value,
+        uploads: Value,
+    ) -> Answer {
         self.post_json(
             "/api/dossiers",
             &json!({
