@@ -230,7 +230,12 @@ impl AppState {
 
         // Every field and every file, all problems at once.
         let files = self
-            .check_files(procedure, &sub.files, challenge.as_deref())
+            .check_files(
+                procedure,
+                &sub.files,
+                // Staged uploads are bound to the proof of work they were issued under.
+                matches!(sub.proof, HumanProof::Altcha(_)).then_some(challenge.as_str()),
+            )
             .await?;
         let attached: Vec<&str> = files.iter().map(|f| f.field.as_str()).collect();
         let clean = match validate_values(form, &sub.values, &attached, now.date()) {
