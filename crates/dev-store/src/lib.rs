@@ -8,11 +8,14 @@
 //!   as on AWS S3 (412 Precondition Failed when the condition fails);
 //! - a write without a condition to a key the bucket policy opens to conditional writes
 //!   only is refused (403 AccessDenied), as production's bucket policy refuses it;
-//! - a listing walks only the folder its prefix names.
+//! - a listing walks only the folder its prefix names;
+//! - a write is synced to the disk (file and folders) before it is answered, so a power
+//!   cut cannot leave an answered object empty (see `durable.rs`).
 //!
 //! SigV4 keys are always set (random per start): without them s3s answers signed
 //! requests with 501. One process per data folder: s3s-fs numbers its temporary files
-//! per process, and removes those it finds at start (writes a stop cut short).
+//! per process, and removes those it finds at start (writes a stop cut short), as the
+//! store does with its staged PUTs.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -27,6 +30,7 @@
 //! [s3s]: https://crates.io/crates/s3s
 //! [s3s-fs]: https://crates.io/crates/s3s-fs
 
+mod durable;
 mod locks;
 mod policy;
 mod store;
@@ -103,6 +107,8 @@ pub async fn start_on(
         .with_context(|| format!("không tạo được thư mục dữ liệu {}", data_dir.display()))?;
     let root = std::fs::canonicalize(data_dir)
         .with_context(|| format!("không mở được thư mục dữ liệu {}", data_dir.display()))?;
+    durable::clear_staging(&root)
+        .with_context(|| format!("không dọn được các lần ghi dở trong {}", data_dir.display()))?;
     let fs = s3s_fs::FileSystem::new(&root).map_err(|e| {
         anyhow::anyhow!("không mở được kho S3 nhúng ở {}: {e:?}", data_dir.display())
     })?;
