@@ -39,8 +39,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -128,34 +126,28 @@ pub async fn start_on(
             .allow_methods([http::Method::PUT, http::Method::GET, http::Method::HEAD])
             .allow_headers(tower_http::cors::Any)
             .expose_headers([http::header::ETAG]);
-        hyper_util::service::TowerToHyperService::new(
-            tower::ServiceBuilder::new().layer(cors).service(b.build()),
-        )
+        tower::ServiceBuilder::new()
+            .layer(cors)
+            .map_request(|req: http::Request<local_http::Body>| {
+                req.map(|body| http_body_util::BodyExt::map_err(body, BodyError))
+            })
+            .service(b.build())
     };
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("không mở được cổng {bind} cho kho S3 nhúng"))?;
     let addr = listener.local_addr()?;
-    let (tx, mut rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        loop {
-            let socket = tokio::select! {
-                res = listener.accept() => match res {
-                    Ok((socket, _)) => socket,
-                    Err(_) => continue,
-                },
-                _ = &mut rx => break,
-            };
-            let _ = socket.set_nodelay(true);
-            let conn = http
-                .serve_connection(TokioIo::new(socket), service.clone())
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-        }
-    });
+    let (tx, rx) = oneshot::channel::<()>();
+    // Read timeouts as every local server has them (the browser's presigned PUTs come
+    // here straight from a citizen's phone).
+    let handle = tokio::spawn(local_http::serve(
+        listener,
+        service,
+        local_http::Timeouts::LOCAL,
+        async {
+            let _ = rx.await;
+        },
+    ));
     Ok(EmbeddedS3 {
         endpoint: format!("http://{addr}"),
         access_key,
@@ -166,6 +158,12 @@ pub async fn start_on(
         handle: Some(handle),
     })
 }
+
+/// A request body's failure (a client gone silent, a broken connection) as s3s takes it:
+/// a `std::error::Error`, which the boxed error of the read timeouts is not.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BodyError(Box<dyn std::error::Error + Send + Sync>);
 
 fn random<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0; N];

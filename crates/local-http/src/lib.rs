@@ -14,7 +14,6 @@
 //! Connections are served concurrently, keep-alive and HTTP upgrades work as with
 //! `axum::serve`, and a stop lets requests in flight finish.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
@@ -80,10 +79,8 @@ pub async fn serve<S, B>(
     timeouts: Timeouts,
     stop: impl Future<Output = ()>,
 ) where
-    S: tower::Service<Request<Body>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     S::Future: Send + 'static,
     B: http_body::Body + Default + Send + 'static,
     B::Data: Send,
