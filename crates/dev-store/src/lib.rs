@@ -126,12 +126,7 @@ pub async fn start_on(
             .allow_methods([http::Method::PUT, http::Method::GET, http::Method::HEAD])
             .allow_headers(tower_http::cors::Any)
             .expose_headers([http::header::ETAG]);
-        tower::ServiceBuilder::new()
-            .layer(cors)
-            .map_request(|req: http::Request<local_http::Body>| {
-                req.map(|body| http_body_util::BodyExt::map_err(body, BodyError))
-            })
-            .service(b.build())
+        tower::ServiceBuilder::new().layer(cors).service(b.build())
     };
     let listener = TcpListener::bind(bind)
         .await
@@ -139,8 +134,9 @@ pub async fn start_on(
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     // Read timeouts as every local server has them (the browser's presigned PUTs come
-    // here straight from a citizen's phone).
-    let handle = tokio::spawn(local_http::serve(
+    // here straight from a citizen's phone). s3s takes a PUT's length from hyper's own
+    // body, so no body-silence limit: the whole request's limit bounds a stalled body.
+    let handle = tokio::spawn(local_http::serve_incoming(
         listener,
         service,
         local_http::Timeouts::LOCAL,
@@ -158,12 +154,6 @@ pub async fn start_on(
         handle: Some(handle),
     })
 }
-
-/// A request body's failure (a client gone silent, a broken connection) as s3s takes it:
-/// a `std::error::Error`, which the boxed error of the read timeouts is not.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct BodyError(Box<dyn std::error::Error + Send + Sync>);
 
 fn random<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0; N];

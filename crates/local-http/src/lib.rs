@@ -86,9 +86,30 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let service = ServiceBuilder::new()
+        .layer(RequestBodyTimeoutLayer::new(timeouts.body_idle))
+        .service(service);
+    serve_incoming(listener, service, timeouts, stop).await;
+}
+
+/// [`serve`] for a service that needs hyper's own body type (s3s reads a PUT's length
+/// from it): the same timeouts but [`Timeouts::body_idle`], a body's silence being
+/// bounded by [`Timeouts::request`] alone.
+pub async fn serve_incoming<S, B>(
+    listener: TcpListener,
+    service: S,
+    timeouts: Timeouts,
+    stop: impl Future<Output = ()>,
+) where
+    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Future: Send + 'static,
+    B: http_body::Body + Default + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let service = TowerToHyperService::new(
         ServiceBuilder::new()
-            .layer(RequestBodyTimeoutLayer::new(timeouts.body_idle))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 timeouts.request,
