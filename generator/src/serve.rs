@@ -12,7 +12,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use notify::{RecursiveMode, Watcher};
-use std::future::IntoFuture as _;
 use tokio::sync::broadcast;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -58,15 +57,15 @@ pub fn run(paths: Paths, addr: &str, data: &Path) -> anyhow::Result<()> {
         );
         println!("Dữ liệu hồ sơ (S3 nhúng) và hộp thư đi: {}", data.display());
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        // The peer's address is the client the function's per-client limits count.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        // With read timeouts (axum::serve has none); the reload stream is a response,
+        // which they do not cut.
+        let server = local_http::serve(listener, app, local_http::Timeouts::LOCAL, async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|s| *s).await;
         });
-        let mut server = tokio::spawn(server.into_future());
+        let mut server = tokio::spawn(server);
         tokio::select! {
-            ended = &mut server => { ended??; }
+            ended = &mut server => { ended?; }
             () = stop_requested() => {
                 let _ = stop.send(true);
                 // Open pages' reload streams end now, so they do not hold the stop.

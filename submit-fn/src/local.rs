@@ -72,9 +72,13 @@ pub async fn run() -> anyhow::Result<()> {
     let _outbox_worker =
         outbox::deliver::spawn_worker(state.storage().clone(), state.notifier().clone());
     tracing::info!("submit-fn: http://{local}/api/health");
-    // The peer's address is the client the function's per-client limits count.
-    let app = web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .await
-        .context("máy chủ dừng bất thường")
+    // With read timeouts (axum::serve has none): a slow client cannot hold a connection.
+    local_http::serve(
+        listener,
+        web::router(state),
+        local_http::Timeouts::LOCAL,
+        std::future::pending(),
+    )
+    .await;
+    Ok(())
 }

@@ -8,11 +8,14 @@
 //!   as on AWS S3 (412 Precondition Failed when the condition fails);
 //! - a write without a condition to a key the bucket policy opens to conditional writes
 //!   only is refused (403 AccessDenied), as production's bucket policy refuses it;
-//! - a listing walks only the folder its prefix names.
+//! - a listing walks only the folder its prefix names;
+//! - a write is synced to the disk (file and folders) before it is answered, so a power
+//!   cut cannot leave an answered object empty (see `durable.rs`).
 //!
 //! SigV4 keys are always set (random per start): without them s3s answers signed
 //! requests with 501. One process per data folder: s3s-fs numbers its temporary files
-//! per process, and removes those it finds at start (writes a stop cut short).
+//! per process, and removes those it finds at start (writes a stop cut short), as the
+//! store does with its staged PUTs.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -27,6 +30,7 @@
 //! [s3s]: https://crates.io/crates/s3s
 //! [s3s-fs]: https://crates.io/crates/s3s-fs
 
+mod durable;
 mod locks;
 mod policy;
 mod store;
@@ -35,8 +39,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -103,6 +105,8 @@ pub async fn start_on(
         .with_context(|| format!("không tạo được thư mục dữ liệu {}", data_dir.display()))?;
     let root = std::fs::canonicalize(data_dir)
         .with_context(|| format!("không mở được thư mục dữ liệu {}", data_dir.display()))?;
+    durable::clear_staging(&root)
+        .with_context(|| format!("không dọn được các lần ghi dở trong {}", data_dir.display()))?;
     let fs = s3s_fs::FileSystem::new(&root).map_err(|e| {
         anyhow::anyhow!("không mở được kho S3 nhúng ở {}: {e:?}", data_dir.display())
     })?;
@@ -122,34 +126,24 @@ pub async fn start_on(
             .allow_methods([http::Method::PUT, http::Method::GET, http::Method::HEAD])
             .allow_headers(tower_http::cors::Any)
             .expose_headers([http::header::ETAG]);
-        hyper_util::service::TowerToHyperService::new(
-            tower::ServiceBuilder::new().layer(cors).service(b.build()),
-        )
+        tower::ServiceBuilder::new().layer(cors).service(b.build())
     };
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("không mở được cổng {bind} cho kho S3 nhúng"))?;
     let addr = listener.local_addr()?;
-    let (tx, mut rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        loop {
-            let socket = tokio::select! {
-                res = listener.accept() => match res {
-                    Ok((socket, _)) => socket,
-                    Err(_) => continue,
-                },
-                _ = &mut rx => break,
-            };
-            let _ = socket.set_nodelay(true);
-            let conn = http
-                .serve_connection(TokioIo::new(socket), service.clone())
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-        }
-    });
+    let (tx, rx) = oneshot::channel::<()>();
+    // Read timeouts as every local server has them (the browser's presigned PUTs come
+    // here straight from a citizen's phone). s3s takes a PUT's length from hyper's own
+    // body, so no body-silence limit: the whole request's limit bounds a stalled body.
+    let handle = tokio::spawn(local_http::serve_incoming(
+        listener,
+        service,
+        local_http::Timeouts::LOCAL,
+        async {
+            let _ = rx.await;
+        },
+    ));
     Ok(EmbeddedS3 {
         endpoint: format!("http://{addr}"),
         access_key,

@@ -21,15 +21,21 @@
 //! Everything else is s3s-fs's own behaviour, but for these departures: plain writes to
 //! the keys the bucket policy opens to conditional writes only are refused as AWS
 //! refuses them; `If-None-Match` with an ETag (which s3s-fs ignores) is refused as S3
-//! does; a GET or HEAD of a key that names a folder answers 404, not 500; and a listing
+//! does; a GET or HEAD of a key that names a folder answers 404, not 500; a listing
 //! without a delimiter walks only the folder its prefix names (s3s-fs walks the whole
-//! bucket for every listing).
+//! bucket for every listing); a PUT to a bucket that does not exist answers 404 (s3s-fs
+//! would make the folder); and every PUT, copy and multipart completion is on the disk
+//! (fsync) before it is answered, a PUT staged and moved into place by this store
+//! (`durable.rs`).
 
 use std::path::{Path, PathBuf};
 
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
+use std::sync::atomic::AtomicU64;
+
+use crate::durable::{self, Commit};
 use crate::locks::KeyLocks;
 
 pub(crate) struct Store {
@@ -38,6 +44,8 @@ pub(crate) struct Store {
     root: PathBuf,
     locks: KeyLocks,
     conditional_only: &'static [&'static str],
+    /// Names the next staged PUT (see `durable.rs`); one process per data folder.
+    staged: AtomicU64,
 }
 
 impl Store {
@@ -51,7 +59,161 @@ impl Store {
             root,
             locks: KeyLocks::default(),
             conditional_only,
+            staged: AtomicU64::new(0),
         }
+    }
+
+    /// The file of `key` in `bucket`, for keys made of plain parts (no `.`, `..` or
+    /// leading `/`: the function writes no other kind). Others are left to s3s-fs as it
+    /// writes them, without the syncs of `durable.rs`.
+    fn plain_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
+        let plain = !key.is_empty()
+            && !key.starts_with('/')
+            && !key.ends_with('/')
+            && key.split('/').all(|p| p != "." && p != "..");
+        plain.then(|| self.root.join(bucket).join(key))
+    }
+
+    /// A PUT, under its key's lock: checked, staged by s3s-fs, then synced and moved into
+    /// place as `durable.rs` explains, before it is answered.
+    async fn put_durably(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let Some(data) = self.plain_path(&bucket, &key) else {
+            return self.fs.put_object(req).await;
+        };
+        if !self.root.join(&bucket).is_dir() {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        self.check_write_condition(&req).await?;
+        let stage = self
+            .staged
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string();
+        let commit = Commit {
+            root: self.root.clone(),
+            staged_data: self.root.join(durable::STAGING).join(&stage),
+            staged_metadata: durable::side_file(&self.root, durable::STAGING, &stage, "metadata"),
+            staged_internal: durable::side_file(&self.root, durable::STAGING, &stage, "internal"),
+            data,
+            metadata: durable::side_file(&self.root, &bucket, &key, "metadata"),
+            internal: durable::side_file(&self.root, &bucket, &key, "internal"),
+        };
+        let staged = req.map_input(|mut input| {
+            input.bucket = durable::STAGING.to_owned();
+            input.key.clone_from(&stage);
+            input.if_match = None;
+            input.if_none_match = None;
+            input
+        });
+        let discard = [
+            commit.staged_data.clone(),
+            commit.staged_metadata.clone(),
+            commit.staged_internal.clone(),
+        ];
+        let out = match self.fs.put_object(staged).await {
+            Ok(out) => out,
+            Err(e) => {
+                // A refused body (a bad digest, a cut connection) leaves nothing staged.
+                for f in &discard {
+                    let _ = std::fs::remove_file(f);
+                }
+                return Err(e);
+            }
+        };
+        let committed = tokio::task::spawn_blocking(move || commit.run())
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        if let Err(e) = committed {
+            for f in &discard {
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(s3_error!(
+                InternalError,
+                "could not store the object durably: {e}"
+            ));
+        }
+        Ok(out)
+    }
+
+    /// What s3s-fs checks before a PUT writes (`If-None-Match: *`: no object there;
+    /// `If-Match`: the object there has that ETag), read through s3s-fs's own HEAD so
+    /// the ETag is the one it answers.
+    async fn check_write_condition(&self, req: &S3Request<PutObjectInput>) -> S3Result<()> {
+        let input = &req.input;
+        if input.if_none_match.is_none() && input.if_match.is_none() {
+            return Ok(());
+        }
+        let current = if self.names_folder(&input.bucket, &input.key) {
+            // s3s-fs counts a folder as there for `If-None-Match`; nothing can match it.
+            Some(None)
+        } else {
+            let head = S3Request {
+                input: HeadObjectInput::builder()
+                    .bucket(input.bucket.clone())
+                    .key(input.key.clone())
+                    .build()
+                    .map_err(|e| s3_error!(InternalError, "{e}"))?,
+                method: http::Method::HEAD,
+                uri: req.uri.clone(),
+                headers: http::HeaderMap::new(),
+                extensions: http::Extensions::new(),
+                credentials: req.credentials.clone(),
+                region: req.region.clone(),
+                service: req.service.clone(),
+                trailing_headers: None,
+            };
+            match self.fs.head_object(head).await {
+                Ok(found) => Some(found.output.e_tag),
+                Err(e) if *e.code() == s3s::S3ErrorCode::NoSuchKey => None,
+                Err(e) => return Err(e),
+            }
+        };
+        if input.if_none_match.as_ref().is_some_and(|c| c.is_any()) && current.is_some() {
+            return Err(s3_error!(PreconditionFailed, "Object already exists"));
+        }
+        match (&input.if_match, current) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err(s3_error!(PreconditionFailed, "Object does not exist")),
+            (Some(ETagCondition::ETag(expected)), Some(etag)) => {
+                if etag.is_some_and(|etag| etag.strong_cmp(expected)) {
+                    Ok(())
+                } else {
+                    Err(s3_error!(PreconditionFailed, "ETag does not match"))
+                }
+            }
+            (Some(_), Some(_)) => Ok(()),
+        }
+    }
+
+    /// After s3s-fs wrote `target` (a copy or a multipart completion), syncs it, its side
+    /// files and the folders the write changed before the write is answered.
+    async fn sync_after(
+        &self,
+        bucket: &str,
+        key: &str,
+        target: PathBuf,
+        existing: PathBuf,
+    ) -> S3Result<()> {
+        let root = self.root.clone();
+        let sides = [
+            durable::side_file(&root, bucket, key, "metadata"),
+            durable::side_file(&root, bucket, key, "internal"),
+        ];
+        let synced = tokio::task::spawn_blocking(move || {
+            durable::sync_written(&target, &existing)?;
+            for side in &sides {
+                if side.exists() {
+                    durable::sync_file(side)?;
+                }
+            }
+            durable::sync_dir(&root)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        synced.map_err(|e| s3_error!(InternalError, "could not store the object durably: {e}"))
     }
 
     /// Does `key` name a folder of the bucket (as `a/b` does once `a/b/c` is stored)?
@@ -134,7 +296,7 @@ impl S3 for Store {
         }
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
         self.locks
-            .with(&[(&bucket, &key)], move || self.fs.put_object(req))
+            .with(&[(&bucket, &key)], move || self.put_durably(req))
             .await
     }
 
@@ -210,9 +372,18 @@ impl S3 for Store {
             Some(ChecksumAlgorithm::SHA256)
         );
         let copied = self.root.join(&bucket).join(&key);
+        let target = self.plain_path(&bucket, &key);
+        let existing = target
+            .as_deref()
+            .map(|t| crate::durable::existing_ancestor(t, &self.root));
+        let written = (bucket.as_str(), key.as_str());
         self.locks
             .with(&keys, move || async move {
                 let mut out = self.fs.copy_object(req).await?;
+                if let (Some(target), Some(existing)) = (target, existing) {
+                    self.sync_after(written.0, written.1, target, existing)
+                        .await?;
+                }
                 if sha256 && let Some(result) = out.output.copy_object_result.as_mut() {
                     result.checksum_sha256 = Some(file_sha256(copied).await?);
                 }
@@ -369,9 +540,19 @@ impl S3 for Store {
             return Err(refused_by_policy(&input.key));
         }
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let target = self.plain_path(&bucket, &key);
+        let existing = target
+            .as_deref()
+            .map(|t| crate::durable::existing_ancestor(t, &self.root));
+        let written = (bucket.as_str(), key.as_str());
         self.locks
-            .with(&[(&bucket, &key)], move || {
-                self.fs.complete_multipart_upload(req)
+            .with(&[(&bucket, &key)], move || async move {
+                let out = self.fs.complete_multipart_upload(req).await?;
+                if let (Some(target), Some(existing)) = (target, existing) {
+                    self.sync_after(written.0, written.1, target, existing)
+                        .await?;
+                }
+                Ok(out)
             })
             .await
     }

@@ -877,12 +877,20 @@ async fn a_restart_keeps_objects_and_clears_unfinished_writes() {
     // What s3s-fs leaves when a write is cut short: a temporary file in its root.
     let unfinished = dir.path().join(".tmp.3.internal.part");
     std::fs::write(&unfinished, b"half").unwrap();
+    // And what the store leaves of a PUT cut short before its commit: a staged object.
+    let staged = dir.path().join(".motcua-staging/4");
+    std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
+    std::fs::write(&staged, b"half").unwrap();
 
     let store = dev_store::start(dir.path(), POLICY).await.unwrap();
     let s3 = client(&store);
     assert!(
         !unfinished.exists(),
         "an unfinished write is swept at start"
+    );
+    assert!(
+        !staged.exists(),
+        "an unfinished staged PUT is swept at start"
     );
     let got = fetch(&s3, "sequence/261125/0001").await;
     assert_eq!(got.e_tag(), written.e_tag());
@@ -896,4 +904,112 @@ async fn a_restart_keeps_objects_and_clears_unfinished_writes() {
     let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
     let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["sequence/261125/0001"]);
+}
+
+/// Every file (not folder) under `dir`, relative to it: what the writes left on disk.
+/// (The staging folder itself stays, empty, for the next write.)
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut queue = vec![dir.to_path_buf()];
+    while let Some(d) = queue.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                queue.push(path);
+                continue;
+            }
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Writes go through a staging folder and are synced before they are answered
+/// (`src/durable.rs`): what the disk holds afterwards is the whole object under its own
+/// name, with its attributes and ETag, and nothing staged or temporary. (A power cut is
+/// not simulated; this checks what the sync path leaves.)
+#[tokio::test]
+async fn conditional_writes_leave_whole_objects_and_nothing_staged() {
+    let (dir, _store, s3) = fresh(POLICY).await;
+    // A claim in folders that do not exist yet, as a new dossier's manifest is.
+    let key = "dossiers/2026/12/H21.55.01-261201-0001/dossier.json";
+    let first = put(&s3, key, b"{\"v\":1}")
+        .content_type("application/json")
+        .if_none_match("*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.e_tag(),
+        Some(format!("\"{}\"", md5_hex(b"{\"v\":1}")).as_str())
+    );
+    let on_disk = dir.path().join("bkt").join(key);
+    assert_eq!(std::fs::read(&on_disk).unwrap(), b"{\"v\":1}");
+    // A compare-and-swap over it, as an idempotency record is replaced.
+    let second = put(&s3, key, b"{\"v\":2, \"more\": true}")
+        .content_type("application/json")
+        .if_match(first.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let got = fetch(&s3, key).await;
+    assert_eq!(got.e_tag(), second.e_tag());
+    assert_eq!(got.content_type(), Some("application/json"));
+    assert_eq!(body_of(&s3, key).await, b"{\"v\":2, \"more\": true}");
+    // Refused writes stage nothing either.
+    let again = put(&s3, key, b"{}")
+        .if_none_match("*")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&again), Some(412));
+    let stale = put(&s3, key, b"{}")
+        .if_match(first.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&stale), Some(412));
+    // A copy and a plain write are synced the s3s-fs way; they leave nothing either.
+    put(&s3, "uploads/u1/scan.pdf", b"%PDF-1.7")
+        .send()
+        .await
+        .unwrap();
+    s3.copy_object()
+        .bucket("bkt")
+        .key("dossiers/2026/12/H21.55.01-261201-0001/files/1-scan.pdf")
+        .copy_source("bkt/uploads/u1/scan.pdf")
+        .send()
+        .await
+        .unwrap();
+    // An upload to a bucket that does not exist is refused, not made a folder.
+    let nobucket = s3
+        .put_object()
+        .bucket("nobkt")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&nobucket), Some(404));
+
+    let left: Vec<String> = files_under(dir.path())
+        .into_iter()
+        .filter(|f| f.contains("staging") || f.contains(".tmp.") || f.contains(".part"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "staged or temporary files left");
+    assert!(!dir.path().join("nobkt").exists());
+    let listed = s3.list_objects_v2().bucket("bkt").send().await.unwrap();
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "dossiers/2026/12/H21.55.01-261201-0001/dossier.json",
+            "dossiers/2026/12/H21.55.01-261201-0001/files/1-scan.pdf",
+            "uploads/u1/scan.pdf"
+        ]
+    );
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let names: Vec<_> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["bkt"], "the staging folder is no bucket");
 }
