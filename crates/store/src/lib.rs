@@ -12,6 +12,7 @@ mod object_store;
 pub mod policy;
 pub mod quota;
 pub mod s3;
+pub mod sweep;
 
 pub use object_store::{
     CopyOutcome, ObjectInfo, ObjectStore, Storage, StorageError, StorageResult,

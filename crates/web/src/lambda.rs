@@ -18,6 +18,7 @@ use outbox::deliver::DeliveryReport;
 use serde::Serialize;
 use serde_json::Value;
 use store::index::RefreshStats;
+use store::sweep::SweepReport;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
@@ -54,6 +55,16 @@ pub struct ScheduleReport {
     /// The console index's upkeep: what it re-read (nothing when it was fresh), or why
     /// it failed (logged, not retried: the index is derived data).
     pub index: Upkeep,
+    /// The sweep of failed submissions' leftovers (`store::sweep`), or why it failed
+    /// (the next pass tries the day again).
+    pub sweep: Swept,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Swept {
+    Done(SweepReport),
+    Failed(String),
 }
 
 #[derive(Debug, Serialize)]
@@ -83,7 +94,7 @@ pub async fn run_schedule(state: AppState) -> Result<(), lambda_http::Error> {
 }
 
 /// The schedule's pass (infra/template.yaml, `OutboxSchedule`): one outbox delivery
-/// pass, then the console index's upkeep.
+/// pass, the console index's upkeep, and the sweep of failed submissions' leftovers.
 pub async fn scheduled(
     state: &AppState,
     event: EventBridgeEvent,
@@ -105,7 +116,24 @@ pub async fn scheduled(
             Upkeep::Failed(e.to_string())
         }
     };
-    Ok(ScheduleReport { delivery, index })
+    let sweep = match store::sweep::sweep_unfinished(
+        state.storage(),
+        state.unit_code(),
+        now.to_offset(catalog::vn_time::VN),
+    )
+    .await
+    {
+        Ok(report) => Swept::Done(report),
+        Err(e) => {
+            tracing::warn!("sweep of unfinished submissions: {e}");
+            Swept::Failed(e.to_string())
+        }
+    };
+    Ok(ScheduleReport {
+        delivery,
+        index,
+        sweep,
+    })
 }
 
 /// Marks an event whose base64 body does not decode, instead of letting the

@@ -174,6 +174,11 @@ impl AppState {
         &self.inner.index
     }
 
+    /// The unit code the dossier codes are made with.
+    pub fn unit_code(&self) -> &str {
+        &self.inner.unit_code
+    }
+
     /// The content hash of the bundle this state was built from.
     pub fn catalog_sha256(&self) -> &str {
         &self.inner.catalog_sha256
