@@ -224,7 +224,7 @@ export function edgeServer({ distribution, ports, log, routes }) {
   const apiOriginHeaders = Object.fromEntries(Object.values(distribution.origins)
     .filter((o) => o.kind === 'api')
     .flatMap((o) => Object.entries(o.customHeaders))
-    .map(([k, v]) => [k, typeof v === 'string' ? v : API_ORIGIN_SECRET]));
+    .map(([k, v]) => [k, typeof v === 'string' && !v.includes('{{resolve:') ? v : API_ORIGIN_SECRET]));
   const behaviours = distribution.behaviours.map((b) => ({ ...b, re: globToRegExp(b.pathPattern) }));
   const behaviourFor = (uri) => behaviours.find((b) => b.pathPattern === '*' || b.re.test(uri)) || behaviours.at(-1);
 
