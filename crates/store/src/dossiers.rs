@@ -137,27 +137,22 @@ impl Sequence {
         Err(ClaimError::Exhausted)
     }
 
-    /// The in-process counter for `day`, started after the highest claimed number
-    /// (found by a binary search of HEADs: claims are dense from 0001).
+    /// The in-process counter for `day`, started after the highest claimed number (one
+    /// listing of the day's claims, a single request for any day under 1,000 dossiers,
+    /// where a search by HEADs took 13 in a row).
     async fn counter(&self, storage: &Storage, day: &str) -> StorageResult<Arc<AtomicU32>> {
         if let Some((d, counter)) = &*self.hint.lock().expect("lock")
             && d == day
         {
             return Ok(counter.clone());
         }
-        let (mut lo, mut hi) = (0u32, 10_000u32);
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            if storage
-                .head(&format!("sequence/{day}/{mid:04}"))
-                .await?
-                .is_some()
-            {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
+        let lo = storage
+            .list(&format!("sequence/{day}/"))
+            .await?
+            .iter()
+            .filter_map(|k| k.rsplit('/').next()?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0);
         let mut hint = self.hint.lock().expect("lock");
         match &*hint {
             Some((d, counter)) if d == day => Ok(counter.clone()),

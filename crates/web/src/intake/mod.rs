@@ -228,15 +228,21 @@ impl AppState {
             ),
         };
 
-        // Every field and every file, all problems at once.
-        let files = self
-            .check_files(
+        // Every field and every file, all problems at once; the record that says whether
+        // this submission was seen before is read at the same time (one round on S3
+        // instead of two: a retry is then answered after its manifest's read alone).
+        let storage = self.storage();
+        let record_key = idempotency_key(&key_hash);
+        let (files, seen) = tokio::join!(
+            self.check_files(
                 procedure,
                 &sub.files,
                 // Staged uploads are bound to the proof of work they were issued under.
                 matches!(sub.proof, HumanProof::Altcha(_)).then_some(challenge.as_str()),
-            )
-            .await?;
+            ),
+            storage.get_tagged(&record_key),
+        );
+        let files = files?;
         let attached: Vec<&str> = files.iter().map(|f| f.field.as_str()).collect();
         let clean = match validate_values(form, &sub.values, &attached, now.date()) {
             Ok(clean) if files.iter().all(|f| f.error.is_none()) => clean,
@@ -261,10 +267,8 @@ impl AppState {
         );
 
         // Exactly once: an existing record means this submission was seen before.
-        let storage = self.storage();
-        let record_key = idempotency_key(&key_hash);
         let mut replaced = false;
-        let record = match storage.get_tagged(&record_key).await? {
+        let record = match seen? {
             Some((bytes, etag)) => {
                 let (record, took_over) = self
                     .settle_record(&record_key, &bytes, &etag, &body_hash, now)

@@ -1,0 +1,327 @@
+//! What an operation costs on S3: how many requests it makes, and how many of them wait
+//! for each other (the longest chain of requests that do not overlap, each a round trip
+//! to S3 from Lambda, about 20–40 ms). A proxy in front of the development store delays
+//! every request by `BENCH_S3_DELAY_MS` (default 30) and logs when it started and ended;
+//! the function runs in process over it, through its router.
+//!
+//! Run: `cargo run --release -p bench --bin s3-rounds` (or without `--release`: the
+//! counts do not depend on the build; the times nearly do not, being mostly the delay).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use web::{AppState, Config, router};
+
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+
+/// One request as the proxy saw it.
+#[derive(Clone)]
+struct Logged {
+    start: Instant,
+    end: Instant,
+}
+
+struct Proxy {
+    upstream: SocketAddr,
+    delay: Duration,
+    client: Client<HttpConnector, Full<Bytes>>,
+    log: Mutex<Vec<Logged>>,
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
+    let start = Instant::now();
+    // The round trip's latency, before the store answers.
+    tokio::time::sleep(proxy.delay).await;
+    let (parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = axum::http::Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("http://{}{path}", proxy.upstream));
+    // Every header as sent, the Host included: presigned URLs are signed for it.
+    for (name, value) in &parts.headers {
+        out = out.header(name, value);
+    }
+    let Ok(out) = out.body(Full::new(body)) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let answer = match proxy.client.request(out).await {
+        Ok(answer) => answer,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let (parts, body) = answer.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    proxy.log.lock().expect("log").push(Logged {
+        start,
+        end: Instant::now(),
+    });
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Requests, and the longest chain of requests that do not overlap (the most that
+/// could have been made one after another: the rounds the operation waited for).
+fn rounds(log: &[Logged]) -> (usize, usize) {
+    let mut by_end = log.to_vec();
+    by_end.sort_by_key(|l| l.end);
+    let mut chain = 0;
+    let mut free_from: Option<Instant> = None;
+    for l in by_end {
+        if free_from.is_none_or(|t| l.start >= t) {
+            chain += 1;
+            free_from = Some(l.end);
+        }
+    }
+    (log.len(), chain)
+}
+
+struct Bench {
+    app: axum::Router,
+    state: AppState,
+    proxy: Arc<Proxy>,
+}
+
+impl Bench {
+    async fn send(&self, request: axum::http::Request<Body>) -> (StatusCode, Value) {
+        let answer = self.app.clone().oneshot(request).await.expect("router");
+        let status = answer.status();
+        let bytes = answer.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(
+            axum::http::Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(body).expect("json")))
+                .expect("request"),
+        )
+        .await
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.send(
+            axum::http::Request::get(uri)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+    }
+
+    async fn altcha(&self) -> String {
+        let (_, challenge) = self.get("/api/challenge").await;
+        let challenge: web::captcha::Challenge =
+            serde_json::from_value(challenge).expect("a challenge");
+        web::captcha::solve(&challenge).expect("solvable")
+    }
+
+    /// Two files staged and checked under one proof of work: the uploads field list.
+    async fn stage_two(&self, altcha: &str) -> Value {
+        let files = json!([
+            {"field": "giay_chung_sinh", "name": "mot.pdf", "size": PDF.len(), "type": "application/pdf"},
+            {"field": "giay_chung_sinh", "name": "hai.pdf", "size": PDF.len(), "type": "application/pdf"},
+        ]);
+        let (status, tickets) = self
+            .post(
+                "/api/uploads",
+                &json!({"procedure": "1.001193", "altcha": altcha, "files": files}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{tickets}");
+        let mut refs = Vec::new();
+        for t in tickets["uploads"].as_array().expect("tickets") {
+            let mut put = axum::http::Request::put(t["url"].as_str().expect("url"))
+                .header("content-length", PDF.len());
+            for (k, v) in t["headers"].as_object().expect("headers") {
+                put = put.header(k.as_str(), v.as_str().expect("header"));
+            }
+            let answer = self
+                .proxy
+                .client
+                .request(put.body(Full::new(Bytes::from_static(PDF))).expect("put"))
+                .await
+                .expect("presigned PUT");
+            assert!(answer.status().is_success(), "{}", answer.status());
+            refs.push(json!({"field": t["field"], "key": t["key"], "name": t["name"]}));
+        }
+        let (status, checked) = self
+            .post(
+                "/api/uploads/check",
+                &json!({"procedure": "1.001193", "altcha": altcha, "files": refs}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{checked}");
+        Value::Array(refs)
+    }
+
+    /// Runs `op`, counting the S3 requests it made.
+    async fn measure<F: std::future::Future<Output = StatusCode>>(
+        &self,
+        name: &str,
+        op: F,
+    ) -> (usize, usize) {
+        self.proxy.log.lock().expect("log").clear();
+        let started = Instant::now();
+        let status = op.await;
+        let took = started.elapsed();
+        let log = self.proxy.log.lock().expect("log").clone();
+        let (requests, chain) = rounds(&log);
+        println!(
+            "| {name} | {requests} | {chain} | {:.2} s | {status} |",
+            took.as_secs_f64()
+        );
+        (requests, chain)
+    }
+}
+
+fn submission(key: &str, altcha: &str, uploads: &Value) -> Value {
+    json!({
+        "procedure": "1.001193", "idempotency_key": key, "altcha": altcha, "website": "",
+        "values": {
+            "ho_ten": "Nguyễn Thị Lan", "so_dinh_danh": "064190000123",
+            "dien_thoai": "0912 345 678", "email": "lan@example.vn",
+            "nhan_thong_bao": ["sms", "email"],
+            "noi_cu_tru": {"detail": "Thôn 1", "commune": "Xã Thử Nghiệm", "province": "Tỉnh Mẫu"},
+            "ngay_sinh_tre": "2025-05-01", "so_ban": "2"
+        },
+        "uploads": uploads,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let delay_ms: u64 = std::env::var("BENCH_S3_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir()?;
+    let store = web::serve::dev_store(dir.path()).await?;
+    let upstream: SocketAddr = store
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|e| anyhow::anyhow!("store endpoint {}: {e}", store.endpoint))?;
+    let proxy = Arc::new(Proxy {
+        upstream,
+        delay: Duration::from_millis(delay_ms),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        log: Mutex::new(Vec::new()),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let proxy_addr = listener.local_addr()?;
+    let proxy_app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    tokio::spawn(async move { axum::serve(listener, proxy_app).await });
+
+    let content_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/web/tests/fixtures/content");
+    let content = catalog::load(&content_dir).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let config = Config::for_tests(&content_dir, Some(format!("http://{proxy_addr}")));
+    let storage = config.storage(Some(store.keys())).await;
+    storage.ensure_bucket().await?;
+    let state = AppState::new(&content, storage, config);
+    let bench = Bench {
+        app: router(state.clone()),
+        state,
+        proxy,
+    };
+
+    println!(
+        "S3 requests per operation, {delay_ms} ms added to each (a proxy in front of the development store)\n"
+    );
+    println!("| operation | S3 requests | in sequence | time | answer |");
+    println!("|---|---|---|---|---|");
+
+    // A JSON submission with two checked files: the first of a new process, then warm.
+    let altcha = bench.altcha().await;
+    let uploads = bench.stage_two(&altcha).await;
+    let body = submission("rounds-first-0001", &altcha, &uploads);
+    bench
+        .measure(
+            "JSON submission, 2 files, first after a process start",
+            async { bench.post("/api/dossiers", &body).await.0 },
+        )
+        .await;
+    let altcha = bench.altcha().await;
+    let uploads = bench.stage_two(&altcha).await;
+    let warm = submission("rounds-warm-00002", &altcha, &uploads);
+    bench
+        .measure("JSON submission, 2 files, warm", async {
+            bench.post("/api/dossiers", &warm).await.0
+        })
+        .await;
+    bench
+        .measure("retry with the same key", async {
+            bench.post("/api/dossiers", &warm).await.0
+        })
+        .await;
+
+    // The home page's widgets: a new visitor's hit, then the figures.
+    bench
+        .measure("home page: a new visitor's hit (statistics)", async {
+            bench
+                .post(
+                    "/api/stats",
+                    &json!({"sid": "0123456789abcdef0123456789abcdef"}),
+                )
+                .await
+                .0
+        })
+        .await;
+    bench
+        .measure("home page: the figures", async {
+            bench.get("/api/stats").await.0
+        })
+        .await;
+
+    // A delivery pass with notices waiting and no channel configured.
+    for n in 0..20 {
+        let altcha = bench.altcha().await;
+        let uploads = bench.stage_two(&altcha).await;
+        let (status, _) = bench
+            .post(
+                "/api/dossiers",
+                &submission(&format!("rounds-more-{n:05}"), &altcha, &uploads),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    bench
+        .measure(
+            "delivery pass, 22 notices waiting, no channel configured",
+            async {
+                match bench
+                    .state
+                    .deliver_due(time::OffsetDateTime::now_utc())
+                    .await
+                {
+                    Ok(_) => StatusCode::OK,
+                    Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+                }
+            },
+        )
+        .await;
+    drop(store);
+    Ok(())
+}
