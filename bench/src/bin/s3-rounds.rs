@@ -99,7 +99,15 @@ struct Bench {
 }
 
 impl Bench {
-    async fn send(&self, request: axum::http::Request<Body>) -> (StatusCode, Value) {
+    async fn send(&self, mut request: axum::http::Request<Body>) -> (StatusCode, Value) {
+        // From one client address, as the local server hands it over: the per-client
+        // limits and the day's allowance of dossiers count it, as in production.
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                [203, 0, 113, 9],
+                40000,
+            ))));
         let answer = self.app.clone().oneshot(request).await.expect("router");
         let status = answer.status();
         let bytes = answer.into_body().collect().await.expect("body").to_bytes();

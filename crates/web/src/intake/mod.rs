@@ -282,31 +282,43 @@ impl AppState {
         let record = match record {
             Some(r) => r,
             None => {
-                // A new dossier takes a code: counted against its address's day.
-                if let Some(source) = sub.source {
-                    let cap = self.inner.config.dossiers_per_source_per_day;
-                    let allowance = store::quota::allowance_key(
+                // A new dossier takes a code: counted against its address's day, and its
+                // proof used up. Both before the code is claimed, side by side.
+                let cap = self.inner.config.dossiers_per_source_per_day;
+                let allowance = sub.source.map(|source| {
+                    store::quota::allowance_key(
                         "sources",
                         &catalog::dossier_code::day(now),
                         &self.inner.config.signing_key,
                         &source.to_string(),
-                    );
-                    if !store::quota::admit(storage, &allowance, &key_hash, cap).await? {
-                        return Err(SubmitError::SourceQuota(cap));
+                    )
+                });
+                let within_allowance = async {
+                    match &allowance {
+                        Some(key) => store::quota::admit(storage, key, &key_hash, cap).await,
+                        None => Ok(true),
                     }
-                }
+                };
                 let used = format!("captcha/used/{challenge}");
-                if !storage
-                    .put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain")
-                    .await?
-                {
-                    let by = storage.get(&used).await?.unwrap_or_default();
-                    if by != key_hash.as_bytes() {
-                        return Err(match sub.proof {
-                            HumanProof::Altcha(_) => SubmitError::Captcha(CaptchaError::Replayed),
-                            HumanProof::Answer { .. } => SubmitError::Gate(GateError::Used),
-                        });
+                let proof_ours = async {
+                    if storage
+                        .put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain")
+                        .await?
+                    {
+                        return Ok(true);
                     }
+                    let by = storage.get(&used).await?.unwrap_or_default();
+                    Ok::<_, StorageError>(by == key_hash.as_bytes())
+                };
+                let (within_allowance, proof_ours) = tokio::join!(within_allowance, proof_ours);
+                if !proof_ours? {
+                    return Err(match sub.proof {
+                        HumanProof::Altcha(_) => SubmitError::Captcha(CaptchaError::Replayed),
+                        HumanProof::Answer { .. } => SubmitError::Gate(GateError::Used),
+                    });
+                }
+                if !within_allowance? {
+                    return Err(SubmitError::SourceQuota(cap));
                 }
                 let (day, n) = self
                     .inner
@@ -356,9 +368,10 @@ impl AppState {
         let appointment =
             dossier::step::proposed_appointment(&self.inner.calendar, Some(procedure), received);
 
-        // The files, under the dossier. An attempt that took over an unfinished one
-        // names its files apart, so that the two, if the first is still running, never
-        // write the same key.
+        // The files, under the dossier, before anything else is written there: a file
+        // refused here (changed since its check) leaves nothing behind. An attempt that
+        // took over an unfinished one names its files apart, so that the two, if the
+        // first is still running, never write the same key.
         let attachments = self
             .store_files(&prefix, &files, if replaced { &body_hash[..9] } else { "" })
             .await?;
