@@ -4,8 +4,8 @@
 //! every request by `BENCH_S3_DELAY_MS` (default 30) and logs when it started and ended;
 //! the function runs in process over it, through its router.
 //!
-//! Run: `cargo run --release -p bench --bin s3-rounds` (or without `--release`: the
-//! counts do not depend on the build; the times nearly do not, being mostly the delay).
+//! Run: `cargo run -p bench --bin s3-rounds` (the counts do not depend on the build;
+//! the times nearly do not, being mostly the delay).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -45,7 +45,12 @@ pub async fn sweep_unfinished(
     now: OffsetDateTime,
 ) -> StorageResult<SweepReport> {
     let mut report = SweepReport::default();
-    let swept: Vec<String> = storage.list("sequence/swept/").await?;
+    // Only the markers of the days looked at: the older ones stay, and would make the
+    // listing longer every day.
+    let oldest = catalog::dossier_code::day(now - Duration::days(LOOK_BACK_DAYS + 1));
+    let swept: Vec<String> = storage
+        .list_after("sequence/swept/", Some(&swept_marker(&oldest)))
+        .await?;
     for back in SETTLE.whole_days()..=LOOK_BACK_DAYS {
         let day = catalog::dossier_code::day(now - Duration::days(back));
         if swept.contains(&swept_marker(&day)) {

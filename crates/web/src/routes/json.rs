@@ -123,13 +123,15 @@ fn proof_of_work(state: &AppState, altcha: &str) -> Result<String, Box<Response>
     .map_err(|e| Box::new(submit_error_json(&SubmitError::Captcha(e))))
 }
 
-/// An online procedure with a form, or the refusal.
-fn online_form<'a>(
-    state: &'a AppState,
-    code: &str,
-) -> Result<&'a catalog::Procedure, Box<Response>> {
+/// The form of an online procedure, or the refusal.
+fn online_form<'a>(state: &'a AppState, code: &str) -> Result<&'a catalog::Form, Box<Response>> {
     match state.procedure(code.trim()) {
-        Some(p) if p.is_online() && p.form.is_some() => Ok(p),
+        Some(p)
+            if p.is_online()
+                && let Some(form) = &p.form =>
+        {
+            Ok(form)
+        }
         Some(p) => Err(Box::new(errors(
             StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::NotOnline(p.title.clone()).field_errors(),
@@ -151,15 +153,9 @@ pub async fn uploads(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(refused) => return *refused,
     };
-    let procedure = match online_form(&state, &req.procedure) {
-        Ok(p) => p,
+    let form = match online_form(&state, &req.procedure) {
+        Ok(form) => form,
         Err(refused) => return *refused,
-    };
-    let Some(form) = procedure.form.as_ref() else {
-        return errors(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            SubmitError::NotOnline(procedure.title.clone()).field_errors(),
-        );
     };
     let config = state.config();
     let mut problems = Vec::new();
@@ -283,15 +279,9 @@ pub async fn check_uploads(State(state): State<AppState>, body: Bytes) -> Respon
         Ok(c) => c,
         Err(refused) => return *refused,
     };
-    let procedure = match online_form(&state, &req.procedure) {
-        Ok(p) => p,
+    let form = match online_form(&state, &req.procedure) {
+        Ok(form) => form,
         Err(refused) => return *refused,
-    };
-    let Some(form) = procedure.form.as_ref() else {
-        return errors(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            SubmitError::NotOnline(procedure.title.clone()).field_errors(),
-        );
     };
     let config = state.config();
     if req.files.is_empty() || req.files.len() > config.max_files {
