@@ -202,6 +202,31 @@ impl Bench {
     }
 }
 
+/// A `multipart/form-data` body as a browser sends the plain form: text fields, then
+/// one file.
+fn multipart(texts: &[(&str, &str)], file: (&str, &str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----motcua-rounds-boundary";
+    let mut body = Vec::new();
+    for (name, value) in texts {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let (name, file_name, bytes) = file;
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 fn submission(key: &str, altcha: &str, uploads: &Value) -> Value {
     json!({
         "procedure": "1.001193", "idempotency_key": key, "altcha": altcha, "website": "",
@@ -248,6 +273,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::for_tests(&content_dir, Some(format!("http://{proxy_addr}")));
     let storage = config.storage(Some(store.keys())).await;
     storage.ensure_bucket().await?;
+    let captcha_key = config.captcha_key.clone();
     let state = AppState::new(&content, storage, config);
     let bench = Bench {
         app: router(state.clone()),
@@ -282,6 +308,46 @@ async fn main() -> anyhow::Result<()> {
     bench
         .measure("retry with the same key", async {
             bench.post("/api/dossiers", &warm).await.0
+        })
+        .await;
+
+    // The same through the plain form post (no JavaScript), its file carried in the
+    // post, the question answered.
+    let gate = web::gate::create(
+        &captcha_key,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let answer = web::gate::solve(&gate.question)
+        .expect("a question a person can answer")
+        .to_string();
+    let (content_type, body) = multipart(
+        &[
+            ("procedure", "1.001193"),
+            ("idempotency_key", "rounds-form-00001"),
+            ("website", ""),
+            ("human_answer", &answer),
+            ("gate", &gate.token),
+            ("ho_ten", "Lê Văn Cường"),
+            ("so_dinh_danh", "064190000123"),
+            ("dien_thoai", "0912345678"),
+            ("noi_cu_tru.detail", "Thôn 2"),
+            ("noi_cu_tru.commune", "Xã Thử Nghiệm"),
+            ("noi_cu_tru.province", "Tỉnh Mẫu"),
+            ("ngay_sinh_tre", "01/05/2025"),
+        ],
+        ("giay_chung_sinh", "giay-chung-sinh.pdf", PDF),
+    );
+    bench
+        .measure("plain form post, its file in the post", async {
+            bench
+                .send(
+                    axum::http::Request::post("/api/dossiers/form")
+                        .header("content-type", content_type)
+                        .body(Body::from(body))
+                        .expect("request"),
+                )
+                .await
+                .0
         })
         .await;
 

@@ -137,6 +137,17 @@ impl Sequence {
         Err(ClaimError::Exhausted)
     }
 
+    /// Makes sure the counter for `now`'s day is known, so that a later [`claim`]
+    /// makes no listing: called beside a submission's first reads, it costs no round
+    /// of its own (and no request at all in a warm process).
+    ///
+    /// [`claim`]: Sequence::claim
+    pub async fn prepare(&self, storage: &Storage, now: OffsetDateTime) -> StorageResult<()> {
+        self.counter(storage, &catalog::dossier_code::day(now))
+            .await
+            .map(|_| ())
+    }
+
     /// The in-process counter for `day`, started after the highest claimed number (one
     /// listing of the day's claims, a single request for any day under 1,000 dossiers,
     /// where a search by HEADs took 13 in a row).

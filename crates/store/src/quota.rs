@@ -19,32 +19,71 @@ struct Admitted {
     members: Vec<String>,
 }
 
+/// An allowance as read: what it admitted, and the ETag to change it from.
+#[derive(Debug, Default)]
+pub struct Allowance {
+    admitted: Admitted,
+    etag: Option<String>,
+}
+
+impl Allowance {
+    /// Whether `member` was admitted already (a retry).
+    pub fn holds(&self, member: &str) -> bool {
+        self.admitted.members.iter().any(|m| m == member)
+    }
+
+    /// Whether `member` would be refused: not admitted, and `cap` reached.
+    pub fn refuses(&self, member: &str, cap: u32) -> bool {
+        !self.holds(member) && self.admitted.members.len() >= cap as usize
+    }
+}
+
+/// Reads the allowance at `key` (one GET), so a caller can decide early and admit
+/// later with [`admit_from`], in the same round as other writes.
+pub async fn read(storage: &Storage, key: &str) -> StorageResult<Allowance> {
+    Ok(match storage.get_tagged(key).await? {
+        None => Allowance::default(),
+        Some((bytes, etag)) => Allowance {
+            admitted: serde_json::from_slice::<Admitted>(&bytes).unwrap_or_default(),
+            etag: Some(etag),
+        },
+    })
+}
+
 /// Admits `member` under the allowance at `key`, which holds at most `cap` members.
 /// True if admitted (now or before), false if the allowance is spent.
 pub async fn admit(storage: &Storage, key: &str, member: &str, cap: u32) -> StorageResult<bool> {
+    let read = read(storage, key).await?;
+    admit_from(storage, key, member, cap, read).await
+}
+
+/// [`admit`] from an allowance read before: no request when it holds `member` or
+/// refuses it, one compare-and-swap otherwise (read again and retried only if the
+/// allowance changed since).
+pub async fn admit_from(
+    storage: &Storage,
+    key: &str,
+    member: &str,
+    cap: u32,
+    mut allowance: Allowance,
+) -> StorageResult<bool> {
     for _ in 0..ATTEMPTS {
-        let (mut admitted, etag) = match storage.get_tagged(key).await? {
-            None => (Admitted::default(), None),
-            Some((bytes, etag)) => (
-                serde_json::from_slice::<Admitted>(&bytes).unwrap_or_default(),
-                Some(etag),
-            ),
-        };
-        if admitted.members.iter().any(|m| m == member) {
+        if allowance.holds(member) {
             return Ok(true);
         }
-        if admitted.members.len() >= cap as usize {
+        if allowance.refuses(member, cap) {
             return Ok(false);
         }
-        admitted.members.push(member.to_owned());
-        let body = Bytes::from(serde_json::to_vec(&admitted).expect("json"));
+        allowance.admitted.members.push(member.to_owned());
+        let body = Bytes::from(serde_json::to_vec(&allowance.admitted).expect("json"));
         if storage
-            .put_if_unchanged(key, body, "application/json", etag.as_deref())
+            .put_if_unchanged(key, body, "application/json", allowance.etag.as_deref())
             .await?
             .is_some()
         {
             return Ok(true);
         }
+        allowance = read(storage, key).await?;
     }
     Err(StorageError::Unavailable(format!(
         "allowance {key} changed {ATTEMPTS} times in a row"

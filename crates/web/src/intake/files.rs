@@ -201,74 +201,53 @@ impl AppState {
         }
     }
 
-    /// Stores the checked files under the dossier's `prefix`, side by side: an inline
-    /// file written from the bytes checked, a staged one copied on the condition that it
-    /// is still the version its verdict judged. `tag` names the files of an attempt
-    /// that took over an unfinished one apart. A file changed since its check is
-    /// refused beside its field (`SubmitError::Invalid`); nothing becomes a dossier.
+    /// Stores the checked files at the keys `attachments` names (one each, in order,
+    /// from [`attachments`]), side by side: an inline file written from the bytes
+    /// checked, a staged one copied on the condition that it is still the version its
+    /// verdict judged. A file changed since its check is refused beside its field
+    /// (`SubmitError::Invalid`); nothing becomes a dossier.
     pub(super) async fn store_files(
         &self,
-        prefix: &str,
         files: &[CheckedFile],
-        tag: &str,
-    ) -> Result<Vec<Attachment>, SubmitError> {
+        attachments: &[Attachment],
+    ) -> Result<(), SubmitError> {
         let writes: Vec<_> = files
             .iter()
-            .enumerate()
-            .map(|(n, file)| self.store_file(prefix, n, file, tag))
+            .zip(attachments)
+            .map(|(file, attachment)| self.store_file(file, attachment))
             .collect();
-        let stored: Vec<Result<Attachment, FieldError>> =
+        let stored: Vec<Result<(), FieldError>> =
             stream::iter(writes).buffered(AT_ONCE).try_collect().await?;
-        let errors: Vec<FieldError> = stored
-            .iter()
-            .filter_map(|r| r.as_ref().err().cloned())
-            .collect();
+        let errors: Vec<FieldError> = stored.into_iter().filter_map(Result::err).collect();
         if !errors.is_empty() {
             // The copies that went through stay, unreferenced, like any file of an
             // attempt that did not finish: no manifest names them.
             return Err(SubmitError::Invalid(errors));
         }
-        Ok(stored.into_iter().filter_map(Result::ok).collect())
+        Ok(())
     }
 
     async fn store_file(
         &self,
-        prefix: &str,
-        n: usize,
         file: &CheckedFile,
-        tag: &str,
-    ) -> Result<Result<Attachment, FieldError>, StorageError> {
-        // Every file's kind was found by its bytes before the code was claimed.
-        let Some(kind) = file.kind else {
-            return Err(StorageError::Unavailable(
-                "a file reached storing without a checked type".into(),
-            ));
-        };
-        let dest = format!(
-            "{prefix}files/{tag}{}-{}",
-            n + 1,
-            safe_file_name(&file.name, kind)
-        );
-        let name = display_name(&file.name);
+        attachment: &Attachment,
+    ) -> Result<Result<(), FieldError>, StorageError> {
+        let dest = &attachment.key;
+        let kind = attachment.kind.as_str();
         let changed = |what: &str| {
             Ok(Err(FieldError::new(
                 &file.field,
-                format!("Tệp \"{name}\" {what}. Vui lòng chọn lại tệp rồi gửi lại."),
+                format!(
+                    "Tệp \"{}\" {what}. Vui lòng chọn lại tệp rồi gửi lại.",
+                    attachment.name
+                ),
             )))
         };
         match &file.body {
             // The bytes that were checked are the bytes stored.
-            Body::Inline(bytes) => {
-                self.storage()
-                    .put(&dest, bytes.clone(), kind.mime())
-                    .await?
-            }
+            Body::Inline(bytes) => self.storage().put(dest, bytes.clone(), kind).await?,
             Body::Staged { key, etag } => {
-                match self
-                    .storage()
-                    .copy_if_match(key, &dest, kind.mime(), etag)
-                    .await?
-                {
+                match self.storage().copy_if_match(key, dest, kind, etag).await? {
                     // A store that computes the copy's SHA-256 also catches bytes
                     // swapped for others with the same ETag (an MD5 collision), and a
                     // store that ignores the condition (moto).
@@ -285,14 +264,7 @@ impl AppState {
                 }
             }
         }
-        Ok(Ok(Attachment {
-            field: file.field.clone(),
-            name,
-            key: dest,
-            size: file.size,
-            sha256: file.sha256.clone(),
-            kind: kind.mime().to_owned(),
-        }))
+        Ok(Ok(()))
     }
 
     /// Checks a staged upload whole, once the browser put it (`POST /api/uploads/check`),
@@ -339,6 +311,41 @@ impl AppState {
             .await?;
         Ok(refused)
     }
+}
+
+/// What the manifest says of each checked file, and where it is stored: under the
+/// dossier's `prefix`, numbered in order; `tag` names the files of an attempt that took
+/// over an unfinished one apart. Known before anything is written, so the manifest, the
+/// first event and the notice can be made while the files are copied.
+pub(super) fn attachments(
+    prefix: &str,
+    files: &[CheckedFile],
+    tag: &str,
+) -> Result<Vec<Attachment>, StorageError> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(n, file)| {
+            // Every file's kind was found by its bytes before the code was claimed.
+            let Some(kind) = file.kind else {
+                return Err(StorageError::Unavailable(
+                    "a file reached storing without a checked type".into(),
+                ));
+            };
+            Ok(Attachment {
+                field: file.field.clone(),
+                name: display_name(&file.name),
+                key: format!(
+                    "{prefix}files/{tag}{}-{}",
+                    n + 1,
+                    safe_file_name(&file.name, kind)
+                ),
+                size: file.size,
+                sha256: file.sha256.clone(),
+                kind: kind.mime().to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The kind a file's bytes show it to be for `field`, or why it is refused.

@@ -1,8 +1,19 @@
 //! Taking a dossier in: validation against the procedure's schema, spam checks, the
 //! dossier code, the tracking token, the appointment, and the writes in an order that
-//! makes a submission exactly-once: idempotency record and code claim first, then the
-//! files, the first event and the notice, and the manifest last with `If-None-Match: *`.
-//! Nothing is a dossier until its manifest exists.
+//! makes a submission exactly-once.
+//!
+//! On S3 each request is a round trip of 20–40 ms, so the requests go in four rounds,
+//! each waiting only for what it needs (`cargo run -p bench --bin s3-rounds` counts them):
+//!
+//! 1. the reads: the files' verdicts, the idempotency record, the address's allowance,
+//!    the day's claims (only in a new process); the proof of work used up, under this
+//!    submission's key;
+//! 2. the code claimed with `If-None-Match: *`, beside the allowance's compare-and-swap;
+//! 3. the idempotency record with `If-None-Match: *`, beside the files, the first
+//!    event, the notice and the index hint;
+//! 4. the manifest with `If-None-Match: *`: nothing is a dossier until it exists.
+//!
+//! A retry reads the record in round 1 and its manifest in round 2.
 
 mod files;
 
@@ -228,34 +239,62 @@ impl AppState {
             ),
         };
 
-        // Every field and every file, all problems at once; the record that says whether
-        // this submission was seen before is read at the same time (one round on S3
-        // instead of two: a retry is then answered after its manifest's read alone).
         let storage = self.storage();
         let record_key = idempotency_key(&key_hash);
-        let (files, seen) = tokio::join!(
-            self.check_files(
-                procedure,
-                &sub.files,
-                // Staged uploads are bound to the proof of work they were issued under.
-                matches!(sub.proof, HumanProof::Altcha(_)).then_some(challenge.as_str()),
-            ),
-            storage.get_tagged(&record_key),
+        let checking_files = self.check_files(
+            procedure,
+            &sub.files,
+            // Staged uploads are bound to the proof of work they were issued under.
+            matches!(sub.proof, HumanProof::Altcha(_)).then_some(challenge.as_str()),
         );
-        let files = files?;
-        let attached: Vec<&str> = files.iter().map(|f| f.field.as_str()).collect();
+
+        // The values first, without storage: a form with mistakes uses nothing up (its
+        // proof, its allowance) and writes nothing. Every problem at once: the files'
+        // verdicts are read to list theirs too.
+        let attached: Vec<&str> = sub.files.iter().map(|f| f.field.as_str()).collect();
         let clean = match validate_values(form, &sub.values, &attached, now.date()) {
-            Ok(clean) if files.iter().all(|f| f.error.is_none()) => clean,
-            result => {
-                let mut errors = result.err().unwrap_or_default();
-                errors.extend(
-                    files
-                        .iter()
-                        .filter_map(|f| f.error.as_ref().map(|e| FieldError::new(&f.field, e))),
-                );
+            Ok(clean) => clean,
+            Err(mut errors) => {
+                match checking_files.await {
+                    Ok(files) => errors.extend(file_errors(&files)),
+                    Err(SubmitError::Invalid(more)) => errors.extend(more),
+                    Err(other) => return Err(other),
+                }
                 return Err(SubmitError::Invalid(sort_errors(procedure, errors)));
             }
         };
+
+        // Round 1, every read a new dossier needs, side by side: the files' verdicts,
+        // the record that says whether this submission was seen before, the address's
+        // allowance for the day, the day's next number (a listing, only in a new
+        // process). The proof is used here too, under this submission's key: the same
+        // submission sent again may use it again, no other one can.
+        let allowance_key = sub.source.map(|source| {
+            store::quota::allowance_key(
+                "sources",
+                &catalog::dossier_code::day(now),
+                &self.inner.config.signing_key,
+                &source.to_string(),
+            )
+        });
+        let used = format!("captcha/used/{challenge}");
+        let (files, seen, allowance, proof_taken, prepared) = tokio::join!(
+            checking_files,
+            storage.get_tagged(&record_key),
+            async {
+                match &allowance_key {
+                    Some(key) => store::quota::read(storage, key).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            storage.put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain"),
+            self.inner.sequence.prepare(storage, now),
+        );
+        let files = files?;
+        let refused = file_errors(&files);
+        if !refused.is_empty() {
+            return Err(SubmitError::Invalid(sort_errors(procedure, refused)));
+        }
 
         let body_hash = sha256_hex(
             serde_json::to_vec(&json!({
@@ -267,172 +306,201 @@ impl AppState {
         );
 
         // Exactly once: an existing record means this submission was seen before.
-        let mut replaced = false;
-        let record = match seen? {
+        let mut attempt = match seen? {
             Some((bytes, etag)) => {
                 let (record, took_over) = self
                     .settle_record(&record_key, &bytes, &etag, &body_hash, now)
                     .await?;
-                replaced = took_over;
-                Some(record)
+                Attempt {
+                    record,
+                    new_record: false,
+                    took_over,
+                }
             }
-            None => None,
-        };
-        let mut fresh = false;
-        let record = match record {
-            Some(r) => r,
             None => {
-                // A new dossier takes a code: counted against its address's day, and its
-                // proof used up. Both before the code is claimed, side by side.
-                let cap = self.inner.config.dossiers_per_source_per_day;
-                let allowance = sub.source.map(|source| {
-                    store::quota::allowance_key(
-                        "sources",
-                        &catalog::dossier_code::day(now),
-                        &self.inner.config.signing_key,
-                        &source.to_string(),
-                    )
-                });
-                let within_allowance = async {
-                    match &allowance {
-                        Some(key) => store::quota::admit(storage, key, &key_hash, cap).await,
-                        None => Ok(true),
-                    }
-                };
-                let used = format!("captcha/used/{challenge}");
-                let proof_ours = async {
-                    if storage
-                        .put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain")
-                        .await?
-                    {
-                        return Ok(true);
-                    }
-                    let by = storage.get(&used).await?.unwrap_or_default();
-                    Ok::<_, StorageError>(by == key_hash.as_bytes())
-                };
-                let (within_allowance, proof_ours) = tokio::join!(within_allowance, proof_ours);
-                if !proof_ours? {
+                // A new dossier: its proof must be its own, its address within the
+                // day's allowance (decided from the read when it is already spent).
+                let proof_ours = proof_taken?
+                    || storage.get(&used).await?.unwrap_or_default() == key_hash.as_bytes();
+                if !proof_ours {
                     return Err(match sub.proof {
                         HumanProof::Altcha(_) => SubmitError::Captcha(CaptchaError::Replayed),
                         HumanProof::Answer { .. } => SubmitError::Gate(GateError::Used),
                     });
                 }
-                if !within_allowance? {
+                let cap = self.inner.config.dossiers_per_source_per_day;
+                let allowance = allowance?;
+                if allowance
+                    .as_ref()
+                    .is_some_and(|a| a.refuses(&key_hash, cap))
+                {
                     return Err(SubmitError::SourceQuota(cap));
                 }
-                let (day, n) = self
-                    .inner
-                    .sequence
-                    .claim(storage, now, &key_hash)
-                    .await
-                    .map_err(|e| match e {
-                        ClaimError::Exhausted => SubmitError::SequenceExhausted,
-                        ClaimError::Storage(e) => SubmitError::Storage(e),
-                    })?;
-                let code = catalog::dossier_code::format(&self.inner.unit_code, &day, n);
-                let record = IdempotencyRecord {
-                    code,
-                    received_at: format_time(now),
-                    body_sha256: body_hash.clone(),
+                prepared?;
+                // Round 2: the code claimed, and the submission counted in its
+                // address's allowance, side by side. Should the allowance fill up in
+                // between (many at once from one address), the claimed number stays
+                // unused, as after any attempt that stops there.
+                let admitted = async {
+                    match (&allowance_key, allowance) {
+                        (Some(key), Some(read)) => {
+                            store::quota::admit_from(storage, key, &key_hash, cap, read).await
+                        }
+                        _ => Ok(true),
+                    }
                 };
-                let bytes = Bytes::from(serde_json::to_vec(&record).expect("json"));
-                if storage
-                    .put_if_absent(&record_key, bytes, "application/json")
-                    .await?
-                {
-                    fresh = true;
-                    record
-                } else {
-                    // A concurrent twin won; our code claim stays unused.
-                    let bytes = storage.get(&record_key).await?.unwrap_or_default();
-                    self.check_record(&bytes, &body_hash)?
+                let (claimed, admitted) =
+                    tokio::join!(self.inner.sequence.claim(storage, now, &key_hash), admitted);
+                let (day, n) = claimed.map_err(|e| match e {
+                    ClaimError::Exhausted => SubmitError::SequenceExhausted,
+                    ClaimError::Storage(e) => SubmitError::Storage(e),
+                })?;
+                if !admitted? {
+                    return Err(SubmitError::SourceQuota(cap));
+                }
+                Attempt {
+                    record: IdempotencyRecord {
+                        code: catalog::dossier_code::format(&self.inner.unit_code, &day, n),
+                        received_at: format_time(now),
+                        body_sha256: body_hash.clone(),
+                    },
+                    new_record: true,
+                    took_over: false,
                 }
             }
         };
 
-        let code = record.code.clone();
-        // The unit code was checked at start by the same rule, so this holds; a record
-        // written by an older version with another rule is refused, not a panic.
-        let prefix = dossier_prefix(&code).ok_or_else(|| {
-            StorageError::Unavailable(format!("idempotency record holds a malformed code {code}"))
-        })?;
-        let manifest_key = format!("{prefix}dossier.json");
-        // A record we just created cannot have a manifest yet.
-        if !fresh && let Some(bytes) = storage.get(&manifest_key).await? {
-            let manifest: Manifest = serde_json::from_slice(&bytes)
-                .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
-            return Ok((self.receipt(procedure, &manifest, &key_hash), false));
+        loop {
+            let record = &attempt.record;
+            let code = record.code.clone();
+            // The unit code was checked at start by the same rule, so this holds; a
+            // record written by an older version with another rule is refused, not a
+            // panic.
+            let prefix = dossier_prefix(&code).ok_or_else(|| {
+                StorageError::Unavailable(format!(
+                    "idempotency record holds a malformed code {code}"
+                ))
+            })?;
+            let manifest_key = format!("{prefix}dossier.json");
+            // A record being created, or just taken over (its manifest was looked
+            // for), has no manifest yet; otherwise this is a retry: its answer is the
+            // manifest, if the first attempt got that far.
+            if !attempt.new_record
+                && !attempt.took_over
+                && let Some(bytes) = storage.get(&manifest_key).await?
+            {
+                let manifest: Manifest = serde_json::from_slice(&bytes)
+                    .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
+                return Ok((self.receipt(procedure, &manifest, &key_hash), false));
+            }
+
+            let received = parse_time(&record.received_at).unwrap_or(now);
+            let appointment = dossier::step::proposed_appointment(
+                &self.inner.calendar,
+                Some(procedure),
+                received,
+            );
+            // An attempt that took over an unfinished one names its files apart, so
+            // that the two, if the first is still running, never write the same key.
+            let attachments = files::attachments(
+                &prefix,
+                &files,
+                if attempt.took_over {
+                    &body_hash[..9]
+                } else {
+                    ""
+                },
+            )?;
+            let token = self.tracking_token(&code, &key_hash);
+            let manifest = Manifest {
+                version: 1,
+                code: code.clone(),
+                procedure: procedure.into(),
+                unit_code: self.inner.unit_code.clone(),
+                fields: clean.clone(),
+                attachments,
+                contact: contact_of(procedure, &clean),
+                appointment,
+                received_at: record.received_at.clone(),
+                channel: sub.channel.to_owned(),
+                tracking_token_sha256: sha256_hex(&token),
+                idempotency_key_sha256: key_hash.clone(),
+            };
+            let mut event = Event::new(record.received_at.clone(), Status::Received);
+            event.note = Some(format!(
+                "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
+                hhmm(appointment.time),
+                appointment.day.vietnamese()
+            ));
+            let notice = received_notice(&self.notice_context(&manifest), &manifest);
+
+            // Round 3: the idempotency record (when new), the files, the first event,
+            // the notice and the desk's index hint do not depend on each other: all
+            // at once. None of them makes a dossier: what a failed attempt leaves is
+            // taken over by its retry, or swept (`store::sweep`), and its notice is
+            // never sent without the manifest (`outbox::deliver::standing`).
+            let event_key = format!("{prefix}events/000001.json");
+            let notice_key = format!("outbox/{code}-received.json");
+            let record_bytes = attempt
+                .new_record
+                .then(|| Bytes::from(serde_json::to_vec(record).expect("json")));
+            let (recorded, stored, event_written, notice_written, hinted) = tokio::join!(
+                async {
+                    match record_bytes {
+                        Some(bytes) => {
+                            storage
+                                .put_if_absent(&record_key, bytes, "application/json")
+                                .await
+                        }
+                        None => Ok(true),
+                    }
+                },
+                self.store_files(&files, &manifest.attachments),
+                storage.put_if_absent(
+                    &event_key,
+                    Bytes::from(serde_json::to_vec(&event).expect("json")),
+                    "application/json",
+                ),
+                storage.put_if_absent(
+                    &notice_key,
+                    Bytes::from(serde_json::to_vec_pretty(&notice).expect("json")),
+                    "application/json",
+                ),
+                store::index::hint(storage, &code, now),
+            );
+            if !recorded? {
+                // A twin of this submission, sent at the same moment, recorded its own
+                // code first: that code is the dossier's, and this attempt finishes it.
+                let bytes = storage.get(&record_key).await?.unwrap_or_default();
+                attempt = Attempt {
+                    record: self.check_record(&bytes, &body_hash)?,
+                    new_record: false,
+                    took_over: false,
+                };
+                continue;
+            }
+            stored?;
+            event_written?;
+            notice_written?;
+            hinted?;
+
+            // Round 4: the manifest, last; only now is there a dossier.
+            let created = storage
+                .put_if_absent(
+                    &manifest_key,
+                    Bytes::from(serde_json::to_vec_pretty(&manifest).expect("json")),
+                    "application/json",
+                )
+                .await?;
+            let manifest = if created {
+                manifest
+            } else {
+                let bytes = storage.get(&manifest_key).await?.unwrap_or_default();
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?
+            };
+            return Ok((self.receipt(procedure, &manifest, &key_hash), created));
         }
-
-        let received = parse_time(&record.received_at).unwrap_or(now);
-        let appointment =
-            dossier::step::proposed_appointment(&self.inner.calendar, Some(procedure), received);
-
-        // The files, under the dossier, before anything else is written there: a file
-        // refused here (changed since its check) leaves nothing behind. An attempt that
-        // took over an unfinished one names its files apart, so that the two, if the
-        // first is still running, never write the same key.
-        let attachments = self
-            .store_files(&prefix, &files, if replaced { &body_hash[..9] } else { "" })
-            .await?;
-
-        let contact = contact_of(procedure, &clean);
-        let token = self.tracking_token(&code, &key_hash);
-        let manifest = Manifest {
-            version: 1,
-            code: code.clone(),
-            procedure: procedure.into(),
-            unit_code: self.inner.unit_code.clone(),
-            fields: clean,
-            attachments,
-            contact,
-            appointment,
-            received_at: record.received_at.clone(),
-            channel: sub.channel.to_owned(),
-            tracking_token_sha256: sha256_hex(&token),
-            idempotency_key_sha256: key_hash.clone(),
-        };
-
-        let mut event = Event::new(record.received_at.clone(), Status::Received);
-        event.note = Some(format!(
-            "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
-            hhmm(appointment.time),
-            appointment.day.vietnamese()
-        ));
-        let notice = received_notice(&self.notice_context(&manifest), &manifest);
-        // The first event, the notice and the desk's index marker do not depend on each
-        // other: written together, one round trip instead of three. Only the manifest
-        // must come after all of them.
-        let event_key = format!("{prefix}events/000001.json");
-        let outbox_key = format!("outbox/{code}-received.json");
-        tokio::try_join!(
-            storage.put_if_absent(
-                &event_key,
-                Bytes::from(serde_json::to_vec(&event).expect("json")),
-                "application/json",
-            ),
-            storage.put_if_absent(
-                &outbox_key,
-                Bytes::from(serde_json::to_vec_pretty(&notice).expect("json")),
-                "application/json",
-            ),
-            async { store::index::hint(storage, &code, now).await.map(|()| true) },
-        )?;
-        let created = storage
-            .put_if_absent(
-                &manifest_key,
-                Bytes::from(serde_json::to_vec_pretty(&manifest).expect("json")),
-                "application/json",
-            )
-            .await?;
-        let manifest = if created {
-            manifest
-        } else {
-            let bytes = storage.get(&manifest_key).await?.unwrap_or_default();
-            serde_json::from_slice(&bytes)
-                .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?
-        };
-        Ok((self.receipt(procedure, &manifest, &key_hash), created))
     }
 
     fn check_record(
@@ -502,6 +570,23 @@ impl AppState {
             url,
         )
     }
+}
+
+/// The record a submission goes on with: its code and when it was received.
+struct Attempt {
+    record: IdempotencyRecord,
+    /// Not stored yet: this attempt claimed the code and writes the record.
+    new_record: bool,
+    /// Taken over from an unfinished attempt with other content.
+    took_over: bool,
+}
+
+/// The refusals beside the files' fields.
+fn file_errors(files: &[files::CheckedFile]) -> Vec<FieldError> {
+    files
+        .iter()
+        .filter_map(|f| f.error.as_ref().map(|e| FieldError::new(&f.field, e)))
+        .collect()
 }
 
 fn parse_record(bytes: &[u8]) -> Result<IdempotencyRecord, SubmitError> {
