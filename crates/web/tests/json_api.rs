@@ -911,6 +911,18 @@ async fn an_edited_resend_after_a_failed_attempt_becomes_the_dossier() {
             "the dossier {code} exists: {}",
             t.text()
         );
+        // The notice the dossier's citizen gets is the edited form's.
+        let notice = h
+            .storage()
+            .get(&format!("outbox/{code}-received.json"))
+            .await
+            .unwrap()
+            .expect("the received notice");
+        let notice = String::from_utf8_lossy(&notice);
+        assert!(
+            notice.contains("Trần Thị Bình") && !notice.contains("Nguyễn Thị Lan"),
+            "after failing at step {ops}: {notice}"
+        );
         if left_a_record {
             took_over += 1;
         }

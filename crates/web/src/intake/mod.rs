@@ -461,11 +461,20 @@ impl AppState {
                     Bytes::from(serde_json::to_vec(&event).expect("json")),
                     "application/json",
                 ),
-                storage.put_if_absent(
-                    &notice_key,
-                    Bytes::from(serde_json::to_vec_pretty(&notice).expect("json")),
-                    "application/json",
-                ),
+                async {
+                    let body = Bytes::from(serde_json::to_vec_pretty(&notice).expect("json"));
+                    if attempt.took_over {
+                        // The edited form may name another phone or address: the
+                        // unfinished attempt's notice (never sent: no manifest) is
+                        // replaced.
+                        storage.put(&notice_key, body, "application/json").await?;
+                        Ok(true)
+                    } else {
+                        storage
+                            .put_if_absent(&notice_key, body, "application/json")
+                            .await
+                    }
+                },
                 store::index::hint(storage, &code, now),
             );
             if !recorded? {
