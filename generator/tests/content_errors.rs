@@ -67,6 +67,14 @@ fn check_reports_every_problem_with_file_and_line() {
             "có các lựa chọn [\"sms\", \"zalo\"]",
         ),
         (
+            "procedures/phi-sai.md:12: fee.copies_field:",
+            "không có ô \"so_ban\" kiểu number",
+        ),
+        (
+            "procedures/phi-sai.md:21: delivery_field.post:",
+            "ô \"nhan_ket_qua\" không có lựa chọn \"qua_buu_dien\"",
+        ),
+        (
             "news/thieu-anh.md:6: photos.file:",
             "không có ảnh \"media/khong-co.jpg\"",
         ),
@@ -81,8 +89,8 @@ fn check_reports_every_problem_with_file_and_line() {
             .find(|p| p.starts_with(&format!("lỗi: {location}")) && p.contains(message))
             .unwrap_or_else(|| panic!("no problem at {location} saying {message} in:\n{stderr}"));
     }
-    assert!(stderr.contains("Tìm thấy 11 lỗi"), "{stderr}");
-    assert_eq!(problems.len(), 11);
+    assert!(stderr.contains("Tìm thấy 13 lỗi"), "{stderr}");
+    assert_eq!(problems.len(), 13);
     assert!(
         problems.iter().all(|p| p.contains("\n    → Cách sửa: ")),
         "every problem says how to fix it"

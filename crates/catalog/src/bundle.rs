@@ -30,7 +30,9 @@ use crate::calendar::HolidayFile;
 use crate::day::Day;
 use crate::form_html::escape;
 use crate::load::Content;
-use crate::model::{Delivery, Document, Fee, Form, Procedure, Processing, Site, Source};
+use crate::model::{
+    Delivery, DeliveryChoice, Document, Fee, Form, Procedure, Processing, Site, Source,
+};
 
 /// The layout of the bundle. Raised whenever a reader of an older layout would misread
 /// a newer one; a function refuses a bundle of another format. 2: procedures as
@@ -123,7 +125,7 @@ impl Form {
 /// A procedure as the bundle holds it: what the function reads of it — the code, title
 /// and level (the dossier, the receipt, the form page with errors), the processing time
 /// and its cut-off (appointments), the fee, the documents a form field uploads (the
-/// receipt's list of papers), the delivery options (the receipt), the review date (so
+/// receipt's list of papers), the delivery options and which form field chooses among them (the receipt, the fee), the review date (so
 /// that the model's required date is a real one) and the form (checks and pages).
 /// Borrowed from the loaded content when written; `F` is the form as written (JSON
 /// already encoded, so its version is hashed from the same bytes) or as read.
@@ -138,6 +140,8 @@ struct Entry<'a, F> {
     #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     documents: Cow<'a, [Document]>,
     delivery: Cow<'a, [Delivery]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery_field: Option<Cow<'a, DeliveryChoice>>,
     reviewed: Day,
     #[serde(skip_serializing_if = "Option::is_none")]
     form: Option<F>,
@@ -165,6 +169,7 @@ impl<'a, F> Entry<'a, F> {
                 )
             },
             delivery: Cow::Borrowed(&p.delivery),
+            delivery_field: p.delivery_field.as_ref().map(Cow::Borrowed),
             reviewed: p.reviewed,
             form,
         }
@@ -190,6 +195,7 @@ impl From<Entry<'_, Form>> for Procedure {
             steps: Vec::new(),
             result: String::new(),
             delivery: e.delivery.into_owned(),
+            delivery_field: e.delivery_field.map(Cow::into_owned),
             reviewed: e.reviewed,
             review_note: None,
             form: e.form,

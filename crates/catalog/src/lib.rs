@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod calendar;
 pub mod day;
 pub mod dossier_code;
+pub mod fee;
 pub mod form_html;
 pub mod inspect;
 pub mod load;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod plain_post;
 pub mod text;
 pub mod validate;
+pub mod vietqr;
 pub mod vn_time;
 
 pub use bundle::{Bundle, BundleContent, BundleError, Shell};

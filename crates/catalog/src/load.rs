@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 
 use crate::calendar::{HolidayFile, parse_hhmm};
 use crate::day::Day;
-use crate::model::{Delivery, FieldType, Form, NewsItem, Page, Procedure, Reference, Site, Source};
+use crate::model::{
+    Delivery, FeeUnit, FieldType, Form, NewsItem, Page, Procedure, Reference, Site, Source,
+};
 use crate::text::slugify;
 
 /// One problem in the content, written for the commune's editor.
@@ -509,6 +511,30 @@ fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
             "viết đầy đủ, ví dụ https://iapet.gialai.gov.vn",
         ));
     }
+    if let Some(bank) = &site.bank {
+        if let Err(e) = crate::vietqr::check_account(bank) {
+            errors.push(ContentError::new(
+                "site.yaml",
+                key_line(text, "bank"),
+                "bank",
+                e.to_string(),
+                "ghi đúng tài khoản nhận phí: bin là mã 6 số của ngân hàng theo NAPAS (ví dụ 970405 là Agribank), number là số tài khoản viết liền",
+            ));
+        }
+        let longest = crate::vietqr::transfer_message(&format!("{}-991231-9999", site.unit_code));
+        if longest.len() > crate::vietqr::MESSAGE_MAX {
+            errors.push(ContentError::new(
+                "site.yaml",
+                key_line(text, "unit_code"),
+                "unit_code",
+                format!(
+                    "mã hồ sơ ({longest}) dài hơn {} ký tự nên không ghi vừa nội dung chuyển khoản của mã VietQR",
+                    crate::vietqr::MESSAGE_MAX
+                ),
+                "dùng mã đơn vị ngắn hơn, hoặc bỏ khóa bank",
+            ));
+        }
+    }
     if !valid_unit_code(&site.unit_code) {
         errors.push(ContentError::new(
             "site.yaml",
@@ -695,7 +721,113 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
     if let Some(form) = &p.form {
         errors.extend(check_form(rel, text, form));
     }
+    errors.extend(check_fee_and_delivery(rel, text, p));
     check_references(rel, text, "sources", &p.sources, &mut errors);
+    errors
+}
+
+/// The fee's form fields (copies, exemption) and the delivery choice refer to fields
+/// of the right kind, and the delivery choice's options to the ways `delivery` offers.
+fn check_fee_and_delivery(rel: &str, text: &str, p: &Procedure) -> Vec<ContentError> {
+    let mut errors = Vec::new();
+    let mut err = |needle: &str, key: &str, problem: String, fix: &str| {
+        errors.push(ContentError::new(
+            rel,
+            line_of(text, needle),
+            key,
+            problem,
+            fix,
+        ));
+    };
+    let field = |id: &str| p.form.as_ref().and_then(|f| f.field(id));
+    let fee = &p.fee;
+    match (fee.per, &fee.copies_field) {
+        (FeeUnit::Copy, None) => err(
+            "per:",
+            "fee.copies_field",
+            "phí tính theo bản (per: copy) nhưng không ghi ô số bản".into(),
+            "thêm copies_field: id của ô kiểu number nơi công dân ghi số bản",
+        ),
+        (FeeUnit::Dossier, Some(_)) => err(
+            "copies_field:",
+            "fee.per",
+            "có copies_field nhưng phí không tính theo bản".into(),
+            "thêm per: copy, hoặc bỏ copies_field",
+        ),
+        (FeeUnit::Copy, Some(id)) if field(id).is_none_or(|f| f.kind != FieldType::Number) => err(
+            "copies_field:",
+            "fee.copies_field",
+            format!("không có ô \"{id}\" kiểu number trong biểu mẫu"),
+            "ghi id của ô số bản (type: number) trong form",
+        ),
+        _ => {}
+    }
+    if let Some(id) = &fee.exemption_field
+        && field(id).is_none_or(|f| f.kind != FieldType::Checkbox || !f.options.is_empty())
+    {
+        err(
+            "exemption_field:",
+            "fee.exemption_field",
+            format!(
+                "không có ô đánh dấu \"{id}\" (type: checkbox, không có options) trong biểu mẫu"
+            ),
+            "ghi id của ô công dân đánh dấu khi thuộc diện miễn phí",
+        );
+    }
+    if fee.postage > 0 && !p.delivery.contains(&Delivery::Post) {
+        err(
+            "postage:",
+            "fee.postage",
+            "có cước chuyển phát nhưng thủ tục không trả kết quả qua bưu chính".into(),
+            "thêm post vào delivery, hoặc bỏ postage",
+        );
+    }
+    let Some(choice) = &p.delivery_field else {
+        return errors;
+    };
+    let Some(f) =
+        field(&choice.field).filter(|f| matches!(f.kind, FieldType::Radio | FieldType::Select))
+    else {
+        err(
+            "delivery_field:",
+            "delivery_field.field",
+            format!(
+                "không có ô lựa chọn \"{}\" (type: radio hoặc select) trong biểu mẫu",
+                choice.field
+            ),
+            "ghi id của ô nơi công dân chọn cách nhận kết quả",
+        );
+        return errors;
+    };
+    for (way, name) in [
+        (Delivery::Desk, "desk"),
+        (Delivery::Post, "post"),
+        (Delivery::Online, "online"),
+    ] {
+        match (choice.option(way), p.delivery.contains(&way)) {
+            (Some(value), true) if !f.options.iter().any(|o| o.value == value) => err(
+                "delivery_field:",
+                &format!("delivery_field.{name}"),
+                format!("ô \"{}\" không có lựa chọn \"{value}\"", f.id),
+                "ghi đúng value của một lựa chọn trong ô đó",
+            ),
+            (Some(_), false) => err(
+                "delivery_field:",
+                &format!("delivery_field.{name}"),
+                format!("delivery không có {name} nhưng delivery_field ghi lựa chọn cho nó"),
+                "thêm cách nhận này vào delivery, hoặc bỏ dòng này",
+            ),
+            (None, true) => err(
+                "delivery_field:",
+                &format!("delivery_field.{name}"),
+                format!(
+                    "delivery có {name} nhưng delivery_field không ghi lựa chọn nào ứng với nó"
+                ),
+                "ghi value của lựa chọn ứng với cách nhận này",
+            ),
+            _ => {}
+        }
+    }
     errors
 }
 

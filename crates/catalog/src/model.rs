@@ -54,6 +54,24 @@ pub struct Site {
     /// Where the commune's facts (its name, province, the merger) come from.
     #[serde(default)]
     pub sources: Vec<Reference>,
+    /// The commune's account for fees paid by bank transfer (VietQR); none: fees are
+    /// paid at the desk or to the postal worker.
+    #[serde(default)]
+    pub bank: Option<BankAccount>,
+}
+
+/// A bank account citizens transfer fees to, shown as a VietQR code and as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankAccount {
+    /// The bank's six-digit NAPAS BIN (e.g. 970405 for Agribank).
+    pub bin: String,
+    /// The bank's name as citizens know it.
+    pub bank: String,
+    /// The account number.
+    pub number: String,
+    /// The account holder as the bank shows it.
+    pub holder: String,
 }
 
 /// A document a fact was checked against, so the commune can check it again.
@@ -128,6 +146,10 @@ pub struct Procedure {
     pub steps: Vec<String>,
     pub result: String,
     pub delivery: Vec<Delivery>,
+    /// The form field where the citizen chooses among `delivery`, and which of its
+    /// options means which way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_field: Option<DeliveryChoice>,
     /// The date the facts were last checked against the legal texts.
     pub reviewed: Day,
     #[serde(default)]
@@ -186,6 +208,62 @@ pub struct Fee {
     /// How the fee is paid (level 4: online or to the postal worker).
     #[serde(default)]
     pub payment: Vec<String>,
+    /// Whether `amount` is due once per dossier or for each copy.
+    #[serde(default, skip_serializing_if = "FeeUnit::is_dossier")]
+    pub per: FeeUnit,
+    /// With `per: copy`, the form's number field that holds how many copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies_field: Option<String>,
+    /// Added when the result is sent by post, in đồng.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub postage: u64,
+    /// A checkbox the citizen ticks to claim an exemption; an officer confirms it, and
+    /// until then nothing is asked for the fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption_field: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeUnit {
+    #[default]
+    Dossier,
+    Copy,
+}
+
+impl FeeUnit {
+    fn is_dossier(&self) -> bool {
+        *self == FeeUnit::Dossier
+    }
+}
+
+/// Which option of a form's radio or select field means which way of receiving the
+/// result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryChoice {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<String>,
+}
+
+impl DeliveryChoice {
+    /// The option value for `delivery`, if the field offers it.
+    pub fn option(&self, delivery: Delivery) -> Option<&str> {
+        match delivery {
+            Delivery::Desk => self.desk.as_deref(),
+            Delivery::Post => self.post.as_deref(),
+            Delivery::Online => self.online.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,7 +307,7 @@ impl DocumentKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Desk,
