@@ -157,6 +157,9 @@ async fn seed_one(
         channel: "online".into(),
         tracking_token_sha256: hex::encode([seq as u8; 32]),
         idempotency_key_sha256: hex::encode(rand::random::<[u8; 32]>()),
+        delivery: None,
+        delivery_address: None,
+        fee: None,
     };
     let mut first = Event::new(at.clone(), Status::Received);
     first.note = Some("Hồ sơ nộp trực tuyến.".into());

@@ -799,6 +799,16 @@ fn check_fee_and_delivery(rel: &str, text: &str, p: &Procedure) -> Vec<ContentEr
         );
         return errors;
     };
+    if let Some(id) = &choice.address
+        && field(id).is_none_or(|f| f.kind != FieldType::Address)
+    {
+        err(
+            "delivery_field:",
+            "delivery_field.address",
+            format!("không có ô địa chỉ \"{id}\" (type: address) trong biểu mẫu"),
+            "ghi id của ô địa chỉ nhận kết quả qua bưu điện",
+        );
+    }
     for (way, name) in [
         (Delivery::Desk, "desk"),
         (Delivery::Post, "post"),

@@ -253,6 +253,9 @@ pub struct DeliveryChoice {
     pub post: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<String>,
+    /// The address field the result is posted to, when the citizen chose post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 impl DeliveryChoice {

@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod notice;
+pub mod payment;
 pub mod privacy;
 pub mod receipt;
 pub mod status;

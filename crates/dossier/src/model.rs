@@ -1,6 +1,7 @@
 //! The stored dossier: its manifest and events, and the folder its code gives it.
 
-use catalog::{Appointment, Day, Field, FieldType, Procedure};
+use catalog::fee::Quote;
+use catalog::{Appointment, Day, Delivery, Field, FieldType, Procedure};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -65,6 +66,17 @@ pub struct Manifest {
     pub channel: String,
     pub tracking_token_sha256: String,
     pub idempotency_key_sha256: String,
+    /// How the citizen chose to receive the result (none: a dossier from before the
+    /// choice was recorded, or a form that does not ask).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+    /// The postal address for a result sent by post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_address: Option<String>,
+    /// The amount asked, as quoted when the dossier was received (a later change of
+    /// the procedure's fee does not change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Quote>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! What the citizen is told at each step: the SMS and the e-mail of a notice, and the
 //! outbox record that carries them until the delivery pass sends them.
 
+use catalog::Delivery;
 use catalog::vn_time::{hhmm, received_text};
 use serde::{Deserialize, Serialize};
 
@@ -118,11 +119,28 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
             format!("{short_site}: da nhan giay to bo sung cho ho so {}. Tra cuu: {url}", m.code),
             "Trung tâm Phục vụ hành chính công xã đã nhận giấy tờ bổ sung của Ông/Bà và sẽ tiếp tục xử lý hồ sơ.".into(),
         ),
-        Status::ResultReady => (
-            format!("Hồ sơ {} đã có kết quả", m.code),
-            format!("{short_site}: ho so {} da co ket qua. Moi Ong/Ba den Bo phan Mot cua nhan. Tra cuu: {url}", m.code),
-            "Hồ sơ của Ông/Bà đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.".into(),
-        ),
+        Status::ResultReady => {
+            // Told the way the citizen chose: nobody who chose post is asked to come.
+            let (sms_how, how) = match m.delivery {
+                Some(Delivery::Post) => (
+                    "Ket qua se gui qua buu dien den dia chi Ong/Ba da khai",
+                    "Kết quả sẽ được gửi qua bưu điện đến địa chỉ Ông/Bà đã khai. Khi nhận, Ông/Bà xuất trình giấy tờ tùy thân và trả phí cho nhân viên bưu điện nếu chưa nộp.",
+                ),
+                Some(Delivery::Online) => (
+                    "Ban dien tu co tren trang tra cuu",
+                    "Bản điện tử của kết quả có trên trang tra cứu hồ sơ (đường dẫn bên dưới); Ông/Bà không cần đến xã.",
+                ),
+                Some(Delivery::Desk) | None => (
+                    "Moi Ong/Ba den Bo phan Mot cua nhan",
+                    "Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.",
+                ),
+            };
+            (
+                format!("Hồ sơ {} đã có kết quả", m.code),
+                format!("{short_site}: ho so {} da co ket qua. {sms_how}. Tra cuu: {url}", m.code),
+                format!("Hồ sơ của Ông/Bà đã có kết quả. {how}"),
+            )
+        }
         Status::Returned => (
             format!("Hồ sơ {} đã trả kết quả", m.code),
             format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),
@@ -186,8 +204,26 @@ pub fn received_notice(ctx: &NoticeContext, m: &Manifest) -> OutboxRecord {
         hhmm(m.appointment.time),
         m.appointment.day.vietnamese()
     );
+    // The amount and where to see how to pay it (the tracking page's VietQR code).
+    let total = m.fee.as_ref().map(|q| q.total).filter(|t| *t > 0);
+    let sms_fee = total
+        .map(|t| {
+            format!(
+                " Phi phai nop {}, cach nop xem tai trang tra cuu.",
+                catalog::text::fold(&catalog::fee::dong(t))
+            )
+        })
+        .unwrap_or_default();
+    let email_fee = total
+        .map(|t| {
+            format!(
+                "\nPhí, lệ phí phải nộp: {}. Cách nộp (chuyển khoản bằng mã VietQR, hoặc tiền mặt khi nhận kết quả) có trên trang tra cứu hồ sơ.",
+                catalog::fee::dong(t)
+            )
+        })
+        .unwrap_or_default();
     let sms = format!(
-        "{}: da tiep nhan ho so {} ({}). Hen tra ket qua {}. Tra cuu: {}",
+        "{}: da tiep nhan ho so {} ({}). Hen tra ket qua {}.{sms_fee} Tra cuu: {}",
         catalog::text::fold(ctx.site_name).to_uppercase(),
         m.code,
         catalog::text::fold(&m.procedure.title),
@@ -198,7 +234,7 @@ pub fn received_notice(ctx: &NoticeContext, m: &Manifest) -> OutboxRecord {
         to: to.to_owned(),
         subject: format!("Đã tiếp nhận hồ sơ {} – {}", m.code, m.procedure.title),
         body: format!(
-            "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ trực tuyến của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
+            "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ trực tuyến của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}{email_fee}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
             m.contact.name,
             ctx.site_name,
             m.code,
@@ -222,5 +258,111 @@ pub fn received_notice(ctx: &NoticeContext, m: &Manifest) -> OutboxRecord {
         last_error: None,
         event_key: None,
         event_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ContactInfo, Event, Manifest, ProcedureRef};
+    use catalog::fee::{Quote, QuoteLine};
+    use catalog::{Appointment, Day};
+    use time::macros::{date, time};
+
+    fn manifest(delivery: Option<Delivery>, fee: Option<u64>) -> Manifest {
+        Manifest {
+            version: 1,
+            code: "H21.IAPET-261202-0001".into(),
+            procedure: ProcedureRef {
+                code: "2.000635".into(),
+                title: "Cấp bản sao trích lục hộ tịch".into(),
+                level: 4,
+            },
+            unit_code: "H21.IAPET".into(),
+            fields: serde_json::Map::new(),
+            attachments: Vec::new(),
+            contact: ContactInfo {
+                name: "Trần Văn Bình".into(),
+                phone: "0987654321".into(),
+                email: Some("binh@example.vn".into()),
+                address: None,
+                notify_by: None,
+            },
+            appointment: Appointment {
+                day: Day(date!(2026 - 12 - 02)),
+                time: time!(16:00),
+            },
+            received_at: "2026-12-02T01:00:00Z".into(),
+            channel: "json".into(),
+            tracking_token_sha256: String::new(),
+            idempotency_key_sha256: String::new(),
+            delivery,
+            delivery_address: None,
+            fee: fee.map(|total| Quote {
+                lines: vec![QuoteLine {
+                    label: "Phí, lệ phí".into(),
+                    amount: total,
+                }],
+                total,
+                exemption_claimed: false,
+            }),
+        }
+    }
+
+    fn ctx() -> NoticeContext<'static> {
+        NoticeContext {
+            site_name: "Xã Ia Pết",
+            tracking_url: "https://iapet.example/api/track?code=x&token=y".into(),
+            sms_ascii: true,
+        }
+    }
+
+    #[test]
+    fn the_result_ready_notice_follows_the_chosen_delivery() {
+        let ready = Event::new("2026-12-02T08:00:00Z".into(), Status::ResultReady);
+        let by_post = record_for_event(&ctx(), &manifest(Some(Delivery::Post), None), &ready)
+            .expect("a notice");
+        let sms = by_post.sms.expect("an SMS").text;
+        let email = by_post.email.expect("an e-mail").body;
+        assert!(
+            sms.contains("gui qua buu dien") && !sms.contains("den Bo phan"),
+            "{sms}"
+        );
+        assert!(
+            email.contains("qua bưu điện") && !email.contains("Mời Ông/Bà đến"),
+            "{email}"
+        );
+        let at_desk = record_for_event(&ctx(), &manifest(Some(Delivery::Desk), None), &ready)
+            .expect("a notice");
+        assert!(
+            at_desk
+                .sms
+                .expect("an SMS")
+                .text
+                .contains("den Bo phan Mot cua nhan")
+        );
+        assert!(crate::step::result_ready_text(Some(Delivery::Post)).contains("bưu điện"));
+        assert!(!crate::step::result_ready_text(Some(Delivery::Post)).contains("Mời Ông/Bà đến"));
+    }
+
+    #[test]
+    fn the_received_notice_says_the_amount_when_there_is_one() {
+        let with_fee = received_notice(&ctx(), &manifest(Some(Delivery::Post), Some(49_000)));
+        assert!(
+            with_fee
+                .sms
+                .expect("an SMS")
+                .text
+                .contains("Phi phai nop 49.000 dong")
+        );
+        assert!(
+            with_fee
+                .email
+                .expect("an e-mail")
+                .body
+                .contains("Phí, lệ phí phải nộp: 49.000 đồng")
+        );
+        let free = received_notice(&ctx(), &manifest(None, None));
+        assert!(!free.sms.expect("an SMS").text.contains("Phi"));
     }
 }

@@ -5,7 +5,7 @@
 //! are those the old one had.
 
 use catalog::vn_time::{hhmm, received_text};
-use catalog::{Appointment, Procedure, Site};
+use catalog::{Appointment, Delivery, Procedure, Site};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Serialize;
@@ -32,6 +32,10 @@ pub struct Receipt {
     pub received_at_text: String,
     pub appointment: AppointmentInfo,
     pub result_collection: String,
+    /// The amount asked, if any.
+    pub fee: Option<crate::payment::FeeView>,
+    /// How to pay it by bank transfer, when the commune has an account.
+    pub transfer: Option<crate::payment::Transfer>,
     pub tracking_token: String,
     pub tracking_url: String,
     /// Inline SVG of the tracking URL.
@@ -92,9 +96,10 @@ pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
     }
 }
 
-/// The QR code of `url` as an inline SVG element (no XML prolog).
-pub fn qr_svg(url: &str) -> String {
-    let Ok(code) = QrCode::new(url.as_bytes()) else {
+/// The QR code of `text` as an inline SVG element (no XML prolog), named `label` for
+/// screen readers.
+pub fn qr_svg(text: &str, label: &str) -> String {
+    let Ok(code) = QrCode::new(text.as_bytes()) else {
         return String::new();
     };
     let svg = code
@@ -106,9 +111,13 @@ pub fn qr_svg(url: &str) -> String {
         Some(i) => &svg[i..],
         None => &svg,
     };
+    let label = label
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
     svg.replacen(
         "<svg ",
-        "<svg role=\"img\" aria-label=\"Mã QR để tra cứu hồ sơ\" ",
+        &format!("<svg role=\"img\" aria-label=\"{label}\" "),
         1,
     )
 }
@@ -165,8 +174,7 @@ pub fn build(
             }
         }
     }
-    let delivery: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
-    let result_collection = format!("{} – {}", delivery.join("; "), site.address);
+    let result_collection = result_collection(site, procedure, m);
     Receipt {
         form: "Mẫu số 01 – Thông tư số 03/2025/TT-VPCP",
         title: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
@@ -199,9 +207,33 @@ pub fn build(
         received_at: m.received_at.clone(),
         appointment: appointment_info(&m.appointment),
         result_collection,
-        qr_svg: qr_svg(&url),
+        fee: crate::payment::fee_view(m),
+        transfer: crate::payment::transfer(site.bank.as_ref(), m),
+        qr_svg: qr_svg(&url, "Mã QR để tra cứu hồ sơ"),
         tracking_token: token,
         tracking_url: url,
+    }
+}
+
+/// Where the result goes: the way the citizen chose (Mẫu 01's "nơi nhận kết quả");
+/// for a dossier without a recorded choice, the ways the procedure offers.
+pub fn result_collection(site: &Site, procedure: &Procedure, m: &Manifest) -> String {
+    match (m.delivery, &m.delivery_address) {
+        (Some(Delivery::Post), Some(address)) => {
+            format!("{}, gửi đến: {address}", Delivery::Post.label())
+        }
+        (Some(Delivery::Post), None) => Delivery::Post.label().to_owned(),
+        (Some(Delivery::Online), _) => {
+            format!(
+                "{}, tải về từ trang tra cứu hồ sơ",
+                Delivery::Online.label()
+            )
+        }
+        (Some(Delivery::Desk), _) => format!("{} – {}", Delivery::Desk.label(), site.address),
+        (None, _) => {
+            let offered: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
+            format!("{} – {}", offered.join("; "), site.address)
+        }
     }
 }
 
@@ -219,7 +251,10 @@ mod tests {
 
     #[test]
     fn qr_is_inline_svg() {
-        let svg = qr_svg("https://example.vn/api/track?code=A-250101-0001&token=abc");
+        let svg = qr_svg(
+            "https://example.vn/api/track?code=A-250101-0001&token=abc",
+            "Mã QR để tra cứu hồ sơ",
+        );
         assert!(svg.starts_with("<svg role=\"img\""), "{}", &svg[..60]);
         assert!(!svg.contains("<?xml"));
     }

@@ -2,7 +2,7 @@
 //! Writing the event (exactly once, on the next sequence number) is the store's job.
 
 use catalog::vn_time::{VN, format_time, hhmm};
-use catalog::{Appointment, Calendar, Day, Procedure};
+use catalog::{Appointment, Calendar, Day, Delivery, Procedure};
 use serde::Deserialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -101,6 +101,22 @@ fn invalid(text: impl Into<String>) -> StepRefused {
     StepRefused::Invalid(text.into())
 }
 
+/// What the citizen is told when the result is ready, by the way they chose to receive
+/// it: nobody who chose post is asked to come to the desk.
+pub fn result_ready_text(delivery: Option<Delivery>) -> &'static str {
+    match delivery {
+        Some(Delivery::Post) => {
+            "Đã có kết quả. Kết quả sẽ được gửi qua bưu điện đến địa chỉ Ông/Bà đã khai; khi nhận, Ông/Bà xuất trình giấy tờ tùy thân và trả phí cho nhân viên bưu điện nếu chưa nộp."
+        }
+        Some(Delivery::Online) => {
+            "Đã có kết quả. Bản điện tử của kết quả sẽ có trên trang tra cứu hồ sơ; Ông/Bà không cần đến xã."
+        }
+        Some(Delivery::Desk) | None => {
+            "Đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân)."
+        }
+    }
+}
+
 /// Checks step `req` on a dossier whose events are `events` and returns the event that
 /// records it. `proposed` is [`proposed_appointment`] for now.
 pub fn take(
@@ -109,6 +125,7 @@ pub fn take(
     officer: Officer<'_>,
     calendar: &Calendar,
     proposed: Appointment,
+    delivery: Option<Delivery>,
     now: OffsetDateTime,
 ) -> Result<Event, StepRefused> {
     let seq = events.len() as u32;
@@ -181,9 +198,7 @@ pub fn take(
         }
         Action::ResultReady => {
             event.status = Status::ResultReady;
-            event.note = Some(note.unwrap_or_else(|| {
-                "Đã có kết quả. Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả (mang theo giấy tiếp nhận và giấy tờ tùy thân).".into()
-            }));
+            event.note = Some(note.unwrap_or_else(|| result_ready_text(delivery).to_owned()));
         }
         Action::HandOver => match req.method.as_deref() {
             Some("post") => {
@@ -277,6 +292,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
+            None,
             NOW,
         )
         .unwrap();
@@ -300,6 +316,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
+            None,
             NOW,
         );
         assert_eq!(
@@ -312,6 +329,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
+            None,
             NOW,
         );
         assert!(matches!(err, Err(StepRefused::Invalid(_))));
@@ -323,7 +341,7 @@ mod tests {
         req.expected_seq = Some(0);
         let events = [event(Status::Received)];
         assert!(matches!(
-            take(&req, &events, OFFICER, &calendar(), proposed(), NOW),
+            take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW),
             Err(StepRefused::Conflict)
         ));
     }
@@ -332,19 +350,19 @@ mod tests {
     fn appointments_in_the_past_or_on_a_day_off_are_refused() {
         let mut req = request("receive");
         req.appointment = Some("2025-04-29".into());
-        let err = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        let err = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Ngày hẹn trả kết quả không được trước hôm nay."
         );
         req.appointment = Some("03/05/2025".into());
-        let err = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        let err = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Ngày 03/05/2025 là ngày nghỉ; vui lòng chọn một ngày làm việc."
         );
         req.appointment = Some("ngày mai".into());
-        assert!(take(&req, &[], OFFICER, &calendar(), proposed(), NOW).is_err());
+        assert!(take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).is_err());
     }
 
     #[test]
@@ -352,10 +370,10 @@ mod tests {
         let events = [event(Status::Accepted), event(Status::ResultReady)];
         let mut req = request("hand-over");
         req.method = Some("post".into());
-        let err = take(&req, &events, OFFICER, &calendar(), proposed(), NOW).unwrap_err();
+        let err = take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
         assert_eq!(err.to_string(), "Vui lòng nhập số hiệu bưu gửi.");
         req.postal_tracking = Some(" EE123456789VN ".into());
-        let e = take(&req, &events, OFFICER, &calendar(), proposed(), NOW).unwrap();
+        let e = take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW).unwrap();
         assert_eq!(e.status, Status::Posted);
         assert_eq!(e.postal_tracking.as_deref(), Some("EE123456789VN"));
         let e = take(
@@ -364,6 +382,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
+            None,
             NOW,
         )
         .unwrap();
@@ -373,12 +392,20 @@ mod tests {
     #[test]
     fn asking_for_papers_and_refusing_need_their_reason() {
         for action in ["request-papers", "refuse"] {
-            let err = take(&request(action), &[], OFFICER, &calendar(), proposed(), NOW);
+            let err = take(
+                &request(action),
+                &[],
+                OFFICER,
+                &calendar(),
+                proposed(),
+                None,
+                NOW,
+            );
             assert!(matches!(err, Err(StepRefused::Invalid(_))), "{action}");
         }
         let mut req = request("request-papers");
         req.missing = Some("Bản sao\u{7} giấy chứng sinh".into());
-        let e = take(&req, &[], OFFICER, &calendar(), proposed(), NOW).unwrap();
+        let e = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap();
         assert_eq!(e.status, Status::SupplementRequested);
         assert_eq!(e.missing.as_deref(), Some("Bản sao giấy chứng sinh"));
     }

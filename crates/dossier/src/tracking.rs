@@ -55,6 +55,12 @@ pub struct TrackView {
     /// "2025-04-30T16:00"
     pub appointment: String,
     pub appointment_text: String,
+    /// Where the result goes, when the citizen chose.
+    pub delivery_text: Option<String>,
+    /// The amount asked, if any.
+    pub fee: Option<crate::payment::FeeView>,
+    /// How to pay it by bank transfer, when the commune has an account.
+    pub transfer: Option<crate::payment::Transfer>,
     pub history: Vec<Event>,
 }
 
@@ -64,8 +70,13 @@ pub struct ProcedureBrief {
     pub title: String,
 }
 
-/// The citizen's view of dossier `manifest` with its `events`.
-pub fn track_view(manifest: &Manifest, events: Vec<Event>) -> TrackView {
+/// The citizen's view of dossier `manifest` with its `events`; `bank` is the
+/// commune's account fees are transferred to, if it has one.
+pub fn track_view(
+    manifest: &Manifest,
+    events: Vec<Event>,
+    bank: Option<&catalog::BankAccount>,
+) -> TrackView {
     // Who did it stays inside the desk.
     let history: Vec<Event> = events
         .into_iter()
@@ -89,6 +100,16 @@ pub fn track_view(manifest: &Manifest, events: Vec<Event>) -> TrackView {
         status,
         appointment: appointment_minute(&appointment),
         appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
+        delivery_text: manifest
+            .delivery
+            .map(|d| match (d, &manifest.delivery_address) {
+                (catalog::Delivery::Post, Some(address)) => {
+                    format!("{}, gửi đến: {address}", d.label())
+                }
+                _ => d.label().to_owned(),
+            }),
+        fee: crate::payment::fee_view(manifest),
+        transfer: crate::payment::transfer(bank, manifest),
         history,
     }
 }

@@ -264,6 +264,126 @@ async fn the_same_key_is_one_dossier_and_another_key_another() {
     assert_eq!(fields(&a), vec!["_form"]);
 }
 
+/// The data objects of an EMVCo QR payload or template (id → value), each length
+/// checked. Written here from the specification, apart from `catalog::vietqr`.
+fn emv_tlv(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut fields = std::collections::BTreeMap::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let id = &rest[..2];
+        let len: usize = rest[2..4].parse().expect("a two-digit length");
+        fields.insert(id.to_owned(), rest[4..4 + len].to_owned());
+        rest = &rest[4 + len..];
+    }
+    fields
+}
+
+/// Whether a payload's CRC (CRC-16/CCITT-FALSE over everything before its value) holds.
+fn emv_crc_holds(payload: &str) -> bool {
+    let (body, sent) = payload.split_at(payload.len() - 4);
+    let mut crc: u16 = 0xFFFF;
+    for b in body.bytes() {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    body.ends_with("6304") && format!("{crc:04X}") == sent
+}
+
+/// A level-4 dossier: the amount follows the copies and the delivery chosen, the
+/// receipt names only the chosen way with its address, and the receipt and the
+/// tracking page carry a VietQR code for that amount, with the dossier's code as the
+/// transfer's message.
+#[tokio::test]
+async fn a_level_4_dossier_shows_its_fee_and_a_vietqr_to_pay_it() {
+    let h = harness().await;
+    let mut values = trich_luc_values();
+    values["so_ban"] = json!("3");
+    values["nhan_ket_qua"] = json!("buu_dien");
+    values["dia_chi_nhan"] = json!({"detail": "Số 5, thôn Plei Ring", "commune": "Xã Thử Nghiệm", "province": "Tỉnh Mẫu"});
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": "fee-by-post-0001",
+                "altcha": h.altcha().await, "values": values}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let receipt = &a.json()["receipt"];
+    let code = receipt["code"].as_str().unwrap();
+    assert_eq!(receipt["fee"]["total"], 3 * 8000 + 25000);
+    assert_eq!(receipt["fee"]["total_text"], "49.000 đồng");
+    let collection = receipt["result_collection"].as_str().unwrap();
+    assert!(
+        collection.starts_with("Nhận qua dịch vụ bưu chính, gửi đến: Số 5, thôn Plei Ring"),
+        "{collection}"
+    );
+    assert!(!collection.contains("trực tiếp"), "{collection}");
+    let payload = receipt["transfer"]["payload"].as_str().unwrap();
+    let fields = emv_tlv(payload);
+    assert!(emv_crc_holds(payload), "{payload}");
+    assert_eq!(fields["01"], "12", "dynamic: one amount, one message");
+    assert_eq!(fields["53"], "704");
+    assert_eq!(fields["54"], "49000");
+    let merchant = emv_tlv(&fields["38"]);
+    assert_eq!(merchant["00"], "A000000727");
+    assert_eq!(merchant["02"], "QRIBFTTA");
+    assert_eq!(
+        merchant["01"],
+        "0006970405".to_owned() + "01135100201012345"
+    );
+    let additional = emv_tlv(&fields["62"]);
+    let message = code.replace(['.', '-'], "");
+    assert_eq!(additional["08"], message);
+    let html = a.json()["receipt_html"].as_str().unwrap().to_owned();
+    assert!(
+        html.contains(&format!("data-vietqr=\"{payload}\"")),
+        "{html}"
+    );
+    assert!(html.contains("Lưu ảnh mã QR") && html.contains("data:image/png;base64,"));
+    assert!(
+        html.contains("Tổng cộng: <strong>49.000 đồng</strong>"),
+        "{html}"
+    );
+
+    // The tracking page says the same.
+    let token = receipt["tracking_token"].as_str().unwrap();
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains(&format!("data-vietqr=\"{payload}\"")),
+        "{text}"
+    );
+    assert!(text.contains("gửi đến: Số 5, thôn Plei Ring"), "{text}");
+
+    // At the desk, one copy: no postage, and the desk only.
+    let mut values = trich_luc_values();
+    values["nhan_ket_qua"] = json!("tai_xa");
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": "fee-at-desk-0001",
+                "altcha": h.altcha().await, "values": values}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let receipt = &a.json()["receipt"];
+    assert_eq!(receipt["fee"]["total"], 8000);
+    let collection = receipt["result_collection"].as_str().unwrap();
+    assert!(collection.starts_with("Nhận trực tiếp"), "{collection}");
+    assert!(!collection.contains("bưu chính"), "{collection}");
+    let fields = emv_tlv(receipt["transfer"]["payload"].as_str().unwrap());
+    assert_eq!(fields["54"], "8000");
+}
+
 #[tokio::test]
 async fn concurrent_submissions_get_distinct_codes() {
     let h = harness().await;

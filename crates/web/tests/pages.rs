@@ -78,6 +78,9 @@ fn manifest(procedure: &Procedure, contact: ContactInfo, attachments: Vec<Attach
         channel: "json".into(),
         tracking_token_sha256: "1".repeat(64),
         idempotency_key_sha256: "2".repeat(64),
+        delivery: None,
+        delivery_address: None,
+        fee: None,
     }
 }
 
@@ -148,6 +151,9 @@ fn track_view() -> TrackView {
         status_label: Status::Supplemented.label().to_owned(),
         appointment: "2025-05-02T16:00".into(),
         appointment_text: "16:00, ngày 02/05/2025".into(),
+        delivery_text: None,
+        fee: None,
+        transfer: None,
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
             accepted,

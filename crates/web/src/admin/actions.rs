@@ -65,7 +65,15 @@ pub async fn apply(
         login: &session.login,
         name: &session.name,
     };
-    let event = match step::take(req, &events, officer, calendar, proposed, now) {
+    let event = match step::take(
+        req,
+        &events,
+        officer,
+        calendar,
+        proposed,
+        manifest.delivery,
+        now,
+    ) {
         Ok(event) => event,
         Err(StepRefused::Conflict) => return Ok(message(StatusCode::CONFLICT, CONFLICT)),
         Err(StepRefused::Invalid(text)) => {

@@ -370,6 +370,16 @@ impl AppState {
             }
         };
 
+        // The way the citizen chose to receive the result, and where it is posted.
+        let delivery = catalog::fee::chosen_delivery(procedure, &clean);
+        let delivery_address = procedure
+            .delivery_field
+            .as_ref()
+            .and_then(|choice| choice.address.as_ref())
+            .filter(|_| delivery == Some(catalog::Delivery::Post))
+            .and_then(|id| clean.get(id))
+            .map(value_text)
+            .filter(|a| !a.is_empty());
         loop {
             let record = &attempt.record;
             let code = record.code.clone();
@@ -425,6 +435,9 @@ impl AppState {
                 channel: sub.channel.to_owned(),
                 tracking_token_sha256: sha256_hex(&token),
                 idempotency_key_sha256: key_hash.clone(),
+                delivery,
+                delivery_address: delivery_address.clone(),
+                fee: catalog::fee::quote(procedure, &clean),
             };
             let mut event = Event::new(record.received_at.clone(), Status::Received);
             event.note = Some(format!(

@@ -62,7 +62,11 @@ pub async fn lookup(
             events.push(event);
         }
     }
-    Ok(Some(track_view(&manifest, events)))
+    Ok(Some(track_view(
+        &manifest,
+        events,
+        state.site().bank.as_ref(),
+    )))
 }
 
 pub async fn track_json(

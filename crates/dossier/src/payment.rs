@@ -1,0 +1,107 @@
+//! What the citizen is asked to pay, and how to pay it by bank transfer: the amount
+//! quoted when the dossier was received (`Manifest::fee`), and a VietQR code any
+//! Vietnamese bank app scans, with the same facts as text to copy on a phone that
+//! cannot scan its own screen, and as a picture to save and open from the bank app.
+
+use base64::Engine as _;
+use catalog::BankAccount;
+use catalog::fee::dong;
+use qrcode::QrCode;
+use serde::Serialize;
+
+use crate::Manifest;
+use crate::receipt::qr_svg;
+
+/// The amount, line by line, as the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeeView {
+    pub lines: Vec<FeeLine>,
+    pub total: u64,
+    /// "16.000 đồng"
+    pub total_text: String,
+    pub exemption_claimed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeeLine {
+    pub label: String,
+    pub amount_text: String,
+}
+
+/// A bank transfer of the amount to the commune's account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transfer {
+    pub bank: String,
+    pub number: String,
+    pub holder: String,
+    pub amount: u64,
+    pub amount_text: String,
+    /// The transfer message: the dossier's code without dots and dashes.
+    pub message: String,
+    /// The VietQR payload (EMVCo), as the code holds it.
+    pub payload: String,
+    /// The code as an inline SVG element.
+    pub qr_svg: String,
+    /// The code as a PNG, `data:` URL, to save on the phone.
+    pub qr_png: String,
+}
+
+/// The amount dossier `m` was received with, if any.
+pub fn fee_view(m: &Manifest) -> Option<FeeView> {
+    let quote = m.fee.as_ref()?;
+    Some(FeeView {
+        lines: quote
+            .lines
+            .iter()
+            .map(|l| FeeLine {
+                label: l.label.clone(),
+                amount_text: dong(l.amount),
+            })
+            .collect(),
+        total: quote.total,
+        total_text: dong(quote.total),
+        exemption_claimed: quote.exemption_claimed,
+    })
+}
+
+/// How to pay dossier `m` by transfer to `bank`: none without an account, without an
+/// amount, or when the code cannot be made (an account `catalog` would have refused).
+pub fn transfer(bank: Option<&BankAccount>, m: &Manifest) -> Option<Transfer> {
+    let bank = bank?;
+    let amount = m.fee.as_ref().map(|q| q.total).filter(|t| *t > 0)?;
+    let message = catalog::vietqr::transfer_message(&m.code);
+    let payload = catalog::vietqr::payload(bank, amount, &message).ok()?;
+    Some(Transfer {
+        bank: bank.bank.clone(),
+        number: bank.number.clone(),
+        holder: bank.holder.clone(),
+        amount,
+        amount_text: dong(amount),
+        qr_svg: qr_svg(
+            &payload,
+            &format!("Mã VietQR chuyển {} cho hồ sơ {}", dong(amount), m.code),
+        ),
+        qr_png: qr_png(&payload),
+        message,
+        payload,
+    })
+}
+
+/// The QR code of `text` as a PNG `data:` URL (8 pixels a module, with its quiet zone).
+fn qr_png(text: &str) -> String {
+    let Ok(code) = QrCode::new(text.as_bytes()) else {
+        return String::new();
+    };
+    let picture = code
+        .render::<image::Luma<u8>>()
+        .module_dimensions(8, 8)
+        .build();
+    let mut png = std::io::Cursor::new(Vec::new());
+    if picture.write_to(&mut png, image::ImageFormat::Png).is_err() {
+        return String::new();
+    }
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
+    )
+}
