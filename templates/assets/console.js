@@ -18,13 +18,13 @@
     });
   }
   function show(on) { $("cb-login").hidden = on; $("cb-app").hidden = !on; }
-  function filters(options) {
-    // The statuses and their names come from the server (the status machine).
-    var sel = $("cb-status");
+  function filters(id, options) {
+    // The statuses, the fee's states and their names come from the server.
+    var sel = $(id);
     if (sel.options.length > 1 || !options) { return; }
     options.forEach(function (o) { var opt = document.createElement("option"); opt.value = o.value; opt.textContent = o.label; sel.appendChild(opt); });
   }
-  function started(s) { csrf = s.csrf; filters(s.filters); $("cb-who").textContent = s.name + " (" + s.login + ")"; show(true); list(); outbox(); }
+  function started(s) { csrf = s.csrf; filters("cb-status", s.filters); filters("cb-payment", s.payment_filters); $("cb-who").textContent = s.name + " (" + s.login + ")"; show(true); list(); outbox(); }
   function day(t) { return t ? t.slice(8, 10) + "/" + t.slice(5, 7) + "/" + t.slice(0, 4) : ""; }
   function list() {
     var f = new FormData($("cb-filter")), q = [];
@@ -34,7 +34,7 @@
       $("cb-counts").textContent = "Tổng " + c.total + " hồ sơ · mới " + c.new + " · quá hạn " + c.overdue + " · chờ bổ sung " + c.waiting_papers + " · khớp bộ lọc " + d.matched;
       $("cb-rows").innerHTML = d.items.map(function (s) {
         return "<tr><td><a href=\"#" + esc(s.code) + "\" data-code=\"" + esc(s.code) + "\">" + esc(s.code) + "</a></td><td>" + esc(s.applicant) + "</td><td>" + esc(s.procedure_title) +
-          "</td><td>" + day(s.received_at) + "</td><td>" + day(s.appointment) + (s.overdue ? " <strong>(quá hạn)</strong>" : "") + "</td><td>" + esc(s.status_label) + "</td></tr>";
+          "</td><td>" + day(s.received_at) + "</td><td>" + day(s.appointment) + (s.overdue ? " <strong>(quá hạn)</strong>" : "") + "</td><td>" + esc(s.status_label) + (s.payment_label ? "<br>" + esc(s.payment_label) : "") + "</td></tr>";
       }).join("");
     }).catch(function (e) { say(e.message, true); });
   }
@@ -44,12 +44,14 @@
     "receive": "<label>Ngày hẹn trả <input type=\"date\" name=\"appointment\" required></label>",
     "request-papers": "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>",
     "hand-over": "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label>",
-    "refuse": "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>"
+    "refuse": "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>",
+    "record-payment": "<label>Số tiền đã nhận (đồng) <input name=\"amount\" inputmode=\"numeric\" required></label><fieldset><legend>Cách nộp</legend><label><input type=\"radio\" name=\"payment_method\" value=\"transfer\" checked> Chuyển khoản (đã thấy tiền vào tài khoản)</label> <label><input type=\"radio\" name=\"payment_method\" value=\"cash\"> Tiền mặt</label></fieldset><label>Mã giao dịch trên sao kê (khi chuyển khoản) <input name=\"reference\" spellcheck=\"false\"></label>"
   };
   function open(code) {
     call("GET", "/dossiers/" + encodeURIComponent(code)).then(function (d) {
       $("cb-d-h").textContent = "Hồ sơ " + d.code + " – " + d.status_label;
-      var h = "<p>" + esc(d.procedure.title) + " · Hẹn trả: " + esc(day(d.appointment)) + " " + esc(d.appointment.slice(11)) + "</p><table class=\"receipt-table\"><tbody>";
+      var h = "<p>" + esc(d.procedure.title) + " · Hẹn trả: " + esc(day(d.appointment)) + " " + esc(d.appointment.slice(11)) +
+        (d.fee_total ? " · Phí: " + esc(d.fee_total) + " – <strong>" + esc(d.payment_label) + "</strong>" : "") + "</p><table class=\"receipt-table\"><tbody>";
       d.fields.forEach(function (f) { h += "<tr><th scope=\"row\">" + esc(f.label) + "</th><td>" + esc(f.value) + "</td></tr>"; });
       h += "</tbody></table><h3>Tệp đính kèm (liên kết dùng được " + Math.round(d.attachment_url_secs / 60) + " phút)</h3><ul>";
       d.attachments.forEach(function (a) { h += "<li><a href=\"" + esc(a.url) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });

@@ -126,6 +126,40 @@ pub struct Event {
     pub postal_tracking: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<Attachment>,
+    /// A fee paid (the step that records it keeps the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+}
+
+/// A fee paid on a dossier: how much, how, and the bank's or the gateway's reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// In đồng.
+    pub amount: u64,
+    pub method: PaymentMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentMethod {
+    /// A bank transfer seen on the commune's account.
+    Transfer,
+    /// Through a payment gateway.
+    Gateway,
+    /// Cash, at the desk or to the postal worker.
+    Cash,
+}
+
+impl PaymentMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentMethod::Transfer => "chuyển khoản",
+            PaymentMethod::Gateway => "cổng thanh toán",
+            PaymentMethod::Cash => "tiền mặt",
+        }
+    }
 }
 
 impl Event {
@@ -144,6 +178,7 @@ impl Event {
             delivery: None,
             postal_tracking: None,
             files: Vec::new(),
+            payment: None,
         }
     }
 }

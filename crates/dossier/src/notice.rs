@@ -86,6 +86,11 @@ pub fn strip_marks(text: &str) -> String {
 
 /// The notice for an officer's (or the citizen's supplement) step, if the step has one.
 pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<OutboxRecord> {
+    // A payment keeps the status: it is not that status's step again. The tracking
+    // page shows it.
+    if e.payment.is_some() {
+        return None;
+    }
     let url = &ctx.tracking_url;
     let site = ctx.site_name;
     let short_site = catalog::text::fold(site).to_uppercase();

@@ -9,8 +9,8 @@ use catalog::fee::dong;
 use qrcode::QrCode;
 use serde::Serialize;
 
-use crate::Manifest;
 use crate::receipt::qr_svg;
+use crate::{Event, Manifest};
 
 /// The amount, line by line, as the pages show it.
 #[derive(Debug, Clone, Serialize)]
@@ -104,4 +104,73 @@ fn qr_png(text: &str) -> String {
         "data:image/png;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(png.into_inner())
     )
+}
+
+/// Where a dossier's fee stands: defined once, for the tracking page, the console's
+/// list and its filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentState {
+    Due,
+    Partial,
+    Paid,
+    Overpaid,
+}
+
+impl PaymentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentState::Due => "Chờ nộp phí",
+            PaymentState::Partial => "Đã nộp một phần phí",
+            PaymentState::Paid => "Đã nộp phí",
+            PaymentState::Overpaid => "Đã nộp phí (nộp thừa)",
+        }
+    }
+
+    /// The console's filter: `due` (nothing or part paid) or `paid`.
+    pub fn filter(self) -> &'static str {
+        match self {
+            PaymentState::Due | PaymentState::Partial => "due",
+            PaymentState::Paid | PaymentState::Overpaid => "paid",
+        }
+    }
+
+    /// Nothing more to pay.
+    pub fn settled(self) -> bool {
+        matches!(self, PaymentState::Paid | PaymentState::Overpaid)
+    }
+}
+
+/// The console's fee filter, in its order.
+pub fn filters() -> [(&'static str, &'static str); 2] {
+    [("due", "Chờ nộp phí"), ("paid", "Đã nộp phí")]
+}
+
+/// What the dossier asks, in đồng (0: nothing).
+pub fn due(m: &Manifest) -> u64 {
+    m.fee.as_ref().map_or(0, |q| q.total)
+}
+
+/// What its events record as paid, in đồng.
+pub fn paid(events: &[Event]) -> u64 {
+    events
+        .iter()
+        .filter_map(|e| e.payment.as_ref())
+        .map(|p| p.amount)
+        .sum()
+}
+
+/// Where the fee of dossier `m` stands after `events`; `None` when it asks nothing.
+pub fn state(m: &Manifest, events: &[Event]) -> Option<PaymentState> {
+    let due = due(m);
+    if due == 0 {
+        return None;
+    }
+    let paid = paid(events);
+    Some(match paid {
+        0 => PaymentState::Due,
+        p if p < due => PaymentState::Partial,
+        p if p == due => PaymentState::Paid,
+        _ => PaymentState::Overpaid,
+    })
 }

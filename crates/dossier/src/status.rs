@@ -112,6 +112,12 @@ impl Status {
         self.actions().contains(&action)
     }
 
+    /// A payment can be recorded on a dossier that owes a fee, whatever step it is at
+    /// (paid before the result, or in cash when it is handed over), unless refused.
+    pub fn takes_payment(self) -> bool {
+        self != Status::Refused
+    }
+
     /// Still with the desk: not settled (result ready, handed over, posted) nor refused.
     /// Only an open dossier can be overdue.
     pub fn is_open(self) -> bool {
@@ -155,9 +161,12 @@ pub enum Action {
     /// Hand the result over at the desk or send it by post.
     HandOver,
     Refuse,
+    /// Record a fee paid (a transfer seen on the account, cash): the status stays.
+    RecordPayment,
 }
 
 impl Action {
+    /// The steps that move a dossier through the status machine.
     pub const ALL: [Action; 5] = [
         Action::Receive,
         Action::RequestPapers,
@@ -173,11 +182,15 @@ impl Action {
             Action::ResultReady => "result-ready",
             Action::HandOver => "hand-over",
             Action::Refuse => "refuse",
+            Action::RecordPayment => "record-payment",
         }
     }
 
     pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
+        Action::ALL
+            .into_iter()
+            .chain([Action::RecordPayment])
+            .find(|a| a.as_str() == s)
     }
 
     /// The step's name on the console's button.
@@ -188,6 +201,7 @@ impl Action {
             Action::ResultReady => "Đã có kết quả",
             Action::HandOver => "Trả kết quả",
             Action::Refuse => "Từ chối",
+            Action::RecordPayment => "Ghi nhận đã nộp phí",
         }
     }
 
@@ -199,6 +213,8 @@ impl Action {
             Action::ResultReady => &[Status::ResultReady],
             Action::HandOver => &[Status::Returned, Status::Posted],
             Action::Refuse => &[Status::Refused],
+            // Whatever it was at: a payment does not move the dossier.
+            Action::RecordPayment => &Status::ALL,
         }
     }
 }
@@ -210,12 +226,16 @@ pub struct ActionOffer {
     pub label: &'static str,
 }
 
-/// The steps open from `status`, each with its label, for the console.
-pub fn offers(status: Status) -> Vec<ActionOffer> {
+/// The steps open from `status`, each with its label, for the console; recording a
+/// payment too when the dossier owes a fee.
+pub fn offers(status: Status, owes_fee: bool) -> Vec<ActionOffer> {
+    let payment = (owes_fee && status.takes_payment()).then_some(Action::RecordPayment);
     status
         .actions()
         .iter()
-        .map(|&id| ActionOffer {
+        .copied()
+        .chain(payment)
+        .map(|id| ActionOffer {
             id,
             label: id.label(),
         })

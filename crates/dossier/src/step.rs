@@ -6,7 +6,7 @@ use catalog::{Appointment, Calendar, Day, Delivery, Procedure};
 use serde::Deserialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::{Action, Event, Status, current_status};
+use crate::{Action, Event, Payment, PaymentMethod, Status, current_status};
 
 /// What another officer's step in between gets.
 pub const CONFLICT: &str = "Hồ sơ vừa được cán bộ khác cập nhật, vui lòng tải lại";
@@ -37,6 +37,33 @@ pub struct StepRequest {
     pub reason: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// record-payment: the amount received, in đồng ("49.000" or "49000").
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// record-payment: "transfer" or "cash".
+    #[serde(default)]
+    pub payment_method: Option<String>,
+    /// record-payment: the bank's transaction reference (a transfer).
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// What a step needs to know of the dossier besides its events.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Facts {
+    /// How the citizen chose to receive the result.
+    pub delivery: Option<Delivery>,
+    /// The amount the dossier asks, in đồng.
+    pub fee_due: u64,
+}
+
+impl Facts {
+    pub fn of(m: &crate::Manifest) -> Facts {
+        Facts {
+            delivery: m.delivery,
+            fee_due: crate::payment::due(m),
+        }
+    }
 }
 
 /// Who takes the step.
@@ -125,7 +152,7 @@ pub fn take(
     officer: Officer<'_>,
     calendar: &Calendar,
     proposed: Appointment,
-    delivery: Option<Delivery>,
+    facts: Facts,
     now: OffsetDateTime,
 ) -> Result<Event, StepRefused> {
     let seq = events.len() as u32;
@@ -133,7 +160,11 @@ pub fn take(
         return Err(StepRefused::Conflict);
     }
     let status = current_status(events);
-    let Some(action) = Action::parse(&req.action).filter(|a| status.allows(*a)) else {
+    let open = |a: &Action| {
+        status.allows(*a)
+            || (*a == Action::RecordPayment && facts.fee_due > 0 && status.takes_payment())
+    };
+    let Some(action) = Action::parse(&req.action).filter(open) else {
         return Err(invalid(format!(
             "Hồ sơ đang ở trạng thái \"{}\", không thể thực hiện bước này.",
             status.label()
@@ -198,7 +229,7 @@ pub fn take(
         }
         Action::ResultReady => {
             event.status = Status::ResultReady;
-            event.note = Some(note.unwrap_or_else(|| result_ready_text(delivery).to_owned()));
+            event.note = Some(note.unwrap_or_else(|| result_ready_text(facts.delivery).to_owned()));
         }
         Action::HandOver => match req.method.as_deref() {
             Some("post") => {
@@ -230,6 +261,46 @@ pub fn take(
             event.status = Status::Refused;
             event.note = Some(format!("Lý do: {reason}"));
             event.reason = Some(reason);
+        }
+        Action::RecordPayment => {
+            let amount = req
+                .amount
+                .as_deref()
+                .map(|a| a.trim().replace(['.', ',', ' '], ""))
+                .and_then(|a| a.parse::<u64>().ok())
+                .filter(|a| (1..100_000_000).contains(a))
+                .ok_or_else(|| {
+                    invalid("Vui lòng nhập số tiền đã nhận, chỉ gồm chữ số, ví dụ 49000.")
+                })?;
+            let method = match req.payment_method.as_deref().map(str::trim) {
+                Some("transfer") | None | Some("") => PaymentMethod::Transfer,
+                Some("cash") => PaymentMethod::Cash,
+                Some(_) => {
+                    return Err(invalid(
+                        "Vui lòng chọn cách nộp: chuyển khoản hoặc tiền mặt.",
+                    ));
+                }
+            };
+            let reference = clean(&req.reference, 80);
+            if method == PaymentMethod::Transfer && reference.is_none() {
+                return Err(invalid(
+                    "Vui lòng nhập mã giao dịch in trên sao kê ngân hàng, để đối chiếu khi cần.",
+                ));
+            }
+            // The dossier stays where it was.
+            event.status = status;
+            event.label = format!(
+                "Đã nộp phí {} ({})",
+                catalog::fee::dong(amount),
+                method.label()
+            );
+            event.note = note;
+            event.payment = Some(Payment {
+                amount,
+                method,
+                reference,
+            });
+            return Ok(event);
         }
     }
     debug_assert!(action.leads_to().contains(&event.status));
@@ -292,7 +363,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
-            None,
+            Facts::default(),
             NOW,
         )
         .unwrap();
@@ -316,7 +387,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
-            None,
+            Facts::default(),
             NOW,
         );
         assert_eq!(
@@ -329,7 +400,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
-            None,
+            Facts::default(),
             NOW,
         );
         assert!(matches!(err, Err(StepRefused::Invalid(_))));
@@ -341,7 +412,15 @@ mod tests {
         req.expected_seq = Some(0);
         let events = [event(Status::Received)];
         assert!(matches!(
-            take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW),
+            take(
+                &req,
+                &events,
+                OFFICER,
+                &calendar(),
+                proposed(),
+                Facts::default(),
+                NOW
+            ),
             Err(StepRefused::Conflict)
         ));
     }
@@ -350,19 +429,48 @@ mod tests {
     fn appointments_in_the_past_or_on_a_day_off_are_refused() {
         let mut req = request("receive");
         req.appointment = Some("2025-04-29".into());
-        let err = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
+        let err = take(
+            &req,
+            &[],
+            OFFICER,
+            &calendar(),
+            proposed(),
+            Facts::default(),
+            NOW,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Ngày hẹn trả kết quả không được trước hôm nay."
         );
         req.appointment = Some("03/05/2025".into());
-        let err = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
+        let err = take(
+            &req,
+            &[],
+            OFFICER,
+            &calendar(),
+            proposed(),
+            Facts::default(),
+            NOW,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Ngày 03/05/2025 là ngày nghỉ; vui lòng chọn một ngày làm việc."
         );
         req.appointment = Some("ngày mai".into());
-        assert!(take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).is_err());
+        assert!(
+            take(
+                &req,
+                &[],
+                OFFICER,
+                &calendar(),
+                proposed(),
+                Facts::default(),
+                NOW
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -370,10 +478,28 @@ mod tests {
         let events = [event(Status::Accepted), event(Status::ResultReady)];
         let mut req = request("hand-over");
         req.method = Some("post".into());
-        let err = take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW).unwrap_err();
+        let err = take(
+            &req,
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            Facts::default(),
+            NOW,
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "Vui lòng nhập số hiệu bưu gửi.");
         req.postal_tracking = Some(" EE123456789VN ".into());
-        let e = take(&req, &events, OFFICER, &calendar(), proposed(), None, NOW).unwrap();
+        let e = take(
+            &req,
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            Facts::default(),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(e.status, Status::Posted);
         assert_eq!(e.postal_tracking.as_deref(), Some("EE123456789VN"));
         let e = take(
@@ -382,7 +508,7 @@ mod tests {
             OFFICER,
             &calendar(),
             proposed(),
-            None,
+            Facts::default(),
             NOW,
         )
         .unwrap();
@@ -398,15 +524,100 @@ mod tests {
                 OFFICER,
                 &calendar(),
                 proposed(),
-                None,
+                Facts::default(),
                 NOW,
             );
             assert!(matches!(err, Err(StepRefused::Invalid(_))), "{action}");
         }
         let mut req = request("request-papers");
         req.missing = Some("Bản sao\u{7} giấy chứng sinh".into());
-        let e = take(&req, &[], OFFICER, &calendar(), proposed(), None, NOW).unwrap();
+        let e = take(
+            &req,
+            &[],
+            OFFICER,
+            &calendar(),
+            proposed(),
+            Facts::default(),
+            NOW,
+        )
+        .unwrap();
         assert_eq!(e.status, Status::SupplementRequested);
         assert_eq!(e.missing.as_deref(), Some("Bản sao giấy chứng sinh"));
+    }
+
+    fn payment(amount: &str, method: &str, reference: &str) -> StepRequest {
+        serde_json::from_value(serde_json::json!({
+            "action": "record-payment", "amount": amount,
+            "payment_method": method, "reference": reference,
+        }))
+        .unwrap()
+    }
+
+    const OWES: Facts = Facts {
+        delivery: Some(Delivery::Post),
+        fee_due: 49_000,
+    };
+
+    #[test]
+    fn a_payment_is_recorded_without_moving_the_dossier() {
+        let events = [event(Status::Received), event(Status::Accepted)];
+        let e = take(
+            &payment("49.000", "transfer", "FT26336123456"),
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            OWES,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(e.status, Status::Accepted);
+        assert_eq!(e.label, "Đã nộp phí 49.000 đồng (chuyển khoản)");
+        let p = e.payment.as_ref().unwrap();
+        assert_eq!((p.amount, p.method), (49_000, PaymentMethod::Transfer));
+        assert_eq!(p.reference.as_deref(), Some("FT26336123456"));
+        // Cash at hand-over needs no reference; it is open after the result, too.
+        let events = [event(Status::Received), event(Status::Posted)];
+        let e = take(
+            &payment("49000", "cash", ""),
+            &events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            OWES,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(e.status, Status::Posted);
+    }
+
+    #[test]
+    fn a_payment_needs_a_fee_an_amount_and_a_transfers_reference() {
+        let events = [event(Status::Received)];
+        let refused = |req: StepRequest, facts: Facts, events: &[Event]| match take(
+            &req,
+            events,
+            OFFICER,
+            &calendar(),
+            proposed(),
+            facts,
+            NOW,
+        ) {
+            Err(StepRefused::Invalid(text)) => text,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            refused(payment("8000", "cash", ""), Facts::default(), &events)
+                .contains("không thể thực hiện")
+        );
+        assert!(refused(payment("không", "cash", ""), OWES, &events).contains("số tiền"));
+        assert!(refused(payment("0", "cash", ""), OWES, &events).contains("số tiền"));
+        assert!(refused(payment("49000", "transfer", " "), OWES, &events).contains("mã giao dịch"));
+        assert!(refused(payment("49000", "vi", ""), OWES, &events).contains("cách nộp"));
+        let refused_dossier = [event(Status::Received), event(Status::Refused)];
+        assert!(
+            refused(payment("49000", "cash", ""), OWES, &refused_dossier)
+                .contains("không thể thực hiện")
+        );
     }
 }

@@ -6,6 +6,7 @@ use catalog::vn_time::{VN, appointment_minute, parse_local_minute, parse_time};
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::payment::{PaymentState, state as payment_state};
 use crate::{Event, Manifest, Status, current_appointment, current_status};
 
 /// One line of the desk's list.
@@ -23,6 +24,11 @@ pub struct Summary {
     /// Number of events (the sequence number of the last).
     pub seq: u32,
     pub updated_at: String,
+    /// Where its fee stands (none: it asks nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_label: Option<String>,
 }
 
 impl Summary {
@@ -60,6 +66,8 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         appointment: appointment_minute(&current_appointment(m, events)),
         seq: events.len() as u32,
         updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
+        payment: payment_state(m, events),
+        payment_label: payment_state(m, events).map(|p| p.label().to_owned()),
     }
 }
 
@@ -112,6 +120,8 @@ pub struct ListQuery {
     /// Received on or before (YYYY-MM-DD).
     pub to: Option<String>,
     pub q: Option<String>,
+    /// `due` or `paid` (`PaymentState::filter`).
+    pub payment: Option<String>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
 }
@@ -179,6 +189,9 @@ pub fn listing<'a>(
             Some(st) => s.status.as_str() == st,
         })
         .filter(|s| nonempty(&q.procedure).is_none_or(|p| s.procedure == p))
+        .filter(|s| {
+            nonempty(&q.payment).is_none_or(|p| s.payment.is_some_and(|st| st.filter() == p))
+        })
         .filter(|s| from.is_none_or(|f| s.received_day().is_some_and(|d| d >= f)))
         .filter(|s| to.is_none_or(|t| s.received_day().is_some_and(|d| d <= t)))
         .filter(|s| {
@@ -232,6 +245,8 @@ mod tests {
             appointment: appointment.into(),
             seq: 1,
             updated_at: received.into(),
+            payment: None,
+            payment_label: None,
         }
     }
 

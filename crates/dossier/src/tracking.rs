@@ -59,8 +59,11 @@ pub struct TrackView {
     pub delivery_text: Option<String>,
     /// The amount asked, if any.
     pub fee: Option<crate::payment::FeeView>,
-    /// How to pay it by bank transfer, when the commune has an account.
+    /// How to pay it by bank transfer, when the commune has an account and it is not
+    /// paid yet.
     pub transfer: Option<crate::payment::Transfer>,
+    /// Where the fee stands ("Chờ nộp phí", "Đã nộp phí").
+    pub payment_label: Option<String>,
     pub history: Vec<Event>,
 }
 
@@ -87,6 +90,7 @@ pub fn track_view(
         })
         .collect();
     let status = current_status(&history);
+    let payment = crate::payment::state(manifest, &history);
     // The desk may set another day when it takes the dossier in; the latest one holds.
     let appointment = current_appointment(manifest, &history);
     let time = hhmm(appointment.time);
@@ -109,7 +113,10 @@ pub fn track_view(
                 _ => d.label().to_owned(),
             }),
         fee: crate::payment::fee_view(manifest),
-        transfer: crate::payment::transfer(bank, manifest),
+        transfer: payment
+            .filter(|p| !p.settled())
+            .and_then(|_| crate::payment::transfer(bank, manifest)),
+        payment_label: payment.map(|p| p.label().to_owned()),
         history,
     }
 }

@@ -215,7 +215,9 @@ async fn officer_logs_in_lists_and_processes_a_dossier() {
         json!([
             {"id": "receive", "label": "Tiếp nhận, hẹn trả"},
             {"id": "request-papers", "label": "Yêu cầu bổ sung"},
-            {"id": "refuse", "label": "Từ chối"}
+            {"id": "refuse", "label": "Từ chối"},
+            // The fixture's trích lục asks 8.000 đồng.
+            {"id": "record-payment", "label": "Ghi nhận đã nộp phí"}
         ])
     );
     let proposed = d["proposed_appointment"].as_str().unwrap().to_owned();
@@ -488,6 +490,131 @@ async fn tracking_shows_the_appointment_the_desk_set() {
         .get(&format!("/api/track?code={code}&token={token}"))
         .await;
     assert!(page.text().contains("09/01/2040"), "{}", page.text());
+}
+
+/// The desk records the fee as it comes in (part by transfer, the rest in cash); the
+/// dossier's status does not move, the console filters on the fee, no notice repeats a
+/// step, and the tracking page says "Đã nộp phí" and stops showing the QR code.
+#[tokio::test]
+async fn the_desk_records_a_payment_and_the_citizen_sees_it_paid() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (code, token) = h.submit_trich_luc("payment-0001").await;
+    let track = format!("/api/track?code={code}&token={token}");
+    let page = h.get(&track).await.text();
+    assert!(
+        page.contains("Chờ nộp phí") && page.contains("data-vietqr="),
+        "{page}"
+    );
+    let s = login(&h, "lan").await;
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(d["fee_total"], "8.000 đồng");
+    assert_eq!(d["payment_label"], "Chờ nộp phí");
+    assert!(
+        d["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "record-payment"),
+        "{d}"
+    );
+    let listed = |filter: &'static str| {
+        let s = &s;
+        let h = &h;
+        async move {
+            s.get(h, &format!("/api/admin/dossiers?payment={filter}"))
+                .await
+                .json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["code"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("due").await, vec![code.clone()]);
+    assert!(listed("paid").await.is_empty());
+
+    let act = |body: Value| {
+        let s = &s;
+        let h = &h;
+        let uri = format!("/api/admin/dossiers/{code}/actions");
+        async move { s.post(h, &uri, &body).await }
+    };
+    let r = act(
+        json!({"action": "record-payment", "expected_seq": 1, "amount": "5.000",
+        "payment_method": "transfer"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("mã giao dịch"), "{}", r.text());
+    let r = act(
+        json!({"action": "record-payment", "expected_seq": 1, "amount": "5.000",
+        "payment_method": "transfer", "reference": "FT26336000111"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(
+        d["status"], "received",
+        "a payment does not move the dossier"
+    );
+    assert_eq!(d["payment_label"], "Đã nộp một phần phí");
+    let r = act(
+        json!({"action": "record-payment", "expected_seq": 2, "amount": "3000",
+        "payment_method": "cash"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(listed("due").await.is_empty());
+    assert_eq!(listed("paid").await, vec![code.clone()]);
+
+    let page = h.get(&track).await.text();
+    assert!(page.contains("<strong>Đã nộp phí</strong>"), "{page}");
+    assert!(page.contains("Đã nộp phí 3.000 đồng (tiền mặt)"), "{page}");
+    assert!(!page.contains("data-vietqr="), "paid: no QR code any more");
+    // Only the submission's notice: a payment is not a step to announce again.
+    assert_eq!(h.storage().list("outbox/").await.unwrap().len(), 1);
+
+    // A free procedure has nothing to pay.
+    let (file, altcha, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+    let a = h
+        .dossier_as(
+            &altcha,
+            "free-payment-1",
+            khai_sinh_values(),
+            json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let free = a.json()["receipt"]["code"].as_str().unwrap().to_owned();
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{free}"))
+        .await
+        .json();
+    assert!(d["fee_total"].is_null(), "{d}");
+    assert!(
+        !d["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "record-payment"),
+        "{d}"
+    );
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{free}/actions"),
+            &json!({"action": "record-payment", "expected_seq": 1, "amount": "8000", "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
 
 #[tokio::test]

@@ -154,6 +154,7 @@ fn track_view() -> TrackView {
         delivery_text: None,
         fee: None,
         transfer: None,
+        payment_label: None,
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
             accepted,

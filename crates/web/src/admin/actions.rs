@@ -71,7 +71,7 @@ pub async fn apply(
         officer,
         calendar,
         proposed,
-        manifest.delivery,
+        step::Facts::of(&manifest),
         now,
     ) {
         Ok(event) => event,
@@ -89,7 +89,7 @@ pub async fn apply(
     let summary = summarize(&manifest, &events);
     state.index().lock().await.record(summary.clone());
     Ok(axum::Json(StepAnswer {
-        actions: offers(summary.status),
+        actions: offers(summary.status, summary.payment.is_some()),
         code: summary.code,
         status: summary.status,
         status_label: summary.status_label,

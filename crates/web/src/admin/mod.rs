@@ -129,6 +129,8 @@ struct SessionView<'a> {
     csrf: &'a str,
     expires_at: i64,
     filters: Vec<dossier::summary::FilterOption>,
+    /// The fee filter's choices (`dossier::payment`).
+    payment_filters: Vec<dossier::summary::FilterOption>,
 }
 
 fn session_json(s: &Session) -> SessionView<'_> {
@@ -139,6 +141,10 @@ fn session_json(s: &Session) -> SessionView<'_> {
         csrf: &s.csrf,
         expires_at: s.expires,
         filters: dossier::summary::filters(),
+        payment_filters: dossier::payment::filters()
+            .into_iter()
+            .map(|(value, label)| dossier::summary::FilterOption { value, label })
+            .collect(),
     }
 }
 
@@ -292,6 +298,9 @@ struct DetailAnswer<'a> {
     proposed_appointment: String,
     /// Once the desk has received it, its receipt can be printed.
     printable_receipt: bool,
+    /// The amount asked ("49.000 đồng") and where it stands, when there is one.
+    fee_total: Option<String>,
+    payment_label: Option<&'a str>,
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
@@ -355,9 +364,15 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         attachments,
         attachment_url_secs: ATTACHMENT_URL_SECS,
         history: &events,
-        actions: offers(summary.status),
+        actions: offers(summary.status, summary.payment.is_some()),
         proposed_appointment: proposed.day.iso(),
         printable_receipt: events.iter().any(|e| e.status.is_acceptance()),
+        fee_total: manifest
+            .fee
+            .as_ref()
+            .filter(|q| q.total > 0)
+            .map(|q| catalog::fee::dong(q.total)),
+        payment_label: summary.payment_label.as_deref(),
     })
     .into_response()
 }
