@@ -241,6 +241,7 @@ struct TrackPage<'a> {
     shell: &'a Shell,
     t: &'a TrackView,
     supplement_token: Option<&'a str>,
+    page_script: &'static str,
 }
 
 /// `supplement_token`: the tracking token, given while the dossier waits for papers; the
@@ -250,6 +251,7 @@ pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) 
         shell,
         t,
         supplement_token,
+        page_script: PAGE_SCRIPT,
     })
 }
 
