@@ -43,16 +43,24 @@ pub async fn run_widgets(state: widgets::WidgetsState) -> Result<(), lambda_http
     let router = widgets::router(state.clone());
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (router, state) = (router.clone(), state.clone());
-        async move {
-            if !is_schedule(&event.payload) {
-                return handle_http(router, event).await;
-            }
-            let event: EventBridgeEvent = serde_json::from_value(event.payload)?;
-            let report = widgets_scheduled(&state, event).await?;
-            Ok(serde_json::to_value(report)?)
-        }
+        async move { handle_widgets(router, &state, event).await }
     }))
     .await
+}
+
+/// One event of the widgets function: the schedule's, a fold; any other, an HTTP
+/// request to `router`.
+pub async fn handle_widgets(
+    router: Router,
+    state: &widgets::WidgetsState,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    if !is_schedule(&event.payload) {
+        return handle_http(router, event).await;
+    }
+    let event: EventBridgeEvent = serde_json::from_value(event.payload)?;
+    let report = widgets_scheduled(state, event).await?;
+    Ok(serde_json::to_value(report)?)
 }
 
 /// Is this event EventBridge's schedule (rather than an HTTP request)?
