@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use store::Storage;
 use time::OffsetDateTime;
 
+use crate::stats::as_of;
 use crate::{BUSY, WidgetsState, message, no_store, valid_id};
 
 #[derive(Deserialize)]
@@ -130,7 +131,7 @@ async fn write_results(
     now: OffsetDateTime,
 ) -> Result<(Tallied, bool), String> {
     let tallied = Tallied {
-        as_of: Some(vn_time::format_time(now)),
+        as_of: Some(as_of(now)),
         counts,
     };
     let total = |t: &Tallied| t.counts.values().sum::<u64>();
@@ -233,7 +234,7 @@ pub async fn vote(
         Err(e) => {
             tracing::warn!("poll {id}: results not written: {e}");
             Tallied {
-                as_of: Some(vn_time::format_time(now)),
+                as_of: Some(as_of(now)),
                 counts,
             }
         }

@@ -88,6 +88,11 @@ fn id_of(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
+/// `now` to the millisecond, as browsers read it.
+pub(crate) fn as_of(now: OffsetDateTime) -> String {
+    vn_time::format_time(now.replace_millisecond(now.millisecond()).unwrap_or(now))
+}
+
 #[derive(Deserialize)]
 pub struct Hit {
     /// The browser session's random id.
@@ -435,7 +440,7 @@ pub async fn fold(storage: &Storage, now: OffsetDateTime) -> Result<StatsFold, S
     online_ids.sort_unstable();
     online_ids.dedup();
     let folded = Folded {
-        as_of: Some(vn_time::format_time(now)),
+        as_of: Some(as_of(now)),
         keys: keys[..4].to_vec(),
         today: today_n,
         week: sum(&keys[1]),
