@@ -451,23 +451,33 @@ pub async fn fold(storage: &Storage, now: OffsetDateTime) -> Result<StatsFold, S
         seen: tags::pack(today.iter().map(|k| id_of(k))),
         online_seen: tags::pack(online_ids.iter().copied()),
     };
-    let newer = stored_figures.as_ref().is_some_and(|(f, _)| {
-        f.as_of
-            .as_deref()
-            .and_then(vn_time::parse_time)
-            .is_some_and(|t| t > now)
-    });
-    let figures_written = !newer
-        && storage
-            .put_if_unchanged(
-                FIGURES,
-                Bytes::from(serde_json::to_vec(&folded).expect("json")),
-                "application/json",
-                stored_figures.as_ref().map(|(_, etag)| etag.as_str()),
-            )
+    // Written over the version read; if another fold wrote meanwhile, read again and
+    // write only if that one is older (twice at most: the next fold writes anyway).
+    let body = Bytes::from(serde_json::to_vec(&folded).expect("json"));
+    let mut stored = stored_figures;
+    let mut figures_written = false;
+    for _ in 0..3 {
+        let newer = stored.as_ref().is_some_and(|(f, _)| {
+            f.as_of
+                .as_deref()
+                .and_then(vn_time::parse_time)
+                .is_some_and(|t| t > now)
+        });
+        if newer {
+            break;
+        }
+        let etag = stored.as_ref().map(|(_, etag)| etag.as_str());
+        if storage
+            .put_if_unchanged(FIGURES, body.clone(), "application/json", etag)
             .await
             .map_err(err)?
-            .is_some();
+            .is_some()
+        {
+            figures_written = true;
+            break;
+        }
+        stored = read_folded(storage).await?;
+    }
     Ok(StatsFold {
         today: today_n,
         online: folded.online,
