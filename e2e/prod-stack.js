@@ -443,7 +443,9 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
     children.push(child);
     return child;
   };
+  const timers = [];
   const stop = async () => {
+    for (const t of timers) clearInterval(t);
     for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
   };
@@ -509,6 +511,38 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
       fns.push(spawnLogged(`function-${name}`, binaries[name], [], fnEnv, pkg));
     }
     const fn = fns[0];
+
+    // EventBridge's schedules, sped up: a started function with a Schedule event in the
+    // template (the widgets' FoldSchedule) gets a Scheduled Event every
+    // E2E_SCHEDULE_SECONDS (default 2; once a minute on AWS).
+    const every = Number(process.env.E2E_SCHEDULE_SECONDS || 2) * 1000;
+    for (const [name, r] of Object.entries(template.Resources)) {
+      if (!ports.runtimes[name]) continue;
+      for (const [rule, e] of Object.entries(r.Properties.Events || {})) {
+        if (e.Type !== 'Schedule') continue;
+        let busy = false;
+        timers.push(setInterval(async () => {
+          if (busy) return;
+          busy = true;
+          const event = {
+            version: '0', id: `schedule-${Date.now()}`, 'detail-type': 'Scheduled Event', source: 'aws.events',
+            account: '000000000000', time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), region: REGION,
+            resources: [`arn:aws:events:${REGION}:000000000000:rule/${rule}`], detail: {},
+          };
+          try {
+            const invoked = await fetch(`http://127.0.0.1:${ports.runtimes[name]}/2015-03-31/functions/_/invocations`, {
+              method: 'POST', body: JSON.stringify(event), headers: { 'content-type': 'application/json' },
+            });
+            const answer = await invoked.json().catch(() => null);
+            if (!invoked.ok || !answer || answer.errorType) log(`schedule ${name} ${rule}: ${JSON.stringify(answer).slice(0, 500)}`);
+          } catch (err) {
+            log(`schedule ${name} ${rule}: ${err.message}`);
+          } finally {
+            busy = false;
+          }
+        }, every));
+      }
+    }
 
     const distribution = distributionFromTemplate(template, local);
     const edge = edgeServer({ distribution, ports, log, routes });

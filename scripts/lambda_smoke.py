@@ -232,9 +232,13 @@ def main():
         figures = json.loads(r.get("body") or "{}")
         check(r.get("statusCode") == 200 and figures.get("today") == 1 and figures.get("total") == 1,
               f"the widgets function counts a visit once ({r.get('statusCode')} {r.get('body')})")
+        # Its own schedule folds the visits into the figures a view reads.
+        r = invoke_widgets(schedule_event())
+        check(isinstance(r, dict) and (r.get("stats") or {}).get("Ok", {}).get("today") == 1,
+              f"the widgets function on its schedule folds the figures ({json.dumps(r)[:200]})")
         r = invoke_widgets(http_event("GET", "/api/stats"))
         check(r.get("statusCode") == 200 and json.loads(r.get("body") or "{}").get("today") == 1,
-              f"... and answers the figures ({r.get('statusCode')})")
+              f"... and answers the folded figures ({r.get('statusCode')} {r.get('body')})")
 
         for name, p in (("function", function), ("worker", worker), ("widgets", widgets)):
             check(p.poll() is None, f"the {name} is still running after every event")

@@ -48,7 +48,7 @@ trap 'kill $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$moto_port/" >/dev/null 2>&1 && break; sleep 0.2; done
 # The whole workspace, so that cargo reuses the build above (building one crate alone
 # would unify features differently and compile it again); only the web crate's storage
-# tests read MOTCUA_TEST_S3_ENDPOINT.
+# tests, and the widgets', read MOTCUA_TEST_S3_ENDPOINT.
 MOTCUA_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test --workspace --tests
 kill $moto_pid 2>/dev/null || true
 

@@ -69,6 +69,16 @@ pub async fn router(
         path,
         current: Mutex::new((stamp, state.clone(), web::router(state))),
     });
+    // The widgets' figures, folded on a timer as the schedule folds them on Lambda
+    // (`MOTCUA_WIDGETS_FOLD_INTERVAL` seconds, default 2), with the poll of the last
+    // good bundle. The task ends with the server's runtime.
+    if let Some(every) = widgets::fold::interval_from_env().map_err(anyhow::Error::msg)? {
+        let live = live.clone();
+        widgets::fold::spawn(every, move || {
+            let current = live.current.lock().unwrap_or_else(|e| e.into_inner());
+            current.1.widgets()
+        });
+    }
     let service = tower::service_fn(move |request: Request<Body>| {
         let router = live.router();
         // A request as it arrived, without what the outer route put in its extensions:

@@ -71,6 +71,14 @@ pub async fn run() -> anyhow::Result<()> {
     };
     let _outbox_worker =
         outbox::deliver::spawn_worker(state.storage().clone(), state.notifier().clone());
+    // The widgets' figures, folded on a timer as the schedule folds them on Lambda.
+    let _widgets_fold = match widgets::fold::interval_from_env().map_err(anyhow::Error::msg)? {
+        Some(every) => {
+            let widgets = state.widgets();
+            Some(widgets::fold::spawn(every, move || widgets.clone()))
+        }
+        None => None,
+    };
     tracing::info!("submit-fn: http://{local}/api/health");
     // With read timeouts (axum::serve has none): a slow client cannot hold a connection.
     local_http::serve(

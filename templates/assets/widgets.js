@@ -37,6 +37,13 @@
         var v = res.data[el.getAttribute('data-stat')];
         if (typeof v === 'number') el.textContent = number.format(v);
       });
+      // The figures are folded from the visits about once a minute; this visit is in them.
+      var asOf = stats.querySelector('.stats-as-of');
+      var t = res.data.as_of && new Date(res.data.as_of);
+      if (asOf && t && !isNaN(t)) {
+        asOf.textContent = 'Số liệu cập nhật lúc ' + t.toLocaleTimeString('vi-VN', { hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Ho_Chi_Minh' }) + '.';
+        asOf.hidden = false;
+      }
       stats.hidden = false;
     }).catch(function () {});
   }

@@ -351,23 +351,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
 
-    // The home page's widgets: a new visitor's hit, then the figures.
-    bench
-        .measure("home page: a new visitor's hit (statistics)", async {
-            bench
-                .post(
-                    "/api/stats",
-                    &json!({"sid": "0123456789abcdef0123456789abcdef"}),
-                )
-                .await
-                .0
-        })
-        .await;
-    bench
-        .measure("home page: the figures", async {
-            bench.get("/api/stats").await.0
-        })
-        .await;
+    // The home page's widgets (crates/widgets): hits, figures, the poll, one fold.
+    widgets_rows(&bench).await;
 
     // A delivery pass with notices waiting and no channel configured.
     for n in 0..20 {
@@ -398,4 +383,95 @@ async fn main() -> anyhow::Result<()> {
         .await;
     drop(store);
     Ok(())
+}
+
+/// The home page's widgets: a visitor's hit (new, returning), the figures, a poll view
+/// and vote, and one pass of the fold the schedule runs, with visits and votes waiting.
+/// The fixture site has no poll: the same bucket is given one here.
+async fn widgets_rows(bench: &Bench) {
+    let mut widgets = bench.state.widgets();
+    widgets.poll = Some(Arc::new(catalog::Poll {
+        id: "tim-thay-trang".into(),
+        question: "Làm thế nào bạn tìm thấy trang web này?".into(),
+        options: ["bang-tin", "can-bo", "nguoi-quen"]
+            .map(|v| catalog::Choice {
+                value: v.into(),
+                label: v.into(),
+            })
+            .into(),
+    }));
+    let app = widgets::router(widgets.clone());
+    let call = |method: &'static str, uri: &'static str, body: Option<Value>| {
+        let app = app.clone();
+        async move {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+                .expect("request");
+            app.oneshot(request).await.expect("router").status()
+        }
+    };
+    let fold = || async {
+        let report = widgets::fold::fold(&widgets, catalog::vn_time::now()).await;
+        match (&report.stats, &report.poll) {
+            (Ok(_), Some(Ok(_))) => StatusCode::OK,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    };
+    // A first fold (it makes the ledger), and 200 visitors and 30 voters waiting.
+    assert_eq!(fold().await, StatusCode::OK);
+    for n in 0..200 {
+        let sid = json!({ "sid": format!("bench-visitor-{n:06}") });
+        assert_eq!(call("POST", "/api/stats", Some(sid)).await, StatusCode::OK);
+    }
+    for n in 0..30 {
+        let vote = json!({ "voter": format!("bench-voter-{n:06}"), "option": "can-bo" });
+        assert_eq!(
+            call("POST", "/api/polls/tim-thay-trang", Some(vote)).await,
+            StatusCode::CREATED
+        );
+    }
+    bench
+        .measure(
+            "widgets: one fold, 200 visits and 30 votes since the last",
+            fold(),
+        )
+        .await;
+    let new = json!({"sid": "0123456789abcdef0123456789abcdef"});
+    bench
+        .measure(
+            "home page: a new visitor's hit (statistics)",
+            call("POST", "/api/stats", Some(new.clone())),
+        )
+        .await;
+    bench
+        .measure(
+            "home page: a returning visitor's hit",
+            call("POST", "/api/stats", Some(new)),
+        )
+        .await;
+    bench
+        .measure("home page: the figures", call("GET", "/api/stats", None))
+        .await;
+    bench
+        .measure(
+            "poll: a view (the results)",
+            call("GET", "/api/polls/tim-thay-trang", None),
+        )
+        .await;
+    let vote = json!({"voter": "0123456789abcdef-voter", "option": "bang-tin"});
+    bench
+        .measure(
+            "poll: a vote",
+            call("POST", "/api/polls/tim-thay-trang", Some(vote.clone())),
+        )
+        .await;
+    bench
+        .measure(
+            "poll: the same browser votes again (409)",
+            call("POST", "/api/polls/tim-thay-trang", Some(vote)),
+        )
+        .await;
 }

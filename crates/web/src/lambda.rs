@@ -3,7 +3,11 @@
 //! - the dossier function and the widgets function get HTTP requests (API Gateway's
 //!   HTTP API, payload 2.0), which go to their router ([`run_http`]);
 //! - the outbox worker gets the EventBridge schedule, typed ([`EventBridgeEvent`]), and
-//!   runs one outbox delivery pass and the console index's upkeep ([`scheduled`]).
+//!   runs one outbox delivery pass and the console index's upkeep ([`scheduled`]);
+//! - the widgets function gets both: HTTP requests, and its own schedule, on which it
+//!   folds the visitor statistics and the poll ([`run_widgets`]). An event is the
+//!   schedule's when it says so (`source` `aws.events`, `detail-type` `Scheduled
+//!   Event`); an HTTP API event has neither.
 //!
 //! lambda_http turns HTTP events into `http::Request`s, but it panics on a body marked
 //! base64 that does not decode; the event is therefore checked first, and such a request
@@ -32,6 +36,62 @@ pub async fn run_http(router: Router) -> Result<(), lambda_http::Error> {
         async move { handle_http(router, event).await }
     }))
     .await
+}
+
+/// Runs the widgets function: its HTTP routes, and one fold per scheduled event.
+pub async fn run_widgets(state: widgets::WidgetsState) -> Result<(), lambda_http::Error> {
+    let router = widgets::router(state.clone());
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (router, state) = (router.clone(), state.clone());
+        async move { handle_widgets(router, &state, event).await }
+    }))
+    .await
+}
+
+/// One event of the widgets function: the schedule's, a fold; any other, an HTTP
+/// request to `router`.
+pub async fn handle_widgets(
+    router: Router,
+    state: &widgets::WidgetsState,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_http::Error> {
+    if !is_schedule(&event.payload) {
+        return handle_http(router, event).await;
+    }
+    let event: EventBridgeEvent = serde_json::from_value(event.payload)?;
+    let report = widgets_scheduled(state, event).await?;
+    Ok(serde_json::to_value(report)?)
+}
+
+/// Is this event EventBridge's schedule (rather than an HTTP request)?
+pub fn is_schedule(event: &Value) -> bool {
+    event.get("source").and_then(Value::as_str) == Some("aws.events")
+        && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+}
+
+/// The widgets' schedule (infra/template.yaml, `FoldSchedule`): one fold. A part that
+/// failed is logged and left to the next minute's fold (all it writes is derived data
+/// or merged), so the invocation itself succeeds.
+pub async fn widgets_scheduled(
+    state: &widgets::WidgetsState,
+    event: EventBridgeEvent,
+) -> Result<widgets::fold::FoldReport, lambda_http::Error> {
+    if event.source != "aws.events" || event.detail_type != "Scheduled Event" {
+        return Err(NotTheSchedule {
+            event_source: event.source,
+            detail_type: event.detail_type,
+        }
+        .into());
+    }
+    let report = widgets::fold::fold(state, catalog::vn_time::now()).await;
+    if let Err(e) = &report.stats {
+        tracing::warn!("widgets fold (statistics): {e}");
+    }
+    if let Some(Err(e)) = &report.poll {
+        tracing::warn!("widgets fold (poll): {e}");
+    }
+    tracing::info!(?report, "widgets fold");
+    Ok(report)
 }
 
 /// One HTTP event: the event JSON in, the HTTP response as Lambda's JSON out.
@@ -76,9 +136,7 @@ pub enum Upkeep {
 
 /// Why an event is not the worker's.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "the outbox worker runs on the EventBridge schedule only, not on {event_source} / {detail_type}"
-)]
+#[error("this function's schedule is EventBridge's, not {event_source} / {detail_type}")]
 pub struct NotTheSchedule {
     pub event_source: String,
     pub detail_type: String,

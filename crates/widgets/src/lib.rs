@@ -4,31 +4,50 @@
 //! no personal data: the browser sends a random id it made itself (kept in
 //! sessionStorage for visits, localStorage for the poll), and only that id is stored.
 //!
-//! Counting stays exact under concurrency by writing only with conditions:
+//! In production every S3 request is a round trip of 20–40 ms, so the design counts
+//! requests: a page view makes **3, at once** (one round), a poll view **1**, a vote
+//! **5 in 3 rounds**. Counting is done by *folding*: a visit or a vote is an object
+//! written once, and a fold, once a minute on the function's schedule (every few
+//! seconds locally: [`fold`]), lists them and writes the figures pages read.
 //!
-//! - a visit is counted once per browser session and day: `stats/visits/{day}/{sid}`
-//!   written with `If-None-Match: *`; only the request that created it counts;
-//! - counters are small objects `stats/count/{period}/{shard}` holding a number, updated
-//!   by compare-and-swap: GET (number + ETag), PUT with `If-Match: <etag>` (or
-//!   `If-None-Match: *` when absent), again on 412/409. A visit increments one random
-//!   shard of each period (day, ISO week, month, year, total), so concurrent visits
-//!   rarely meet on one object, and a read sums the shards;
-//! - "online now" = distinct session ids seen in the last 5 minutes:
-//!   `stats/online/{yyyymmddHHMM}/{sid}` (If-None-Match), counted by listing 5 prefixes;
-//! - a vote is `polls/{id}/votes/{voter}` with `If-None-Match: *` (one per browser), then
-//!   a compare-and-swap increment of `polls/{id}/count/{option}/{shard}`.
+//! - **A visit** is `stats/visits/{day}/{sid}`, written with `If-None-Match: *`: one
+//!   object per browser session and Vietnamese day, however many views and retries, and
+//!   no two visitors ever write the same object. With it, at once, the minute's presence
+//!   marker `stats/online/{yyyymmddHHMM}/{sid}` (the same condition) and a read of
+//!   `stats/figures.json`.
+//! - **The fold** ([`stats::fold`]) counts today's visits by listing the day's prefix
+//!   (exact by construction), keeps closed days' counts in `stats/ledger.json` (written
+//!   by compare-and-swap, merged on conflict; a closed day is listed again until
+//!   [`stats::SETTLE`] after midnight, for hits that began before it), sums week, month,
+//!   year and total from the ledger and today, counts the distinct sessions with a
+//!   marker in the last [`ONLINE_MINUTES`], and writes the figures with `as_of` over the
+//!   version it read. Folds at once are harmless: the ledger merges (a day's count only
+//!   grows), the figures are derived.
+//! - **The answer to a view** is the folded figures with the periods that ended since
+//!   started from zero, plus the visitor's own visit and presence when the fold has not
+//!   seen them yet: the fold writes short tags of the sessions it counted
+//!   ([`tags`]), so the function knows, without a request more. So each figure is exact
+//!   as of `as_of` (at most about a minute old in production, plus a fold's time; a few
+//!   seconds locally), and the visitor's own view is in it.
+//! - **A vote** is `polls/{id}/votes/{voter}` (`If-None-Match: *`, one per browser,
+//!   holding the option), then its tally `polls/{id}/tally/{option}/{voter}` (the
+//!   same), with the tallies listed at the same time: the vote answers exact results
+//!   and writes them to `polls/{id}/results.json`, which a poll view reads (1 request).
+//!   The scheduled fold writes the tally of a vote whose request stopped halfway.
 //!
-//! And exact when the store fails halfway: a visit's or a vote's marker says which shard
-//! it counts in and stays *pending* until every counter has it; a counter keeps short
-//! hashes of the last ids it counted. A retry (the page's, or the voter's second click)
-//! that finds its marker pending finishes the count, and a counter that already holds
-//! the id is not incremented again.
+//! And exact when the store fails halfway: every write is a create-once object whose
+//! key is the thing counted, so a retry (the page's, or the voter's second click) makes
+//! what is missing and finds what is there; a voter who retries keeps the first choice.
+//!
+//! The first fold on a bucket that has the sharded counters of before (`stats/count/`)
+//! carries their week, month, year and total into the ledger, once.
 //!
 //! Days, weeks, months and years are Vietnam's (UTC+7).
 
-mod counter;
+pub mod fold;
 pub mod poll;
 pub mod stats;
+pub mod tags;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -37,7 +56,6 @@ use axum::routing::get;
 use serde::Serialize;
 use store::Storage;
 
-pub use counter::{SHARDS, increment};
 pub use stats::{ONLINE_MINUTES, periods};
 
 /// What the widgets need: the bucket, and the poll the site asks (from the function

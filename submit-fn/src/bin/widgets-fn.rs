@@ -1,7 +1,8 @@
 //! `widgets-fn`: the home page's visitor statistics and poll as a function of their own
 //! (infra/template.yaml, `WidgetsFunction`, with its own concurrency and throttle), so
-//! a spike of home-page views never throttles submissions. Locally the `submit-fn`
-//! server answers the same routes.
+//! a spike of home-page views never throttles submissions. Its EventBridge schedule
+//! (`FoldSchedule`, once a minute) invokes it too, to fold the figures. Locally the
+//! `submit-fn` server answers the same routes and folds on a timer.
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -13,7 +14,7 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let result = match submit_fn::widgets_state().await {
-        Ok(state) => web::lambda::run_http(widgets::router(state))
+        Ok(state) => web::lambda::run_widgets(state)
             .await
             .map_err(|e| anyhow::anyhow!("{e}")),
         Err(e) => Err(e),
