@@ -43,7 +43,7 @@
   var INPUTS = {
     "receive": "<label>Ngày hẹn trả <input type=\"date\" name=\"appointment\" required></label>",
     "request-papers": "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>",
-    "hand-over": "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label>",
+    "hand-over": "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label> <label><input type=\"radio\" name=\"method\" value=\"online\"> Bản điện tử</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label><label>Tệp kết quả (khi trả bản điện tử: PDF, JPG hoặc PNG, tối đa 4 MB) <input type=\"file\" name=\"result_file\" accept=\".pdf,.jpg,.jpeg,.png\"></label>",
     "refuse": "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>",
     "record-payment": "<label>Số tiền đã nhận (đồng) <input name=\"amount\" inputmode=\"numeric\" required></label><fieldset><legend>Cách nộp</legend><label><input type=\"radio\" name=\"payment_method\" value=\"transfer\" checked> Chuyển khoản (đã thấy tiền vào tài khoản)</label> <label><input type=\"radio\" name=\"payment_method\" value=\"cash\"> Tiền mặt</label></fieldset><label>Mã giao dịch trên sao kê (khi chuyển khoản) <input name=\"reference\" spellcheck=\"false\"></label>"
   };
@@ -100,8 +100,18 @@
     } else if (f.classList.contains("cb-action")) {
       ev.preventDefault();
       var body = { action: f.dataset.action, expected_seq: Number(f.dataset.seq) };
-      new FormData(f).forEach(function (v, k) { body[k] = v; });
-      call("POST", "/dossiers/" + encodeURIComponent(f.dataset.code) + "/actions", body)
+      var file = null;
+      new FormData(f).forEach(function (v, k) {
+        if (typeof v === "string") { body[k] = v; } else if (v.size) { file = v; }
+      });
+      // The result file goes as base64 in the JSON, read only when one is chosen.
+      var ready = file && body.method === "online" ? new Promise(function (ok, fail) {
+        var reader = new FileReader();
+        reader.onload = function () { body.result_file = { name: file.name, data: String(reader.result).split(",")[1] || "" }; ok(); };
+        reader.onerror = function () { fail(new Error("Không đọc được tệp kết quả; hãy chọn lại.")); };
+        reader.readAsDataURL(file);
+      }) : Promise.resolve();
+      ready.then(function () { return call("POST", "/dossiers/" + encodeURIComponent(f.dataset.code) + "/actions", body); })
         .then(function (r) { say("Đã ghi: " + r.status_label); open(f.dataset.code); list(); outbox(); })
         .catch(function (e) { say(e.message, true); });
     }

@@ -106,7 +106,7 @@ fn slugs_are_the_urls_the_bodies_link_to() {
 }
 
 #[test]
-fn trich_luc_is_level_4_with_post_and_a_fee() {
+fn trich_luc_is_level_4_with_post_online_and_a_fee() {
     let c = content();
     let p = c.procedure("2.000635").expect("trích lục");
     assert_eq!(p.level, 4);
@@ -118,7 +118,22 @@ fn trich_luc_is_level_4_with_post_and_a_fee() {
     let how = form.field("nhan_ket_qua").expect("nhan_ket_qua");
     assert_eq!(how.kind, FieldType::Radio);
     let values: Vec<&str> = how.options.iter().map(|o| o.value.as_str()).collect();
-    assert_eq!(values, ["tai_xa", "buu_dien"]);
+    assert_eq!(values, ["tai_xa", "buu_dien", "ban_dien_tu"]);
+    // Each option means a way the procedure offers, and the fee follows the copies.
+    let choice = p.delivery_field.as_ref().expect("delivery_field");
+    for (way, value) in [
+        (Delivery::Desk, "tai_xa"),
+        (Delivery::Post, "buu_dien"),
+        (Delivery::Online, "ban_dien_tu"),
+    ] {
+        assert!(p.delivery.contains(&way));
+        assert_eq!(choice.option(way), Some(value));
+    }
+    assert_eq!(p.fee.copies_field.as_deref(), Some("so_ban_sao"));
+    assert!(
+        c.site.bank.is_some(),
+        "the sample commune shows how to pay by VietQR"
+    );
     let address = form.field("dia_chi_nhan").expect("dia_chi_nhan");
     assert_eq!(address.kind, FieldType::Address);
     let cond = address.required_if.as_ref().expect("required_if");

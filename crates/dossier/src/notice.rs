@@ -146,6 +146,11 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
                 format!("Hồ sơ của Ông/Bà đã có kết quả. {how}"),
             )
         }
+        Status::Returned if e.delivery.as_deref() == Some("online") => (
+            format!("Hồ sơ {} – kết quả bản điện tử", m.code),
+            format!("{short_site}: ket qua ho so {} da co ban dien tu, tai ve tai: {url}", m.code),
+            "Bản điện tử của kết quả giải quyết hồ sơ đã có trên trang tra cứu hồ sơ (đường dẫn bên dưới): Ông/Bà tải về, không cần đến xã. Đường dẫn tải chỉ dùng được khi có mã tra cứu; xin đừng chia sẻ cho người khác.".into(),
+        ),
         Status::Returned => (
             format!("Hồ sơ {} đã trả kết quả", m.code),
             format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),

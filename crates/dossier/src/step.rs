@@ -37,6 +37,10 @@ pub struct StepRequest {
     pub reason: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// hand-over online: the result file, its bytes in base64 (the web layer checks
+    /// and stores it).
+    #[serde(default)]
+    pub result_file: Option<ResultFile>,
     /// record-payment: the amount received, in đồng ("49.000" or "49000").
     #[serde(default)]
     pub amount: Option<String>,
@@ -46,6 +50,14 @@ pub struct StepRequest {
     /// record-payment: the bank's transaction reference (a transfer).
     #[serde(default)]
     pub reference: Option<String>,
+}
+
+/// A result file the officer sends with a hand-over online.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultFile {
+    pub name: String,
+    /// The file's bytes, base64.
+    pub data: String,
 }
 
 /// What a step needs to know of the dossier besides its events.
@@ -249,9 +261,26 @@ pub fn take(
                     "Đã trả kết quả tại Trung tâm Phục vụ hành chính công xã.".into()
                 }));
             }
+            Some("online") => {
+                if facts.delivery != Some(Delivery::Online) {
+                    return Err(invalid(
+                        "Công dân không chọn nhận bản điện tử: hãy trả kết quả tại quầy hoặc qua bưu điện.",
+                    ));
+                }
+                if req.result_file.is_none() {
+                    return Err(invalid(
+                        "Vui lòng chọn tệp kết quả (bản quét có chữ ký, dấu hoặc bản điện tử) để gửi cho công dân.",
+                    ));
+                }
+                event.status = Status::Returned;
+                event.delivery = Some("online".into());
+                event.note = Some(note.unwrap_or_else(|| {
+                    "Đã gửi bản điện tử của kết quả: Ông/Bà tải về trên trang tra cứu hồ sơ.".into()
+                }));
+            }
             Some(_) => {
                 return Err(invalid(
-                    "Cách trả kết quả phải là tại quầy hoặc qua bưu điện.",
+                    "Cách trả kết quả phải là tại quầy, qua bưu điện hoặc bản điện tử.",
                 ));
             }
         },

@@ -64,6 +64,8 @@ pub struct TrackView {
     pub transfer: Option<crate::payment::Transfer>,
     /// Where the fee stands ("Chờ nộp phí", "Đã nộp phí").
     pub payment_label: Option<String>,
+    /// The result files sent online, by their number in the download link.
+    pub result_files: Vec<ResultLink>,
     pub history: Vec<Event>,
 }
 
@@ -71,6 +73,22 @@ pub struct TrackView {
 pub struct ProcedureBrief {
     pub code: String,
     pub title: String,
+}
+
+/// A result file on the tracking page: its number in the download link.
+#[derive(Debug, Serialize)]
+pub struct ResultLink {
+    pub n: usize,
+    pub name: String,
+    pub size_kb: u64,
+}
+
+/// The files of the result handed over online, in order.
+pub fn result_files(events: &[Event]) -> impl Iterator<Item = &crate::Attachment> {
+    events
+        .iter()
+        .filter(|e| e.status == Status::Returned && e.delivery.as_deref() == Some("online"))
+        .flat_map(|e| &e.files)
 }
 
 /// The citizen's view of dossier `manifest` with its `events`; `bank` is the
@@ -117,6 +135,14 @@ pub fn track_view(
             .filter(|p| !p.settled())
             .and_then(|_| crate::payment::transfer(bank, manifest)),
         payment_label: payment.map(|p| p.label().to_owned()),
+        result_files: result_files(&history)
+            .enumerate()
+            .map(|(n, a)| ResultLink {
+                n,
+                name: a.name.clone(),
+                size_kb: a.size.div_ceil(1024),
+            })
+            .collect(),
         history,
     }
 }

@@ -241,15 +241,23 @@ struct TrackPage<'a> {
     shell: &'a Shell,
     t: &'a TrackView,
     supplement_token: Option<&'a str>,
+    /// The tracking token, for the result's download links.
+    token: &'a str,
     page_script: &'static str,
 }
 
 /// `supplement_token`: the tracking token, given while the dossier waits for papers; the
 /// page then has a plain form (no JavaScript needed) to send them.
-pub fn track_page(shell: &Shell, t: &TrackView, supplement_token: Option<&str>) -> String {
+pub fn track_page(
+    shell: &Shell,
+    t: &TrackView,
+    token: &str,
+    supplement_token: Option<&str>,
+) -> String {
     render(&TrackPage {
         shell,
         t,
+        token,
         supplement_token,
         page_script: PAGE_SCRIPT,
     })

@@ -617,6 +617,146 @@ async fn the_desk_records_a_payment_and_the_citizen_sees_it_paid() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
 
+/// A result sent online: only to a citizen who chose it, with a checked file; the
+/// notice says so and never asks the citizen to come; the tracking page links the file
+/// through a short-lived presigned URL that only the tracking token opens.
+#[tokio::test]
+async fn a_result_sent_online_is_downloaded_from_the_tracking_page() {
+    use base64::Engine as _;
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let mut values = trich_luc_values();
+    values["nhan_ket_qua"] = json!("ban_dien_tu");
+    let a = h
+        .post_json(
+            "/api/dossiers",
+            &json!({"procedure": "2.000635", "idempotency_key": "online-result-1",
+                "altcha": h.altcha().await, "values": values}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let receipt = a.json()["receipt"].clone();
+    let code = receipt["code"].as_str().unwrap().to_owned();
+    let token = receipt["tracking_token"].as_str().unwrap().to_owned();
+    assert!(
+        receipt["result_collection"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nhận bản điện tử"),
+        "{receipt}"
+    );
+    let s = login(&h, "lan").await;
+    let step = |body: Value| {
+        let s = &s;
+        let h = &h;
+        let uri = format!("/api/admin/dossiers/{code}/actions");
+        async move { s.post(h, &uri, &body).await }
+    };
+    assert_eq!(
+        step(json!({"action": "result-ready", "expected_seq": 1}))
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not before it is received"
+    );
+    let r = step(json!({"action": "receive", "expected_seq": 1})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = step(json!({"action": "result-ready", "expected_seq": 2})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Without a file, or with something that is no PDF: refused, nothing written.
+    let r = step(json!({"action": "hand-over", "expected_seq": 3, "method": "online"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("tệp kết quả"), "{}", r.text());
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let r = step(
+        json!({"action": "hand-over", "expected_seq": 3, "method": "online",
+        "result_file": {"name": "ket-qua.pdf", "data": b64(b"<html>not a pdf</html>")}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = step(
+        json!({"action": "hand-over", "expected_seq": 3, "method": "online",
+        "result_file": {"name": "Trích lục khai sinh.pdf", "data": b64(PDF)}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "returned");
+
+    // The notice tells the citizen to download it, not to come.
+    let notice = h
+        .storage()
+        .list("outbox/")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.ends_with("-000004.json") || k.contains("000004"))
+        .expect("the hand-over's notice");
+    let notice =
+        String::from_utf8(h.storage().get(&notice).await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(
+        notice.contains("ban dien tu") && !notice.contains("den Bo phan"),
+        "{notice}"
+    );
+
+    // The tracking page links the file; the link redirects to a presigned GET.
+    let page = h
+        .get(&format!("/api/track?code={code}&token={token}"))
+        .await
+        .text();
+    assert!(
+        page.contains("Kết quả bản điện tử") && page.contains("Tải Trích lục khai sinh.pdf"),
+        "{page}"
+    );
+    let got = h
+        .get(&format!("/api/dossiers/{code}/result?token={token}&n=0"))
+        .await;
+    assert_eq!(got.status, StatusCode::SEE_OTHER);
+    let url = got.headers["location"].to_str().unwrap();
+    assert!(
+        url.contains("X-Amz-Signature=") && url.contains("/result/"),
+        "{url}"
+    );
+    let bucket_key = url.split('?').next().unwrap();
+    let key = &bucket_key[bucket_key.find("dossiers/").unwrap()..];
+    assert_eq!(h.storage().get(key).await.unwrap().unwrap().as_ref(), PDF);
+    // Without the token: the same answer as an unknown code.
+    let other = h
+        .get(&format!("/api/dossiers/{code}/result?token=sai-ma&n=0"))
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+    // A citizen who chose post is never sent the result online.
+    let (post_code, _) = h.submit_trich_luc("online-refused-1").await;
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{post_code}/actions"),
+            &json!({"action": "receive", "expected_seq": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    s.post(
+        &h,
+        &format!("/api/admin/dossiers/{post_code}/actions"),
+        &json!({"action": "result-ready", "expected_seq": 2}),
+    )
+    .await;
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{post_code}/actions"),
+            &json!({"action": "hand-over", "expected_seq": 3, "method": "online",
+                "result_file": {"name": "kq.pdf", "data": b64(PDF)}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("không chọn nhận bản điện tử"),
+        "{}",
+        r.text()
+    );
+}
+
 #[tokio::test]
 async fn failed_logins_lock_the_account() {
     let h = harness().await;

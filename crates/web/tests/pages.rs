@@ -155,6 +155,7 @@ fn track_view() -> TrackView {
         fee: None,
         transfer: None,
         payment_label: None,
+        result_files: Vec::new(),
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
             accepted,
@@ -362,16 +363,19 @@ fn tracking() {
     let content = content();
     let shell = shell(&content);
     let view = track_view();
-    insta::assert_snapshot!("track", track_page(&shell, &view, None));
+    insta::assert_snapshot!("track", track_page(&shell, &view, "abc", None));
     insta::assert_snapshot!(
         "track_with_supplement",
-        track_page(&shell, &view, Some("tok_<&>\"'"))
+        track_page(&shell, &view, "tok_<&>\"'", Some("tok_<&>\"'"))
     );
     let mut quiet = track_view();
     quiet.code = "T00.01.01-250430-0008 <&>\"".into();
     quiet.status_label = "Nhãn <riêng> & 'khác'".into();
     quiet.history.clear();
-    insta::assert_snapshot!("track_no_history", track_page(&shell, &quiet, Some("abc")));
+    insta::assert_snapshot!(
+        "track_no_history",
+        track_page(&shell, &quiet, "abc", Some("abc"))
+    );
 }
 
 #[test]

@@ -7,16 +7,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use catalog::FileKind;
+use catalog::validate::{display_name, safe_file_name};
 use dossier::status::{ActionOffer, offers};
 use dossier::step::{self, CONFLICT, Officer, StepRefused, StepRequest};
-use dossier::{Event, Manifest, RETRY_MESSAGE, Status, summarize};
+use dossier::{Attachment, Event, Manifest, RETRY_MESSAGE, Status, summarize};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::auth::Session;
 use crate::respond::message;
 use crate::state::AppState;
-use store::dossiers::read_dossier;
+use store::dossiers::{read_dossier, stored_prefix};
 
 /// What the console gets back after a step.
 #[derive(Serialize)]
@@ -65,7 +68,7 @@ pub async fn apply(
         login: &session.login,
         name: &session.name,
     };
-    let event = match step::take(
+    let mut event = match step::take(
         req,
         &events,
         officer,
@@ -81,6 +84,12 @@ pub async fn apply(
         }
     };
     let next = seq + 1;
+    if event.delivery.as_deref() == Some("online") {
+        match store_result(state, &manifest, req, next).await? {
+            Ok(file) => event.files.push(file),
+            Err(text) => return Ok(message(StatusCode::UNPROCESSABLE_ENTITY, &text)),
+        }
+    }
     if !append_event(state, &manifest, &event, next, now).await? {
         return Ok(message(StatusCode::CONFLICT, CONFLICT));
     }
@@ -97,6 +106,65 @@ pub async fn apply(
         seq: summary.seq,
     })
     .into_response())
+}
+
+/// The most a step's JSON may weigh: a result file of [`MAX_RESULT_BYTES`] in base64,
+/// and room for the rest. Within Lambda's 6 MB request.
+pub const MAX_ACTION_BODY: usize = 5_600_000;
+/// The largest result file sent online.
+pub const MAX_RESULT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Checks the result file of a hand-over online (a PDF or a picture, whole-file checked
+/// as the citizens' own files are) and stores it under the dossier's `result/`, named
+/// by the step's number. `Ok(Err(text))`: the officer's file is refused.
+async fn store_result(
+    state: &AppState,
+    manifest: &Manifest,
+    req: &StepRequest,
+    seq: u32,
+) -> Result<Result<Attachment, String>, store::StorageError> {
+    use base64::Engine as _;
+    let Some(file) = &req.result_file else {
+        return Ok(Err("Vui lòng chọn tệp kết quả.".into()));
+    };
+    let name = display_name(&file.name);
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(file.data.trim()) else {
+        return Ok(Err(format!(
+            "Không đọc được tệp \"{name}\". Vui lòng chọn lại."
+        )));
+    };
+    if bytes.is_empty() || bytes.len() > MAX_RESULT_BYTES {
+        return Ok(Err(format!(
+            "Tệp \"{name}\" phải có nội dung và không quá 4 MB; hãy quét ở độ phân giải thấp hơn hoặc nén PDF."
+        )));
+    }
+    let Some(kind) = FileKind::sniff(&bytes[..bytes.len().min(32)]) else {
+        return Ok(Err(format!(
+            "Tệp \"{name}\" không phải PDF hoặc ảnh JPG/PNG."
+        )));
+    };
+    if let Err(refused) = catalog::inspect::inspect(kind, &bytes) {
+        return Ok(Err(refused.message(&name, kind)));
+    }
+    let key = format!(
+        "{}result/{seq:03}-{}",
+        stored_prefix(&manifest.code)?,
+        safe_file_name(&file.name, kind)
+    );
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as u64;
+    state
+        .storage()
+        .put(&key, Bytes::from(bytes), kind.mime())
+        .await?;
+    Ok(Ok(Attachment {
+        field: "ket_qua".into(),
+        name,
+        key,
+        size,
+        sha256,
+        kind: kind.mime().to_owned(),
+    }))
 }
 
 /// Writes the step's notice, then event `seq` (false if that number is taken), then

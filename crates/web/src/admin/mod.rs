@@ -49,7 +49,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{code}", get(detail))
         .route("/dossiers/{code}/attachment", get(attachment))
         .route("/dossiers/{code}/receipt", get(desk_receipt::receipt))
-        .route("/dossiers/{code}/actions", post(actions::act))
+        .route(
+            "/dossiers/{code}/actions",
+            // A hand-over online carries the result file, base64 in the JSON.
+            post(actions::act).layer(axum::extract::DefaultBodyLimit::max(
+                actions::MAX_ACTION_BODY,
+            )),
+        )
         .route("/outbox", get(outbox_panel::outbox))
         .route("/outbox/deliver", post(outbox_panel::deliver))
         .fallback(|| async {

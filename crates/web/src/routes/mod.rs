@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             post(form::post_form).layer(DefaultBodyLimit::max(form_limit)),
         )
         .route("/dossiers/{code}", get(track::track_json))
+        .route("/dossiers/{code}/result", get(track::result_file))
         .route("/track", get(track::track_html))
         // Served by a function of their own in production (infra/template.yaml); here
         // too, so that one local server runs the whole site.

@@ -89,7 +89,10 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     match lookup(&state, code, token).await {
         Ok(Some(view)) => {
             let supplement = view.status.awaits_papers().then(|| token.trim());
-            html(StatusCode::OK, track_page(shell, &view, supplement))
+            html(
+                StatusCode::OK,
+                track_page(shell, &view, token.trim(), supplement),
+            )
         }
         Ok(None) => html(
             StatusCode::NOT_FOUND,
@@ -104,5 +107,50 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
                 None,
             ),
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResultQuery {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    n: usize,
+}
+
+/// How long the link to a result file works: long enough to start a download on a slow
+/// phone, short enough that a link copied from the address bar soon stops working.
+pub const RESULT_URL_SECS: u64 = 300;
+
+/// `GET /api/dossiers/{code}/result?token=&n=`: the `n`-th file of the result handed
+/// over online, through a presigned link (303) valid [`RESULT_URL_SECS`]. The tracking
+/// token proves it is the citizen's; without it, the same answer as an unknown code.
+pub async fn result_file(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<ResultQuery>,
+) -> Response {
+    let view = match lookup(&state, &code, q.token.as_deref().unwrap_or("")).await {
+        Ok(Some(view)) => view,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
+    let Some(file) = dossier::tracking::result_files(&view.history).nth(q.n) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Hồ sơ này chưa có kết quả bản điện tử để tải về.",
+        );
+    };
+    let ttl = std::time::Duration::from_secs(RESULT_URL_SECS);
+    match state.storage().presign_get(&file.key, ttl).await {
+        Ok(url) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, url.as_str()),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+        )
+            .into_response(),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     }
 }
