@@ -52,6 +52,30 @@ pub struct StepRequest {
     pub reference: Option<String>,
 }
 
+/// A fee paid through a payment gateway, as the gateway confirmed it: the dossier stays
+/// where it was (`events` are its events so far). `reference` names the gateway and its
+/// attempt, so that the same confirmation found again changes nothing.
+pub fn gateway_payment(
+    events: &[Event],
+    at: OffsetDateTime,
+    amount: u64,
+    gateway: &str,
+    reference: String,
+) -> Event {
+    let mut event = Event::new(format_time(at), current_status(events));
+    event.label = format!(
+        "Đã nộp phí {} ({} {gateway})",
+        catalog::fee::dong(amount),
+        PaymentMethod::Gateway.label()
+    );
+    event.payment = Some(Payment {
+        amount,
+        method: PaymentMethod::Gateway,
+        reference: Some(reference),
+    });
+    event
+}
+
 /// A result file the officer sends with a hand-over online.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResultFile {

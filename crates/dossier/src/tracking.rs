@@ -64,6 +64,8 @@ pub struct TrackView {
     pub transfer: Option<crate::payment::Transfer>,
     /// Where the fee stands ("Chờ nộp phí", "Đã nộp phí").
     pub payment_label: Option<String>,
+    /// What is still to pay, in đồng (0: nothing).
+    pub due_now: u64,
     /// The result files sent online, by their number in the download link.
     pub result_files: Vec<ResultLink>,
     pub history: Vec<Event>,
@@ -135,6 +137,7 @@ pub fn track_view(
             .filter(|p| !p.settled())
             .and_then(|_| crate::payment::transfer(bank, manifest)),
         payment_label: payment.map(|p| p.label().to_owned()),
+        due_now: crate::payment::due(manifest).saturating_sub(crate::payment::paid(&history)),
         result_files: result_files(&history)
             .enumerate()
             .map(|(n, a)| ResultLink {

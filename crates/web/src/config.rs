@@ -51,6 +51,9 @@ pub struct Config {
     /// (`MOTCUA_DOSSIERS_PER_SOURCE_PER_DAY`), so that no one source can use up the
     /// day's 9,999 codes.
     pub dossiers_per_source_per_day: u32,
+    /// VNPAY (`MOTCUA_VNPAY_TMN_CODE`, `MOTCUA_VNPAY_HASH_SECRET`, `MOTCUA_VNPAY_URL`,
+    /// default its sandbox); none: no gateway, fees are paid by transfer or in cash.
+    pub vnpay: Option<crate::gateway::vnpay::Vnpay>,
 }
 
 impl std::fmt::Debug for Config {
@@ -140,6 +143,7 @@ impl Config {
             },
             origin_secret: None,
             dossiers_per_source_per_day: DEFAULT_DOSSIERS_PER_SOURCE_PER_DAY.into(),
+            vnpay: None,
         }
     }
 
@@ -283,6 +287,24 @@ impl Config {
                 s.chars().count()
             ));
         }
+        let vnpay = match (
+            get("MOTCUA_VNPAY_TMN_CODE"),
+            get("MOTCUA_VNPAY_HASH_SECRET"),
+        ) {
+            (Some(tmn_code), Some(hash_secret)) => Some(crate::gateway::vnpay::Vnpay {
+                tmn_code,
+                hash_secret,
+                pay_url: get("MOTCUA_VNPAY_URL")
+                    .unwrap_or_else(|| crate::gateway::vnpay::SANDBOX_URL.to_owned()),
+            }),
+            (None, None) => None,
+            _ => {
+                problems.push(
+                    "VNPAY cần cả MOTCUA_VNPAY_TMN_CODE và MOTCUA_VNPAY_HASH_SECRET (mã website và chuỗi bí mật VNPAY cấp); thiếu một trong hai".into(),
+                );
+                None
+            }
+        };
         let mut notify = outbox::NotifyConfig::from_lookup(&get, &mut problems);
         // Recipients are counted under a keyed hash: the signing key, never stored.
         notify.recipient_key = signing_key.clone();
@@ -308,6 +330,7 @@ impl Config {
             notify,
             origin_secret: origin_secret.map(String::into_bytes),
             dossiers_per_source_per_day,
+            vnpay,
         })
     }
 }

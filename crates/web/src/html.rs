@@ -241,8 +241,10 @@ struct TrackPage<'a> {
     shell: &'a Shell,
     t: &'a TrackView,
     supplement_token: Option<&'a str>,
-    /// The tracking token, for the result's download links.
+    /// The tracking token, for the result's download links and the gateway's button.
     token: &'a str,
+    /// The payment gateway's name, when the commune has one.
+    gateway: Option<&'a str>,
     page_script: &'static str,
 }
 
@@ -253,11 +255,13 @@ pub fn track_page(
     t: &TrackView,
     token: &str,
     supplement_token: Option<&str>,
+    gateway: Option<&str>,
 ) -> String {
     render(&TrackPage {
         shell,
         t,
         token,
+        gateway,
         supplement_token,
         page_script: PAGE_SCRIPT,
     })

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod captcha;
 pub mod config;
 pub mod gate;
+pub mod gateway;
 pub mod html;
 pub mod intake;
 pub mod lambda;

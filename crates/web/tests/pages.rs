@@ -155,6 +155,7 @@ fn track_view() -> TrackView {
         fee: None,
         transfer: None,
         payment_label: None,
+        due_now: 0,
         result_files: Vec::new(),
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
@@ -363,10 +364,10 @@ fn tracking() {
     let content = content();
     let shell = shell(&content);
     let view = track_view();
-    insta::assert_snapshot!("track", track_page(&shell, &view, "abc", None));
+    insta::assert_snapshot!("track", track_page(&shell, &view, "abc", None, None));
     insta::assert_snapshot!(
         "track_with_supplement",
-        track_page(&shell, &view, "tok_<&>\"'", Some("tok_<&>\"'"))
+        track_page(&shell, &view, "tok_<&>\"'", Some("tok_<&>\"'"), None)
     );
     let mut quiet = track_view();
     quiet.code = "T00.01.01-250430-0008 <&>\"".into();
@@ -374,7 +375,7 @@ fn tracking() {
     quiet.history.clear();
     insta::assert_snapshot!(
         "track_no_history",
-        track_page(&shell, &quiet, "abc", Some("abc"))
+        track_page(&shell, &quiet, "abc", Some("abc"), None)
     );
 }
 

@@ -3,6 +3,7 @@
 mod door;
 pub mod form;
 pub mod json;
+pub mod payments;
 pub mod supplement;
 pub mod track;
 
@@ -45,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/dossiers/{code}", get(track::track_json))
         .route("/dossiers/{code}/result", get(track::result_file))
+        .route("/dossiers/{code}/pay", post(payments::pay))
+        .route("/payments/vnpay/ipn", get(payments::vnpay_ipn))
+        .route("/payments/vnpay/return", get(payments::vnpay_return))
         .route("/track", get(track::track_html))
         // Served by a function of their own in production (infra/template.yaml); here
         // too, so that one local server runs the whole site.

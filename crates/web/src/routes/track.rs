@@ -91,7 +91,16 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
             let supplement = view.status.awaits_papers().then(|| token.trim());
             html(
                 StatusCode::OK,
-                track_page(shell, &view, token.trim(), supplement),
+                track_page(
+                    shell,
+                    &view,
+                    token.trim(),
+                    supplement,
+                    state.config().vnpay.as_ref().map(|g| {
+                        use crate::gateway::Gateway as _;
+                        g.name()
+                    }),
+                ),
             )
         }
         Ok(None) => html(
