@@ -26,10 +26,11 @@
 //! outlives the window in which its record could be sent, and a record whose marker is
 //! gone is never sent again.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::join_all;
 use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -37,7 +38,7 @@ use time::OffsetDateTime;
 use crate::{Notifier, OutboxRecord};
 use catalog::vn_time::{format_time, parse_time};
 use dossier::{Status, dossier_prefix};
-use store::{Storage, StorageResult};
+use store::{Storage, StorageError, StorageResult};
 
 /// How long after its `created_at` a record whose event (or manifest) is not there is
 /// taken as void: far longer than a step or a submission takes (a Lambda call ends
@@ -276,6 +277,8 @@ fn in_turn(waiting: &[(String, String)], now: OffsetDateTime) -> Vec<&(String, S
 struct Due {
     id: String,
     key: String,
+    /// `outbox-sent/{id}`
+    final_key: String,
     record: OutboxRecord,
     want_sms: bool,
     want_email: bool,
@@ -328,6 +331,7 @@ pub async fn deliver_due(
     let read = read.into_iter().collect::<StorageResult<Vec<_>>>()?;
     let sent = &outbox.sent;
     let mut batch = Vec::new();
+    let mut settle = Vec::new();
     for r in read.into_iter().flatten() {
         match r.verdict {
             Verdict::Expired => report.expired += 1,
@@ -342,6 +346,13 @@ pub async fn deliver_due(
                 if (want_sms && sms_gateway.is_none()) || (want_email && mailer.is_none()) {
                     report.not_configured += 1;
                 }
+                if !want_sms && !want_email {
+                    // Each channel went through (or was withheld) but the final marker
+                    // was not written (the store failed beside the channels' markers):
+                    // it says only what they say.
+                    settle.push(format!("outbox-sent/{id}"));
+                    continue;
+                }
                 let can_sms = want_sms && sms_gateway.is_some();
                 let can_email = want_email && mailer.is_some();
                 if !can_sms && !can_email {
@@ -352,6 +363,7 @@ pub async fn deliver_due(
                     continue;
                 }
                 batch.push(Due {
+                    final_key: format!("outbox-sent/{}", r.id),
                     id: r.id,
                     key: r.key,
                     record: r.record,
@@ -363,13 +375,72 @@ pub async fn deliver_due(
             }
         }
     }
-    let sends = tokio::sync::Semaphore::new(SENDS_AT_ONCE);
-    let chains: Vec<_> = batch
-        .into_iter()
-        .map(|due| deliver_one(storage, notifier, due, now, &sends))
-        .collect();
     let mut first_error = None;
-    for outcome in futures_util::future::join_all(chains).await {
+    // The batch side by side, in steps: first every notice's lease (and the final
+    // markers of notices found settled).
+    let slot = now.unix_timestamp() / 300;
+    let leases: Vec<_> = batch
+        .iter()
+        .map(|due| {
+            let lease = format!("outbox-lease/{}/{}-{slot}", due.id, due.record.attempts);
+            async move {
+                storage
+                    .put_if_absent(&lease, marker(format_time(now)), "text/plain")
+                    .await
+            }
+        })
+        .collect();
+    let settled: Vec<_> = settle
+        .iter()
+        .map(|key| storage.put_if_absent(key, marker(format_time(now)), "text/plain"))
+        .collect();
+    let (leases, settled) = tokio::join!(join_all(leases), join_all(settled));
+    if let Some(Err(e)) = settled.into_iter().find(Result::is_err) {
+        first_error.get_or_insert(e);
+    }
+    let mut leased = Vec::new();
+    for (due, lease) in batch.into_iter().zip(leases) {
+        match lease {
+            Ok(true) => leased.push(due),
+            // Another worker has this attempt.
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    // Holding them: each notice's markers listed again, since the pass's listing may be
+    // older than another worker's send under an earlier slot's lease; beside them the
+    // day's allowances of the "received" notices' recipients (one compare-and-swap per
+    // recipient for the whole batch, which counts a notice once however often asked).
+    let relists: Vec<_> = leased
+        .iter()
+        .map(|due| storage.list_after(&due.final_key, None))
+        .collect();
+    let (marked, (allowed, allowance_error)) = tokio::join!(
+        join_all(relists),
+        allowances(storage, &notifier.config, &leased)
+    );
+    if let Some(e) = allowance_error {
+        first_error.get_or_insert(e);
+    }
+    // Then each notice's sends and marks, side by side; the sends of the whole pass
+    // [`SENDS_AT_ONCE`] at a time.
+    let sends = tokio::sync::Semaphore::new(SENDS_AT_ONCE);
+    let mut chains = Vec::new();
+    for ((due, marked), allowed) in leased.into_iter().zip(marked).zip(allowed) {
+        match (marked, allowed) {
+            (Ok(marked), Some(allowed)) => {
+                chains.push(finish(storage, notifier, due, marked, allowed, now, &sends));
+            }
+            (Err(e), _) => {
+                first_error.get_or_insert(e);
+            }
+            // Its allowance failed: the error is kept above.
+            (Ok(_), None) => {}
+        }
+    }
+    for outcome in join_all(chains).await {
         match outcome {
             Ok(o) => {
                 report.sent += usize::from(o.sent);
@@ -392,11 +463,84 @@ fn marker(text: String) -> Bytes {
     Bytes::from(text)
 }
 
-/// One notice of the batch: lease, markers again and allowance, sends, marks.
-async fn deliver_one(
+/// Whether each notice of `batch` may use its SMS and its e-mail ([SMS, e-mail]): only
+/// "received" notices count against their recipient's day's allowance, admitted with
+/// one compare-and-swap per recipient for the whole batch, in the batch's order.
+/// `None` for a notice whose allowance could not be read or written (the error is
+/// returned beside).
+async fn allowances(
+    storage: &Storage,
+    c: &crate::NotifyConfig,
+    batch: &[Due],
+) -> (Vec<Option<[bool; 2]>>, Option<StorageError>) {
+    let mut groups: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (i, due) in batch.iter().enumerate() {
+        let r = &due.record;
+        if r.kind != Status::Received {
+            continue;
+        }
+        let day = parse_time(&r.created_at)
+            .map(|t| catalog::dossier_code::day(t.to_offset(catalog::vn_time::VN)))
+            .unwrap_or_default();
+        let channels = [
+            ("sms", r.sms.as_ref().map(|s| &s.to).filter(|_| due.can_sms)),
+            (
+                "email",
+                r.email.as_ref().map(|e| &e.to).filter(|_| due.can_email),
+            ),
+        ];
+        for (ch, (channel, to)) in channels.into_iter().enumerate() {
+            if let Some(to) = to {
+                let key = store::quota::allowance_key(
+                    "notices",
+                    &day,
+                    &c.recipient_key,
+                    &format!("{channel}:{}", same_recipient(to)),
+                );
+                groups.entry(key).or_default().push((i, ch));
+            }
+        }
+    }
+    let calls: Vec<_> = groups
+        .iter()
+        .map(|(key, who)| {
+            let members: Vec<String> = who.iter().map(|(i, _)| batch[*i].id.clone()).collect();
+            async move {
+                store::quota::admit_all(storage, key, &members, c.received_per_recipient_per_day)
+                    .await
+            }
+        })
+        .collect();
+    let mut answers = vec![Some([true, true]); batch.len()];
+    let mut error = None;
+    for (who, admitted) in groups.values().zip(join_all(calls).await) {
+        match admitted {
+            Ok(admitted) => {
+                for ((i, ch), ok) in who.iter().zip(admitted) {
+                    if let Some(a) = &mut answers[*i] {
+                        a[*ch] = ok;
+                    }
+                }
+            }
+            Err(e) => {
+                for (i, _) in who {
+                    answers[*i] = None;
+                }
+                error.get_or_insert(e);
+            }
+        }
+    }
+    (answers, error)
+}
+
+/// One leased notice of the batch, its markers listed again and its allowance asked:
+/// sends what is still to send, then writes its markers (or its next attempt).
+async fn finish(
     storage: &Storage,
     notifier: &Notifier,
     due: Due,
+    marked: Vec<String>,
+    allowed: [bool; 2],
     now: OffsetDateTime,
     sends: &tokio::sync::Semaphore,
 ) -> StorageResult<Outcome> {
@@ -404,6 +548,7 @@ async fn deliver_one(
     let Due {
         id,
         key,
+        final_key,
         mut record,
         want_sms,
         want_email,
@@ -412,50 +557,6 @@ async fn deliver_one(
     } = due;
     let id = id.as_str();
     let mut outcome = Outcome::default();
-    let slot = now.unix_timestamp() / 300;
-    let lease = format!("outbox-lease/{id}/{}-{slot}", record.attempts);
-    if !storage
-        .put_if_absent(&lease, marker(format_time(now)), "text/plain")
-        .await?
-    {
-        // Another worker has this attempt.
-        return Ok(outcome);
-    }
-    // The pass's listing may be older than another worker's send under an earlier
-    // slot's lease: the notice's markers are listed again now that the lease is held
-    // (beside the day's allowance, which counts a notice once however often asked).
-    let received = record.kind == Status::Received;
-    let day = parse_time(&record.created_at)
-        .map(|t| catalog::dossier_code::day(t.to_offset(catalog::vn_time::VN)))
-        .unwrap_or_default();
-    let admit = |wanted: bool, channel: &'static str, to: Option<String>| {
-        let day = &day;
-        async move {
-            match to.filter(|_| wanted && received) {
-                None => Ok(true),
-                Some(to) => {
-                    let allowance = store::quota::allowance_key(
-                        "notices",
-                        day,
-                        &c.recipient_key,
-                        &format!("{channel}:{}", same_recipient(&to)),
-                    );
-                    store::quota::admit(storage, &allowance, id, c.received_per_recipient_per_day)
-                        .await
-                }
-            }
-        }
-    };
-    let final_key = format!("outbox-sent/{id}");
-    let (marked, admit_sms, admit_email) = tokio::try_join!(
-        storage.list(&final_key),
-        admit(can_sms, "sms", record.sms.as_ref().map(|s| s.to.clone())),
-        admit(
-            can_email,
-            "email",
-            record.email.as_ref().map(|e| e.to.clone())
-        ),
-    )?;
     let (sms_key, email_key) = (format!("{final_key}.sms"), format!("{final_key}.email"));
     if marked.contains(&final_key) {
         // Another worker finished it.
@@ -467,11 +568,11 @@ async fn deliver_one(
     can_email &= !done_email;
     let mut writes: Vec<(String, Bytes)> = Vec::new();
     for (can, done, allowed, channel, marker_key) in [
-        (&mut can_sms, &mut done_sms, admit_sms, "sms", &sms_key),
+        (&mut can_sms, &mut done_sms, allowed[0], "sms", &sms_key),
         (
             &mut can_email,
             &mut done_email,
-            admit_email,
+            allowed[1],
             "email",
             &email_key,
         ),
@@ -567,7 +668,7 @@ async fn deliver_one(
             None => Ok(()),
         }
     };
-    let (marks, rewritten) = tokio::join!(futures_util::future::join_all(marks), rewrite);
+    let (marks, rewritten) = tokio::join!(join_all(marks), rewrite);
     for m in marks {
         m?;
     }
@@ -604,6 +705,26 @@ pub fn spawn_worker(storage: Storage, notifier: Notifier) -> Option<tokio::task:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_more_waiting_than_a_pass_reads_each_is_read_within_a_few_passes() {
+        let waiting: Vec<(String, String)> = (0..150)
+            .map(|n| (format!("{n:03}"), format!("outbox/{n:03}.json")))
+            .collect();
+        // At most READS_PER_PASS wait: all of them, in order, every pass.
+        let few = &waiting[..READS_PER_PASS];
+        let t = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
+        assert_eq!(in_turn(few, t), few.iter().collect::<Vec<_>>());
+        // 150: three passes a minute apart read every one.
+        let passes = waiting.len().div_ceil(READS_PER_PASS);
+        let mut read = HashSet::new();
+        for minute in 0..passes {
+            let window = in_turn(&waiting, t + Duration::from_secs(60 * minute as u64));
+            assert_eq!(window.len(), READS_PER_PASS);
+            read.extend(window.into_iter().map(|(id, _)| id.clone()));
+        }
+        assert_eq!(read.len(), waiting.len());
+    }
 
     #[test]
     fn one_phone_written_three_ways_is_one_recipient() {

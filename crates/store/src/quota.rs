@@ -22,6 +22,20 @@ struct Admitted {
 /// Admits `member` under the allowance at `key`, which holds at most `cap` members.
 /// True if admitted (now or before), false if the allowance is spent.
 pub async fn admit(storage: &Storage, key: &str, member: &str, cap: u32) -> StorageResult<bool> {
+    let answers = admit_all(storage, key, &[member.to_owned()], cap).await?;
+    Ok(answers.first().copied().unwrap_or(false))
+}
+
+/// Admits each of `members`, in order, under the allowance at `key`, with one
+/// compare-and-swap for all of them (a delivery pass admits its batch's notices to one
+/// recipient at once: one by one, side by side, they would only race each other). One
+/// answer per member, as [`admit`] would give them one after another.
+pub async fn admit_all(
+    storage: &Storage,
+    key: &str,
+    members: &[String],
+    cap: u32,
+) -> StorageResult<Vec<bool>> {
     for _ in 0..ATTEMPTS {
         let (mut admitted, etag) = match storage.get_tagged(key).await? {
             None => (Admitted::default(), None),
@@ -30,20 +44,29 @@ pub async fn admit(storage: &Storage, key: &str, member: &str, cap: u32) -> Stor
                 Some(etag),
             ),
         };
-        if admitted.members.iter().any(|m| m == member) {
-            return Ok(true);
+        let mut answers = Vec::with_capacity(members.len());
+        let mut added = false;
+        for member in members {
+            if admitted.members.iter().any(|m| m == member) {
+                answers.push(true);
+            } else if admitted.members.len() < cap as usize {
+                admitted.members.push(member.clone());
+                added = true;
+                answers.push(true);
+            } else {
+                answers.push(false);
+            }
         }
-        if admitted.members.len() >= cap as usize {
-            return Ok(false);
+        if !added {
+            return Ok(answers);
         }
-        admitted.members.push(member.to_owned());
         let body = Bytes::from(serde_json::to_vec(&admitted).expect("json"));
         if storage
             .put_if_unchanged(key, body, "application/json", etag.as_deref())
             .await?
             .is_some()
         {
-            return Ok(true);
+            return Ok(answers);
         }
     }
     Err(StorageError::Unavailable(format!(
