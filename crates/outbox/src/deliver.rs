@@ -148,15 +148,16 @@ pub fn backoff(attempts: u32) -> Duration {
 }
 
 /// Notices one pass sends at most. A pass runs in the outbox worker's Lambda call
-/// (120 s) or behind the console's button (API Gateway gives up after 29 s); at
-/// [`SENDS_AT_ONCE`] that is two waves of sends, each at most the transports' 15 s
-/// timeout. A commune sends tens of notices a day: a pass a minute leaves nothing
-/// waiting for long, and what is over the batch goes on the next pass.
+/// (120 s) or behind the console's button (API Gateway answers 504 after 29 s; the
+/// function's call goes on to its end). At [`SENDS_AT_ONCE`] per transport that is two
+/// waves of sends, each at most the transports' 15 s timeout. A commune sends tens of
+/// notices a day: a pass a minute leaves nothing waiting for long, and what is over the
+/// batch goes on the next pass.
 pub const BATCH: usize = 16;
 
-/// Sends (SMS or e-mail) in flight at once in a pass: lettre keeps at most 10 SMTP
-/// connections in its pool, and mail servers and SMS gateways limit a client's
-/// connections.
+/// Sends in flight at once in a pass, per transport (SMTP, the SMS gateway): lettre
+/// keeps at most 10 SMTP connections in its pool, and mail servers and SMS gateways
+/// limit a client's connections.
 pub const SENDS_AT_ONCE: usize = 8;
 
 /// Records one pass reads at most, [`READS_AT_ONCE`] at a time (two rounds). With more
@@ -300,7 +301,7 @@ struct Outcome {
 /// A pass is a few rounds however many notices wait: the two listings side by side;
 /// the records, each with what it announces, [`READS_AT_ONCE`] at a time; then every
 /// notice of the batch at once: its lease; its markers listed again beside the day's
-/// allowance; its SMS and e-mail side by side ([`SENDS_AT_ONCE`] sends in flight in
+/// allowance; its SMS and e-mail side by side ([`SENDS_AT_ONCE`] sends per transport in
 /// the pass); its markers (or its new attempt) written side by side. A store failure
 /// in one notice's chain does not cut the others short: each runs to its end (a chain
 /// cancelled between its send and its marker would send again), then the pass answers
@@ -425,8 +426,11 @@ pub async fn deliver_due(
         first_error.get_or_insert(e);
     }
     // Then each notice's sends and marks, side by side; the sends of the whole pass
-    // [`SENDS_AT_ONCE`] at a time.
-    let sends = tokio::sync::Semaphore::new(SENDS_AT_ONCE);
+    // [`SENDS_AT_ONCE`] at a time per transport.
+    let sends = [
+        tokio::sync::Semaphore::new(SENDS_AT_ONCE),
+        tokio::sync::Semaphore::new(SENDS_AT_ONCE),
+    ];
     let mut chains = Vec::new();
     for ((due, marked), allowed) in leased.into_iter().zip(marked).zip(allowed) {
         match (marked, allowed) {
@@ -542,7 +546,7 @@ async fn finish(
     marked: Vec<String>,
     allowed: [bool; 2],
     now: OffsetDateTime,
-    sends: &tokio::sync::Semaphore,
+    sends: &[tokio::sync::Semaphore; 2],
 ) -> StorageResult<Outcome> {
     let c = &notifier.config;
     let Due {
@@ -604,7 +608,7 @@ async fn finish(
         } else {
             sms.text.clone()
         };
-        let _permit = sends.acquire().await.ok();
+        let _permit = sends[0].acquire().await.ok();
         Some(gateway.send(&sms.to, &text).await)
     };
     let send_email = async {
@@ -614,7 +618,7 @@ async fn finish(
         ) else {
             return None;
         };
-        let _permit = sends.acquire().await.ok();
+        let _permit = sends[1].acquire().await.ok();
         Some(mailer.send(&email.to, &email.subject, &email.body).await)
     };
     let (sms_result, email_result) = tokio::join!(send_sms, send_email);
