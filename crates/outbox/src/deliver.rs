@@ -93,41 +93,138 @@ pub async fn standing(
     record: &OutboxRecord,
     now: OffsetDateTime,
 ) -> StorageResult<Standing> {
-    let missing = || {
-        let young = parse_time(&record.created_at).is_some_and(|t| now - t < GRACE);
-        if young {
-            Standing::Unconfirmed
-        } else {
-            Standing::Void
-        }
-    };
+    Ok(match probe(record) {
+        Err(settled) => settled,
+        Ok(p) => judge(record, &p, look(storage, &p).await?, now),
+    })
+}
+
+/// What [`standing`] looks at: an event and the id it must hold, or a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    Event { key: String, id: String },
+    Manifest { key: String },
+}
+
+/// What a [`Probe`] found.
+enum Found {
+    Missing,
+    /// The event, with the id it holds (if readable).
+    Event(Option<String>),
+    Manifest,
+}
+
+/// What to look at for `record`, or its standing when there is nothing to look at.
+fn probe(record: &OutboxRecord) -> Result<Probe, Standing> {
     if let (Some(key), Some(id)) = (&record.event_key, &record.event_id) {
-        return Ok(match storage.get(key).await? {
-            None => missing(),
-            Some(bytes) => {
-                let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                if event.get("id").and_then(|v| v.as_str()) == Some(id.as_str()) {
-                    Standing::Confirmed
-                } else {
-                    // Events are written once: another attempt's event stays.
-                    Standing::Void
-                }
-            }
+        return Ok(Probe::Event {
+            key: key.clone(),
+            id: id.clone(),
         });
     }
     if record.kind == Status::Received {
-        let Some(prefix) = dossier_prefix(&record.code) else {
-            return Ok(Standing::Void);
+        return match dossier_prefix(&record.code) {
+            Some(prefix) => Ok(Probe::Manifest {
+                key: format!("{prefix}dossier.json"),
+            }),
+            None => Err(Standing::Void),
         };
-        return Ok(
-            match storage.head(&format!("{prefix}dossier.json")).await? {
-                Some(_) => Standing::Confirmed,
-                None => missing(),
-            },
-        );
     }
     // A step's notice from before `event_key`: written after its event.
-    Ok(Standing::Confirmed)
+    Err(Standing::Confirmed)
+}
+
+/// The probe a record's id names, to look at before the record is read: a step's
+/// notice is `{code}-{seq:06}-{status}-{id}` (its event `events/{seq:06}.json` with
+/// `id`), the submission's `{code}-received` (the manifest). Only a guess: the record
+/// read beside it says whether it was the right one.
+fn probe_from_id(record_id: &str) -> Option<Probe> {
+    if let Some(code) = record_id.strip_suffix("-received")
+        && let Some(prefix) = dossier_prefix(code)
+    {
+        return Some(Probe::Manifest {
+            key: format!("{prefix}dossier.json"),
+        });
+    }
+    let (rest, id) = record_id.rsplit_once('-')?;
+    rest.match_indices('-').find_map(|(at, _)| {
+        let (code, tail) = (&rest[..at], &rest[at + 1..]);
+        let seq = tail
+            .get(..6)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?;
+        let prefix = dossier_prefix(code)?;
+        Some(Probe::Event {
+            key: format!("{prefix}events/{seq}.json"),
+            id: id.to_owned(),
+        })
+    })
+}
+
+/// One GET (an event) or HEAD (a manifest).
+async fn look(storage: &Storage, probe: &Probe) -> StorageResult<Found> {
+    Ok(match probe {
+        Probe::Event { key, .. } => match storage.get(key).await? {
+            None => Found::Missing,
+            Some(bytes) => {
+                let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                Found::Event(event.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+            }
+        },
+        Probe::Manifest { key } => match storage.head(key).await? {
+            Some(_) => Found::Manifest,
+            None => Found::Missing,
+        },
+    })
+}
+
+fn judge(record: &OutboxRecord, probe: &Probe, found: Found, now: OffsetDateTime) -> Standing {
+    match (probe, found) {
+        (_, Found::Missing) => {
+            let young = parse_time(&record.created_at).is_some_and(|t| now - t < GRACE);
+            if young {
+                Standing::Unconfirmed
+            } else {
+                Standing::Void
+            }
+        }
+        (Probe::Event { id, .. }, Found::Event(held)) if held.as_deref() == Some(id.as_str()) => {
+            Standing::Confirmed
+        }
+        // Events are written once: another attempt's event stays.
+        (Probe::Event { .. }, _) => Standing::Void,
+        (Probe::Manifest { .. }, _) => Standing::Confirmed,
+    }
+}
+
+/// A waiting record and its [`standing`], the two read side by side: what it announces
+/// is looked up from its id ([`probe_from_id`]) while it is read, and again after only
+/// if the record names something else. `None` when it is gone or unreadable.
+pub async fn read_with_standing(
+    storage: &Storage,
+    id: &str,
+    key: &str,
+    now: OffsetDateTime,
+) -> StorageResult<Option<(OutboxRecord, Standing)>> {
+    let guess = probe_from_id(id);
+    let (bytes, guessed) = tokio::join!(storage.get(key), async {
+        match &guess {
+            Some(p) => Some(look(storage, p).await),
+            None => None,
+        }
+    });
+    let Some(bytes) = bytes? else {
+        return Ok(None);
+    };
+    let Ok(record) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
+        tracing::error!("outbox record {key} unreadable");
+        return Ok(None);
+    };
+    let standing = match (probe(&record), guess, guessed) {
+        (Err(settled), _, _) => settled,
+        (Ok(p), Some(g), Some(Ok(found))) if p == g => judge(&record, &p, found, now),
+        (Ok(p), _, _) => judge(&record, &p, look(storage, &p).await?, now),
+    };
+    Ok(Some((record, standing)))
 }
 
 /// One form of a phone number or an address, so that "0912 345 678", "+84912345678"
@@ -222,19 +319,15 @@ pub struct ReadRecord {
     pub verdict: Verdict,
 }
 
-/// Reads one waiting record and, when it is due, what it announces (two requests in a
-/// row at most). `None` when it is gone or unreadable.
+/// Reads one waiting record and what it announces, side by side
+/// ([`read_with_standing`]). `None` when it is gone or unreadable.
 pub async fn read_record(
     storage: &Storage,
     id: &str,
     key: &str,
     now: OffsetDateTime,
 ) -> StorageResult<Option<ReadRecord>> {
-    let Some(bytes) = storage.get(key).await? else {
-        return Ok(None);
-    };
-    let Ok(record) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
-        tracing::error!("outbox record {key} unreadable");
+    let Some((record, standing)) = read_with_standing(storage, id, key, now).await? else {
         return Ok(None);
     };
     let verdict = if expired(&record, now) {
@@ -247,7 +340,7 @@ pub async fn read_record(
     {
         Verdict::NotDue
     } else {
-        Verdict::Due(standing(storage, &record, now).await?)
+        Verdict::Due(standing)
     };
     Ok(Some(ReadRecord {
         id: id.to_owned(),
@@ -728,6 +821,27 @@ mod tests {
             read.extend(window.into_iter().map(|(id, _)| id.clone()));
         }
         assert_eq!(read.len(), waiting.len());
+    }
+
+    #[test]
+    fn a_records_id_names_what_it_announces() {
+        let code = "T00.01.01-261202-0007";
+        assert_eq!(
+            probe_from_id(&format!("{code}-received")),
+            Some(Probe::Manifest {
+                key: format!("dossiers/2026/12/{code}/dossier.json")
+            })
+        );
+        assert_eq!(
+            probe_from_id(&format!(
+                "{code}-000003-supplement-requested-00112233aabbccdd"
+            )),
+            Some(Probe::Event {
+                key: format!("dossiers/2026/12/{code}/events/000003.json"),
+                id: "00112233aabbccdd".into()
+            })
+        );
+        assert_eq!(probe_from_id("not-a-notice"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
 use futures_util::{StreamExt, stream};
 use outbox::OutboxRecord;
-use outbox::deliver::{READS_AT_ONCE, Standing, expired, list_outbox, standing};
+use outbox::deliver::{READS_AT_ONCE, Standing, expired, list_outbox, read_with_standing};
 use store::{Storage, StorageResult};
 
 /// One notice as the console lists it.
@@ -141,14 +141,9 @@ async fn read_for_panel(
     key: &str,
     now: OffsetDateTime,
 ) -> StorageResult<Option<(String, OutboxRecord, bool)>> {
-    let Some(bytes) = storage.get(key).await? else {
-        return Ok(None);
-    };
-    let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
-        return Ok(None);
-    };
-    let void = standing(storage, &r, now).await? == Standing::Void;
-    Ok(Some((id.to_owned(), r, void)))
+    Ok(read_with_standing(storage, id, key, now)
+        .await?
+        .map(|(r, standing)| (id.to_owned(), r, standing == Standing::Void)))
 }
 
 pub async fn deliver(State(state): State<AppState>) -> Response {
