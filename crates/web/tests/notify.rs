@@ -1127,3 +1127,112 @@ async fn the_console_outbox_lists_what_a_plain_reading_lists() {
         "{view}"
     );
 }
+
+/// The store fails at each request of the console's outbox view in turn (its records
+/// are read many at once): each time the officer is told to try again, never shown a
+/// list with rows missing; once it goes through, every row is there.
+#[tokio::test]
+async fn the_console_outbox_fails_whole_or_lists_every_row() {
+    let h = harness().await;
+    let officer = officer(&h).await;
+    for k in 0..5 {
+        let a = h
+            .post_json(
+                "/api/dossiers",
+                &phone_only(&format!("panel-down-{k}"), h.altcha().await),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    }
+    for ops in 0..40 {
+        h.storage().fail_after(Some(ops));
+        let a = h
+            .send(
+                axum::http::Request::get("/api/admin/outbox")
+                    .header("cookie", &officer.cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        h.storage().fail_after(None);
+        if a.status == StatusCode::OK {
+            assert_eq!(
+                a.json()["waiting"].as_array().unwrap().len(),
+                5,
+                "{}",
+                a.text()
+            );
+            assert!(ops > 3, "the view made only {ops} requests");
+            return;
+        }
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        assert!(a.text().contains("thử lại"), "{}", a.text());
+    }
+    panic!("the view never went through");
+}
+
+/// A dossier's events are read many at once: with the store failing at each request in
+/// turn, the citizen's tracking and the officer's view of a dossier with three steps
+/// either ask to try again or show exactly what they show with the store up.
+#[tokio::test]
+async fn a_dossiers_views_fail_whole_or_show_every_step() {
+    let h = harness().await;
+    let officer = officer(&h).await;
+    let a = h
+        .post_json("/api/dossiers", &phone_only("views-0001", h.altcha().await))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let receipt = &a.json()["receipt"];
+    let code = receipt["code"].as_str().unwrap().to_owned();
+    let token = receipt["tracking_token"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"action": "receive", "expected_seq": 1}),
+        json!({"action": "request-papers", "expected_seq": 2, "missing": "Bản sao giấy khai sinh"}),
+        json!({"action": "refuse", "expected_seq": 3, "reason": "Không bổ sung giấy tờ"}),
+    ] {
+        let r = officer.act(&h, &code, &step).await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.text());
+    }
+    let view = |uri: String| {
+        let h = &h;
+        let cookie = officer.cookie.clone();
+        async move {
+            h.send(
+                axum::http::Request::get(uri)
+                    .header("cookie", cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for uri in [
+        format!("/api/dossiers/{code}?token={token}"),
+        format!("/api/admin/dossiers/{code}"),
+    ] {
+        let whole = view(uri.clone()).await;
+        assert_eq!(whole.status, StatusCode::OK, "{}", whole.text());
+        assert_eq!(
+            whole.json()["history"].as_array().unwrap().len(),
+            4,
+            "{uri}"
+        );
+        let mut went_through = false;
+        for ops in 0..12 {
+            h.storage().fail_after(Some(ops));
+            let a = view(uri.clone()).await;
+            h.storage().fail_after(None);
+            if a.status == StatusCode::OK {
+                let (mut got, mut want) = (a.json(), whole.json());
+                // The attachments' links are signed anew each time.
+                got["attachments"] = json!(null);
+                want["attachments"] = json!(null);
+                assert_eq!(got, want, "{uri} failing at {ops}");
+                went_through = true;
+                break;
+            }
+            assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        }
+        assert!(went_through, "{uri} never went through");
+    }
+}
