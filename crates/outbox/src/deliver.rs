@@ -302,7 +302,7 @@ pub async fn list_outbox(storage: &Storage) -> StorageResult<Outbox> {
 
 /// What a waiting record comes to at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+enum Verdict {
     /// Past [`MAX_AGE`].
     Expired,
     /// Its `next_attempt_at` (backoff) is later.
@@ -312,16 +312,16 @@ pub enum Verdict {
 }
 
 /// A waiting record as read, with its verdict.
-pub struct ReadRecord {
-    pub id: String,
-    pub key: String,
-    pub record: OutboxRecord,
-    pub verdict: Verdict,
+struct ReadRecord {
+    id: String,
+    key: String,
+    record: OutboxRecord,
+    verdict: Verdict,
 }
 
 /// Reads one waiting record and what it announces, side by side
 /// ([`read_with_standing`]). `None` when it is gone or unreadable.
-pub async fn read_record(
+async fn read_record(
     storage: &Storage,
     id: &str,
     key: &str,
@@ -407,7 +407,7 @@ pub async fn deliver_due(
     let mut report = DeliveryReport::default();
     let outbox = list_outbox(storage).await?;
     // With no way to send, reading each notice would only count it: the listing says
-    // how many wait (two requests, however many notices there are).
+    // how many wait (two requests side by side, however many notices there are).
     let (sms_gateway, mailer) = (notifier.sms(), notifier.mailer());
     if sms_gateway.is_none() && mailer.is_none() {
         report.not_configured = outbox.waiting.len();
