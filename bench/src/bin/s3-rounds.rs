@@ -381,6 +381,100 @@ async fn main() -> anyhow::Result<()> {
             },
         )
         .await;
+
+    // The console: an officer signed in, the outbox panel with the notices waiting.
+    let officer = sign_in(&bench).await;
+    bench
+        .measure("console outbox panel, 22 notices waiting", async {
+            officer.get(&bench, "/api/admin/outbox").await.0
+        })
+        .await;
+
+    // Delivery passes with e-mail (a real SMTP server on loopback) and SMS (a gateway
+    // in process) configured, over the same bucket: the first takes a batch, the next
+    // the rest.
+    let smtp = SmtpSink::start()?;
+    let sms_url = sms_gateway().await?;
+    let mut sending = Config::for_tests(&content_dir, Some(format!("http://{proxy_addr}")));
+    sending.notify.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    sending.notify.mail_from = "UBND xã Thử Nghiệm <motcua@xa.gov.vn>".into();
+    sending.notify.sms_url = Some(sms_url);
+    sending.notify.interval_secs = 0;
+    // One phone and one address for every dossier here: the day's allowance per
+    // recipient would hold back all but five.
+    sending.notify.received_per_recipient_per_day = 1000;
+    let sender = AppState::new(&content, sending.storage(Some(store.keys())).await, sending);
+    for pass in ["first", "next"] {
+        let mut report = None;
+        bench
+            .measure(
+                &format!("delivery pass with e-mail and SMS configured, {pass}"),
+                async {
+                    match sender.deliver_due(time::OffsetDateTime::now_utc()).await {
+                        Ok(r) => {
+                            report = Some(r);
+                            StatusCode::OK
+                        }
+                        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    }
+                },
+            )
+            .await;
+        if let Some(r) = report {
+            println!(
+                "|  ↳ sent {}, failed {}, left for the next pass {} | | | | |",
+                r.sent, r.failed, r.left
+            );
+        }
+    }
+    drop(smtp);
+
+    // A dossier with a few steps: the citizen's tracking, the officer's view of it.
+    let altcha = bench.altcha().await;
+    let uploads = bench.stage_two(&altcha).await;
+    let (status, answer) = bench
+        .post(
+            "/api/dossiers",
+            &submission("rounds-steps-0001", &altcha, &uploads),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let receipt = &answer["receipt"];
+    let code = receipt["code"].as_str().expect("code").to_owned();
+    let token = receipt["tracking_token"]
+        .as_str()
+        .expect("tracking token")
+        .to_owned();
+    for step in [
+        json!({"action": "receive", "expected_seq": 1}),
+        json!({"action": "request-papers", "expected_seq": 2, "missing": "Bản sao giấy khai sinh"}),
+        json!({"action": "refuse", "expected_seq": 3, "reason": "Không bổ sung giấy tờ"}),
+    ] {
+        let (status, answer) = officer
+            .post(
+                &bench,
+                &format!("/api/admin/dossiers/{code}/actions"),
+                &step,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{step}: {answer}");
+    }
+    bench
+        .measure("tracking page (JSON), a dossier with 3 steps", async {
+            bench
+                .get(&format!("/api/dossiers/{code}?token={token}"))
+                .await
+                .0
+        })
+        .await;
+    bench
+        .measure("console: a dossier with 3 steps", async {
+            officer
+                .get(&bench, &format!("/api/admin/dossiers/{code}"))
+                .await
+                .0
+        })
+        .await;
     drop(store);
     Ok(())
 }
@@ -474,4 +568,122 @@ async fn widgets_rows(bench: &Bench) {
             call("POST", "/api/polls/tim-thay-trang", Some(vote)),
         )
         .await;
+}
+
+/// An officer signed in on the console: the session cookie and the CSRF token.
+struct Officer {
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(bench: &Bench) -> Officer {
+    let (login, password) = ("do-luong", "mat-khau-du-dai-123");
+    web::admin::auth::add_officer(
+        bench.state.storage(),
+        login,
+        "Cán bộ đo",
+        web::admin::auth::Role::Officer,
+        password,
+        false,
+    )
+    .await
+    .expect("officer added");
+    let mut request = axum::http::Request::post("/api/admin/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"login": login, "password": password}).to_string(),
+        ))
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(SocketAddr::from((
+            [203, 0, 113, 9],
+            40000,
+        ))));
+    let answer = bench.app.clone().oneshot(request).await.expect("router");
+    assert_eq!(answer.status(), StatusCode::OK, "login");
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let bytes = answer.into_body().collect().await.expect("body").to_bytes();
+    let session: Value = serde_json::from_slice(&bytes).expect("session");
+    Officer {
+        cookie,
+        csrf: session["csrf"].as_str().expect("csrf").to_owned(),
+    }
+}
+
+impl Officer {
+    async fn get(&self, bench: &Bench, uri: &str) -> (StatusCode, Value) {
+        bench
+            .send(
+                axum::http::Request::get(uri)
+                    .header("cookie", &self.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+    }
+
+    async fn post(&self, bench: &Bench, uri: &str, body: &Value) -> (StatusCode, Value) {
+        bench
+            .send(
+                axum::http::Request::post(uri)
+                    .header("cookie", &self.cookie)
+                    .header("x-csrf-token", &self.csrf)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await
+    }
+}
+
+/// A real SMTP server on loopback that takes every message (aiosmtpd:
+/// `pip install aiosmtpd`), stopped when dropped.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SmtpSink {
+    fn start() -> anyhow::Result<SmtpSink> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("python3 -m aiosmtpd (pip install aiosmtpd): {e}"))?;
+        let sink = SmtpSink { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(sink);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anyhow::bail!("the SMTP sink (python3 -m aiosmtpd) did not start on port {port}")
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An SMS gateway in process that takes every message: its URL.
+async fn sms_gateway() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route("/sms", axum::routing::post(|| async { StatusCode::OK }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/sms"))
 }

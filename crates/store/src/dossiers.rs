@@ -20,7 +20,9 @@ pub fn stored_prefix(code: &str) -> StorageResult<String> {
     })
 }
 
-/// Reads a dossier's manifest and events (`None` if it has no manifest).
+/// Reads a dossier's manifest and events (`None` if it has no manifest): the manifest
+/// and the listing of the events side by side, then the events, [`EVENTS_AT_ONCE`] at
+/// a time, in order (two rounds for any dossier of up to that many events).
 pub async fn read_dossier(
     storage: &Storage,
     code: &str,
@@ -28,20 +30,36 @@ pub async fn read_dossier(
     let Some(prefix) = dossier_prefix(code) else {
         return Ok(None);
     };
-    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
+    let manifest_key = format!("{prefix}dossier.json");
+    let events_prefix = format!("{prefix}events/");
+    let (bytes, keys) = tokio::try_join!(storage.get(&manifest_key), storage.list(&events_prefix))?;
+    let Some(bytes) = bytes else {
         return Ok(None);
     };
     let manifest: Manifest = serde_json::from_slice(&bytes)
         .map_err(|e| StorageError::Unavailable(format!("manifest {code}: {e}")))?;
-    let mut events = Vec::new();
-    for key in storage.list(&format!("{prefix}events/")).await? {
-        if let Some(bytes) = storage.get(&key).await?
-            && let Ok(e) = serde_json::from_slice::<Event>(&bytes)
-        {
-            events.push(e);
-        }
-    }
+    let events = read_events(storage, &keys).await?;
     Ok(Some((manifest, events)))
+}
+
+/// A dossier's events read at once at most (a dossier has a handful; a store's
+/// connections are shared with the rest of the request's work).
+pub const EVENTS_AT_ONCE: usize = 16;
+
+/// The events under `keys` (as listed, so in order), [`EVENTS_AT_ONCE`] at a time; one
+/// gone or unreadable is left out.
+pub async fn read_events(storage: &Storage, keys: &[String]) -> StorageResult<Vec<Event>> {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let reads: Vec<_> = keys.iter().map(|key| storage.get(key)).collect();
+    let read: Vec<Option<Bytes>> = stream::iter(reads)
+        .buffered(EVENTS_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(read
+        .into_iter()
+        .flatten()
+        .filter_map(|bytes| serde_json::from_slice::<Event>(&bytes).ok())
+        .collect())
 }
 
 /// An event as stored: with the random `id` its notice names.

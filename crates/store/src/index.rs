@@ -31,10 +31,10 @@ use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
 use dossier::summary::{ListQuery, Listing, SummaryView, listing};
-use dossier::{Event, Manifest, Summary, summarize};
+use dossier::{Manifest, Summary, summarize};
 
 use crate::changes::now_ms;
-use crate::dossiers::read_dossier;
+use crate::dossiers::{read_dossier, read_events};
 
 use crate::{Storage, StorageResult};
 
@@ -231,14 +231,8 @@ impl Index {
                 let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else {
                     return Ok(None);
                 };
-                let mut list = Vec::new();
-                for k in events.get(&code).into_iter().flatten() {
-                    if let Some(b) = storage.get(k).await?
-                        && let Ok(e) = serde_json::from_slice::<Event>(&b)
-                    {
-                        list.push(e);
-                    }
-                }
+                let keys = events.get(&code).map_or(&[][..], Vec::as_slice);
+                let list = read_events(storage, keys).await?;
                 Ok(Some(summarize(&m, &list)))
             })
             .buffer_unordered(CONCURRENCY)

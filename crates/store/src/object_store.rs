@@ -126,17 +126,18 @@ impl Storage {
     }
 
     fn tick(&self, what: &str, key: &str) -> StorageResult<()> {
-        let left = self.fail_after.load(Ordering::SeqCst);
-        if left < 0 {
-            return Ok(());
-        }
-        if left == 0 {
-            return Err(StorageError::Unavailable(format!(
+        // One step, so that requests made side by side each count once.
+        match self
+            .fail_after
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                (left > 0).then(|| left - 1)
+            }) {
+            Ok(_) => Ok(()),
+            Err(left) if left < 0 => Ok(()),
+            Err(_) => Err(StorageError::Unavailable(format!(
                 "{what} {key}: injected fault"
-            )));
+            ))),
         }
-        self.fail_after.fetch_sub(1, Ordering::SeqCst);
-        Ok(())
     }
 
     pub async fn ensure_bucket(&self) -> StorageResult<()> {

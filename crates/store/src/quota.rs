@@ -90,6 +90,48 @@ pub async fn admit_from(
     )))
 }
 
+/// Admits each of `members`, in order, under the allowance at `key`, with one
+/// compare-and-swap for all of them (a delivery pass admits its batch's notices to one
+/// recipient at once: one by one, side by side, they would only race each other). One
+/// answer per member, as [`admit`] would give them one after another.
+pub async fn admit_all(
+    storage: &Storage,
+    key: &str,
+    members: &[String],
+    cap: u32,
+) -> StorageResult<Vec<bool>> {
+    for _ in 0..ATTEMPTS {
+        let mut allowance = read(storage, key).await?;
+        let mut answers = Vec::with_capacity(members.len());
+        let mut added = false;
+        for member in members {
+            if allowance.holds(member) {
+                answers.push(true);
+            } else if !allowance.refuses(member, cap) {
+                allowance.admitted.members.push(member.clone());
+                added = true;
+                answers.push(true);
+            } else {
+                answers.push(false);
+            }
+        }
+        if !added {
+            return Ok(answers);
+        }
+        let body = Bytes::from(serde_json::to_vec(&allowance.admitted).expect("json"));
+        if storage
+            .put_if_unchanged(key, body, "application/json", allowance.etag.as_deref())
+            .await?
+            .is_some()
+        {
+            return Ok(answers);
+        }
+    }
+    Err(StorageError::Unavailable(format!(
+        "allowance {key} changed {ATTEMPTS} times in a row"
+    )))
+}
+
 /// `limits/{what}/{YYMMDD}/{hash}.json`: `who` hashed with `key`, so the bucket holds
 /// no address or number in clear (a phone number is too short to survive a plain hash).
 pub fn allowance_key(what: &str, day: &str, key: &[u8], who: &str) -> String {

@@ -165,28 +165,36 @@ pub async fn scheduled(
         .into());
     }
     let now = OffsetDateTime::now_utc();
-    let delivery = state.deliver_due(now).await?;
+    // Three independent jobs, side by side: the call lasts as long as the longest.
+    let (delivery, index, sweep) = tokio::join!(
+        state.deliver_due(now),
+        async {
+            match store::index::upkeep(state.index(), state.storage(), now).await {
+                Ok(stats) => Upkeep::Done(stats),
+                Err(e) => {
+                    tracing::warn!("console index upkeep: {e}");
+                    Upkeep::Failed(e.to_string())
+                }
+            }
+        },
+        async {
+            match store::sweep::sweep_unfinished(
+                state.storage(),
+                state.unit_code(),
+                now.to_offset(catalog::vn_time::VN),
+            )
+            .await
+            {
+                Ok(report) => Swept::Done(report),
+                Err(e) => {
+                    tracing::warn!("sweep of unfinished submissions: {e}");
+                    Swept::Failed(e.to_string())
+                }
+            }
+        },
+    );
+    let delivery = delivery?;
     tracing::info!(?delivery, "outbox delivery pass");
-    let index = match store::index::upkeep(state.index(), state.storage(), now).await {
-        Ok(stats) => Upkeep::Done(stats),
-        Err(e) => {
-            tracing::warn!("console index upkeep: {e}");
-            Upkeep::Failed(e.to_string())
-        }
-    };
-    let sweep = match store::sweep::sweep_unfinished(
-        state.storage(),
-        state.unit_code(),
-        now.to_offset(catalog::vn_time::VN),
-    )
-    .await
-    {
-        Ok(report) => Swept::Done(report),
-        Err(e) => {
-            tracing::warn!("sweep of unfinished submissions: {e}");
-            Swept::Failed(e.to_string())
-        }
-    };
     Ok(ScheduleReport {
         delivery,
         index,

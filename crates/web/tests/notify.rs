@@ -854,3 +854,385 @@ async fn the_console_lists_the_notices_given_up() {
         "a given-up notice is never sent"
     );
 }
+
+/// More notices wait than a pass takes ([`outbox::deliver::BATCH`]): two workers run
+/// passes side by side (the schedule and the console's button), the first passes take
+/// a batch between them and say how many they left, the next ones send the rest, and
+/// every SMS and every e-mail goes out exactly once.
+#[tokio::test]
+async fn a_backlog_over_the_batch_goes_out_once_over_passes_of_two_workers() {
+    use outbox::deliver::BATCH;
+    let smtp = start_smtp();
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| {
+        c.notify = NotifyConfig {
+            received_per_recipient_per_day: 1000,
+            ..both_channels(&smtp, &sms_url)
+        }
+    })
+    .await;
+    let n = BATCH + BATCH / 2 + 3;
+    let mut codes = Vec::new();
+    for k in 0..n {
+        codes.push(submit_with_email(&h, &format!("backlog-{k:04}")).await);
+    }
+    let now = OffsetDateTime::now_utc();
+    let two_workers = |t: OffsetDateTime| {
+        let h = &h;
+        async move {
+            let (a, b) = tokio::join!(deliver_due(&h.state, t), deliver_due(&h.state, t));
+            (a.unwrap(), b.unwrap())
+        }
+    };
+    let (a, b) = two_workers(now).await;
+    assert_eq!(a.sent + b.sent, BATCH, "{a:?} {b:?}");
+    assert_eq!((a.left, b.left), (n - BATCH, n - BATCH), "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0, "{a:?} {b:?}");
+    assert_eq!(gw.got.lock().unwrap().len(), BATCH);
+    assert_eq!(mails(&smtp).len(), BATCH);
+    // The next minute's passes send the rest; then nothing is left.
+    let (a, b) = two_workers(now + Duration::from_secs(60)).await;
+    assert_eq!(a.sent + b.sent, n - BATCH, "{a:?} {b:?}");
+    assert_eq!((a.left, b.left), (0, 0), "{a:?} {b:?}");
+    let (a, b) = two_workers(now + Duration::from_secs(900)).await;
+    assert_eq!(
+        (a.sent, b.sent, a.left, b.left),
+        (0, 0, 0, 0),
+        "{a:?} {b:?}"
+    );
+    let letters = mails(&smtp);
+    assert_eq!(letters.len(), n);
+    assert_eq!(gw.got.lock().unwrap().len(), n);
+    for code in &codes {
+        assert_eq!(sms_about(&gw, code).len(), 1, "{code}");
+        assert_eq!(
+            letters.iter().filter(|m| m.contains(code.as_str())).count(),
+            1,
+            "{code}"
+        );
+    }
+}
+
+/// The store fails at each request of a delivery pass in turn (the store "down" from
+/// that request on). No notice is lost: later passes send every one. A notice goes out
+/// twice only when the failing pass sent it and could write none of its markers; every
+/// other one exactly once.
+#[tokio::test]
+async fn a_pass_the_store_failed_loses_no_notice() {
+    let (gw, sms_url) = start_gateway().await;
+    let h = harness_with(|c| c.notify = sms_only(&sms_url)).await;
+    let mut met_a_send_unmarked = false;
+    for ops in 0..60 {
+        let mut codes = Vec::new();
+        for k in 0..3 {
+            let a = h
+                .post_json(
+                    "/api/dossiers",
+                    &phone_only(&format!("pass-{ops:03}-{k}"), h.altcha().await),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+            codes.push(a.json()["receipt"]["code"].as_str().unwrap().to_owned());
+        }
+        let now = OffsetDateTime::now_utc();
+        h.storage().fail_after(Some(ops));
+        let failed = deliver_due(&h.state, now).await;
+        h.storage().fail_after(None);
+        // Sent by the failing pass, with no marker saying so.
+        let mut unmarked = Vec::new();
+        for code in &codes {
+            let id = format!("outbox-sent/{code}-received");
+            let marked = h.storage().get(&id).await.unwrap().is_some()
+                || h.storage()
+                    .get(&format!("{id}.sms"))
+                    .await
+                    .unwrap()
+                    .is_some();
+            if !sms_about(&gw, code).is_empty() && !marked {
+                unmarked.push(code.clone());
+            }
+        }
+        met_a_send_unmarked |= !unmarked.is_empty();
+        // Later passes, past the failed pass's leases.
+        for t in [600, 1200] {
+            deliver_due(&h.state, now + Duration::from_secs(t))
+                .await
+                .unwrap();
+        }
+        // Nothing is left waiting, not even a notice whose channels' markers were
+        // written and its final marker not.
+        let outbox = outbox::deliver::list_outbox(h.storage()).await.unwrap();
+        assert_eq!(outbox.waiting, [], "failing at {ops}");
+        for code in &codes {
+            let times = sms_about(&gw, code).len();
+            let expected = if unmarked.contains(code) { 2 } else { 1 };
+            assert_eq!(times, expected, "failing at {ops}: {code}");
+        }
+        if let Ok(report) = failed {
+            assert_eq!(report.sent, 3, "{report:?}");
+            assert!(
+                met_a_send_unmarked,
+                "the store never failed between a send and its markers"
+            );
+            return;
+        }
+    }
+    panic!("the pass never went through");
+}
+
+/// The console's outbox view lists what a plain reading of the store, one record after
+/// another, lists (the view reads many at once): with more records than it reads at
+/// once, pending, failed, partly sent, delivered, void and given-up ones.
+#[tokio::test]
+async fn the_console_outbox_lists_what_a_plain_reading_lists() {
+    use outbox::deliver::{READS_AT_ONCE, Standing, expired, list_outbox, standing};
+    let h = harness().await;
+    let officer = officer(&h).await;
+    let mut codes = Vec::new();
+    for k in 0..READS_AT_ONCE + 8 {
+        let a = h
+            .post_json(
+                "/api/dossiers",
+                &phone_only(&format!("panel-{k:04}"), h.altcha().await),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        codes.push(a.json()["receipt"]["code"].as_str().unwrap().to_owned());
+    }
+    let s = h.storage();
+    let record_key = |code: &str| format!("outbox/{code}-received.json");
+    let edit = |code: String, change: Box<dyn Fn(&mut serde_json::Value) + Send>| async move {
+        let key = record_key(&code);
+        let mut r: serde_json::Value =
+            serde_json::from_slice(&s.get(&key).await.unwrap().unwrap()).unwrap();
+        change(&mut r);
+        s.put(
+            &key,
+            serde_json::to_vec(&r).unwrap().into(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    };
+    let now = OffsetDateTime::now_utc();
+    // Failed twice, the next try in ten minutes.
+    for code in &codes[0..3] {
+        let next = catalog::vn_time::format_time(now + Duration::from_secs(600));
+        edit(
+            code.clone(),
+            Box::new(move |r| {
+                r["attempts"] = json!(2);
+                r["last_error"] = json!("SMS: 503");
+                r["next_attempt_at"] = json!(next);
+            }),
+        )
+        .await;
+    }
+    // Given up: eight days old.
+    for code in &codes[5..7] {
+        let old = catalog::vn_time::format_time(now - Duration::from_secs(8 * 24 * 3600));
+        edit(
+            code.clone(),
+            Box::new(move |r| r["created_at"] = json!(old)),
+        )
+        .await;
+    }
+    // Delivered, and one with its SMS through.
+    for code in &codes[10..13] {
+        s.put(
+            &format!("outbox-sent/{code}-received"),
+            "x".into(),
+            "text/plain",
+        )
+        .await
+        .unwrap();
+    }
+    s.put(
+        &format!("outbox-sent/{}-received.sms", codes[14]),
+        "x".into(),
+        "text/plain",
+    )
+    .await
+    .unwrap();
+    // Void: a dossier's manifest gone (its submission never finished), long ago.
+    let gone = &codes[20];
+    s.delete(&format!("{}dossier.json", dossier_prefix(gone).unwrap()))
+        .await
+        .unwrap();
+    let long_ago = catalog::vn_time::format_time(now - Duration::from_secs(3600));
+    edit(
+        gone.clone(),
+        Box::new(move |r| r["created_at"] = json!(long_ago)),
+    )
+    .await;
+
+    // The plain reading: every waiting record in turn, as the view read them before.
+    let outbox = list_outbox(s).await.unwrap();
+    let (mut waiting, mut gave_up, mut void, mut old) = (Vec::new(), Vec::new(), 0, 0);
+    for (id, key) in &outbox.waiting {
+        let r: outbox::OutboxRecord =
+            serde_json::from_slice(&s.get(key).await.unwrap().unwrap()).unwrap();
+        if standing(s, &r, now).await.unwrap() == Standing::Void {
+            void += 1;
+            continue;
+        }
+        if expired(&r, now) {
+            old += 1;
+            gave_up.push((id.clone(), r.attempts));
+            continue;
+        }
+        let sms_sent = outbox.sent.contains(&format!("outbox-sent/{id}.sms"));
+        waiting.push((id.clone(), r.attempts, r.next_attempt_at.clone(), sms_sent));
+    }
+    assert_eq!(waiting.len(), codes.len() - 3 - 2 - 1);
+    assert_eq!((void, old), (1, 2));
+
+    let view = outbox_view(&h, &officer.cookie).await;
+    let rows = |v: &serde_json::Value| v.as_array().unwrap().clone();
+    let listed: Vec<_> = rows(&view["waiting"])
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["attempts"].as_u64().unwrap() as u32,
+                r["next_attempt_at"].as_str().map(str::to_owned),
+                r["sms_sent"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, waiting, "{view}");
+    let listed_gave_up: Vec<_> = rows(&view["gave_up"])
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_owned(),
+                r["attempts"].as_u64().unwrap() as u32,
+            )
+        })
+        .collect();
+    assert_eq!(listed_gave_up, gave_up, "{view}");
+    assert_eq!(
+        (&view["void"], &view["expired"], &view["delivered"]),
+        (&json!(void), &json!(old), &json!(outbox.delivered)),
+        "{view}"
+    );
+    assert_eq!(outbox.delivered, 3);
+    let states: Vec<_> = rows(&view["waiting"])
+        .iter()
+        .map(|r| r["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| *s == "failed").count(),
+        3,
+        "{view}"
+    );
+}
+
+/// The store fails at each request of the console's outbox view in turn (its records
+/// are read many at once): each time the officer is told to try again, never shown a
+/// list with rows missing; once it goes through, every row is there.
+#[tokio::test]
+async fn the_console_outbox_fails_whole_or_lists_every_row() {
+    let h = harness().await;
+    let officer = officer(&h).await;
+    for k in 0..5 {
+        let a = h
+            .post_json(
+                "/api/dossiers",
+                &phone_only(&format!("panel-down-{k}"), h.altcha().await),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    }
+    for ops in 0..40 {
+        h.storage().fail_after(Some(ops));
+        let a = h
+            .send(
+                axum::http::Request::get("/api/admin/outbox")
+                    .header("cookie", &officer.cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        h.storage().fail_after(None);
+        if a.status == StatusCode::OK {
+            assert_eq!(
+                a.json()["waiting"].as_array().unwrap().len(),
+                5,
+                "{}",
+                a.text()
+            );
+            assert!(ops > 3, "the view made only {ops} requests");
+            return;
+        }
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        assert!(a.text().contains("thử lại"), "{}", a.text());
+    }
+    panic!("the view never went through");
+}
+
+/// A dossier's events are read many at once: with the store failing at each request in
+/// turn, the citizen's tracking and the officer's view of a dossier with three steps
+/// either ask to try again or show exactly what they show with the store up.
+#[tokio::test]
+async fn a_dossiers_views_fail_whole_or_show_every_step() {
+    let h = harness().await;
+    let officer = officer(&h).await;
+    let a = h
+        .post_json("/api/dossiers", &phone_only("views-0001", h.altcha().await))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let receipt = &a.json()["receipt"];
+    let code = receipt["code"].as_str().unwrap().to_owned();
+    let token = receipt["tracking_token"].as_str().unwrap().to_owned();
+    for step in [
+        json!({"action": "receive", "expected_seq": 1}),
+        json!({"action": "request-papers", "expected_seq": 2, "missing": "Bản sao giấy khai sinh"}),
+        json!({"action": "refuse", "expected_seq": 3, "reason": "Không bổ sung giấy tờ"}),
+    ] {
+        let r = officer.act(&h, &code, &step).await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.text());
+    }
+    let view = |uri: String| {
+        let h = &h;
+        let cookie = officer.cookie.clone();
+        async move {
+            h.send(
+                axum::http::Request::get(uri)
+                    .header("cookie", cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for uri in [
+        format!("/api/dossiers/{code}?token={token}"),
+        format!("/api/admin/dossiers/{code}"),
+    ] {
+        let whole = view(uri.clone()).await;
+        assert_eq!(whole.status, StatusCode::OK, "{}", whole.text());
+        assert_eq!(
+            whole.json()["history"].as_array().unwrap().len(),
+            4,
+            "{uri}"
+        );
+        let mut went_through = false;
+        for ops in 0..12 {
+            h.storage().fail_after(Some(ops));
+            let a = view(uri.clone()).await;
+            h.storage().fail_after(None);
+            if a.status == StatusCode::OK {
+                let (mut got, mut want) = (a.json(), whole.json());
+                // The attachments' links are signed anew each time.
+                got["attachments"] = json!(null);
+                want["attachments"] = json!(null);
+                assert_eq!(got, want, "{uri} failing at {ops}");
+                went_through = true;
+                break;
+            }
+            assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text());
+        }
+        assert!(went_through, "{uri} never went through");
+    }
+}

@@ -11,8 +11,10 @@ use time::OffsetDateTime;
 use crate::respond::message;
 use crate::state::AppState;
 use dossier::RETRY_MESSAGE;
+use futures_util::{StreamExt, stream};
 use outbox::OutboxRecord;
-use outbox::deliver::{Standing, expired, list_outbox, standing};
+use outbox::deliver::{READS_AT_ONCE, Standing, expired, list_outbox, read_with_standing};
+use store::{Storage, StorageResult};
 
 /// One notice as the console lists it.
 #[derive(Serialize)]
@@ -64,18 +66,23 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
         // Past the sending window, never sent: the desk has to reach these citizens.
         let mut gave_up = Vec::new();
         let (mut void, mut old) = (0, 0);
-        for (id, key) in &outbox.waiting {
-            if items.len() >= 500 {
-                continue;
-            }
-            let Some(bytes) = storage.get(key).await? else {
-                continue;
+        // Each record with what it announces, a bounded number at once and taken in
+        // order; once 500 rows are listed, nothing more is read.
+        let reads: Vec<_> = outbox
+            .waiting
+            .iter()
+            .map(|(id, key)| read_for_panel(storage, id, key, now))
+            .collect();
+        let mut reads = stream::iter(reads).buffered(READS_AT_ONCE);
+        while items.len() < 500 {
+            let Some(read) = reads.next().await else {
+                break;
             };
-            let Ok(r) = serde_json::from_slice::<OutboxRecord>(&bytes) else {
+            let Some((id, r, void_now)) = read? else {
                 continue;
             };
             // The step never happened: nothing to tell.
-            if standing(storage, &r, now).await? == Standing::Void {
+            if void_now {
                 void += 1;
                 continue;
             }
@@ -123,6 +130,20 @@ pub async fn outbox(State(state): State<AppState>) -> Response {
         .into_response(),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     }
+}
+
+/// A waiting record and whether it is void (its step never happened); `None` when it
+/// is gone or unreadable. Whether it is void is asked of every record, expired or not
+/// yet due included, as the panel always did.
+async fn read_for_panel(
+    storage: &Storage,
+    id: &str,
+    key: &str,
+    now: OffsetDateTime,
+) -> StorageResult<Option<(String, OutboxRecord, bool)>> {
+    Ok(read_with_standing(storage, id, key, now)
+        .await?
+        .map(|(r, standing)| (id.to_owned(), r, standing == Standing::Void)))
 }
 
 pub async fn deliver(State(state): State<AppState>) -> Response {

@@ -11,18 +11,22 @@ use catalog::FileKind;
 use catalog::validate::safe_file_name;
 use dossier::step::{CONFLICT, supplemented};
 use dossier::tracking::encode;
-use dossier::{Attachment, RETRY_MESSAGE, Status};
+use dossier::{Attachment, RETRY_MESSAGE, Status, current_status};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use catalog::validate::display_name;
 
-use super::track::{NOT_FOUND, lookup};
+use super::track::{NOT_FOUND, lookup_dossier};
 use crate::admin::actions::append_event;
 use crate::respond::message;
 use crate::state::AppState;
-use store::dossiers::{read_dossier, stored_prefix};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use store::dossiers::stored_prefix;
+
+/// Files stored at once (a supplement has a few, within the post's size limit).
+const FILES_AT_ONCE: usize = 4;
 
 /// A browser posting the server's tracking page's form (no JavaScript) asks for HTML: it
 /// gets the tracking page back (303) or a page with the message and a way back; scripts
@@ -95,12 +99,15 @@ async fn receive(
         .collect();
     let refuse = |status: StatusCode, text: &str| (token.clone(), Err((status, text.to_owned())));
     // Same answer for a wrong token and an unknown code.
-    let view = match lookup(state, code, &token).await {
-        Ok(Some(v)) => v,
+    // The dossier as read here is the one the step is written on: the event's number
+    // is claimed with a conditional write, so a step that came in between wins and
+    // this one is refused (409), never written over it.
+    let (manifest, events) = match lookup_dossier(state, code, &token).await {
+        Ok(Some(d)) => d,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return refuse(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    if !view.status.awaits_papers() {
+    if !current_status(&events).awaits_papers() {
         return refuse(
             StatusCode::CONFLICT,
             "Hồ sơ hiện không chờ bổ sung giấy tờ; không cần gửi thêm.",
@@ -143,19 +150,17 @@ async fn receive(
     }
     let result = async {
         let storage = state.storage();
-        let Some((manifest, events)) = read_dossier(storage, code).await? else {
-            return Ok(Err((StatusCode::NOT_FOUND, NOT_FOUND.to_owned())));
-        };
         let seq = events.len() as u32 + 1;
         let prefix = stored_prefix(&manifest.code)?;
         let mut files = Vec::new();
+        let mut writes = Vec::new();
         for (n, ((field, name, bytes), kind)) in post.files.iter().zip(&kinds).enumerate() {
             let key = format!(
                 "{prefix}files/s{seq:03}-{}-{}",
                 n + 1,
                 safe_file_name(name, *kind)
             );
-            storage.put(&key, bytes.clone(), kind.mime()).await?;
+            writes.push((key.clone(), bytes.clone(), kind.mime()));
             files.push(Attachment {
                 field: field.clone(),
                 name: display_name(name),
@@ -165,6 +170,15 @@ async fn receive(
                 kind: kind.mime().to_owned(),
             });
         }
+        // The files side by side, before the event that names them.
+        let puts: Vec<_> = writes
+            .iter()
+            .map(|(key, bytes, mime)| storage.put(key, bytes.clone(), mime))
+            .collect();
+        let _: Vec<()> = stream::iter(puts)
+            .buffered(FILES_AT_ONCE)
+            .try_collect()
+            .await?;
         let now = OffsetDateTime::now_utc();
         let mut event = supplemented(now, files.len(), &note);
         event.files = files;

@@ -31,6 +31,18 @@ pub async fn lookup(
     code: &str,
     token: &str,
 ) -> Result<Option<TrackView>, StorageError> {
+    Ok(lookup_dossier(state, code, token)
+        .await?
+        .map(|(manifest, events)| track_view(&manifest, events, state.site().bank.as_ref())))
+}
+
+/// The dossier's manifest and events, if `token` is its tracking token; `Ok(None)` for
+/// every kind of "not found".
+pub async fn lookup_dossier(
+    state: &AppState,
+    code: &str,
+    token: &str,
+) -> Result<Option<(Manifest, Vec<Event>)>, StorageError> {
     let code = code.trim();
     let token = token.trim();
     let Some(prefix) = dossier_prefix(code) else {
@@ -40,7 +52,12 @@ pub async fn lookup(
         return Ok(None);
     }
     let storage = state.storage();
-    let Some(bytes) = storage.get(&format!("{prefix}dossier.json")).await? else {
+    // The manifest and the events' listing side by side, then the events (see
+    // `store::dossiers::read_dossier`); the token is checked before any event is read.
+    let manifest_key = format!("{prefix}dossier.json");
+    let events_prefix = format!("{prefix}events/");
+    let (bytes, keys) = tokio::try_join!(storage.get(&manifest_key), storage.list(&events_prefix))?;
+    let Some(bytes) = bytes else {
         return Ok(None);
     };
     let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
@@ -54,19 +71,8 @@ pub async fn lookup(
     ) {
         return Ok(None);
     }
-    let mut events = Vec::new();
-    for key in storage.list(&format!("{prefix}events/")).await? {
-        if let Some(bytes) = storage.get(&key).await?
-            && let Ok(event) = serde_json::from_slice::<Event>(&bytes)
-        {
-            events.push(event);
-        }
-    }
-    Ok(Some(track_view(
-        &manifest,
-        events,
-        state.site().bank.as_ref(),
-    )))
+    let events = store::dossiers::read_events(storage, &keys).await?;
+    Ok(Some((manifest, events)))
 }
 
 pub async fn track_json(
