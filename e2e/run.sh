@@ -23,6 +23,11 @@ cd "$root"
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Không thấy trình duyệt ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium)." >&2; exit 2; }
 [ -d "$here/node_modules/playwright-core" ] || { echo "Chưa cài gói cho e2e: chạy 'npm ci' trong e2e/." >&2; exit 2; }
 
+# The payment gateway as the tests play it (tests/gateway.test.js): VNPAY's protocol,
+# with a terminal code and secret of the tests' own, in both stacks.
+export MOTCUA_VNPAY_TMN_CODE="${MOTCUA_VNPAY_TMN_CODE:-E2ETEST1}"
+export MOTCUA_VNPAY_HASH_SECRET="${MOTCUA_VNPAY_HASH_SECRET:-e2e-vnpay-secret-0123456789abcdef0123}"
+
 port="${PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 data="$(mktemp -d "${TMPDIR:-/tmp}/motcua-e2e.XXXXXX")"
 log="$data/serve.log"

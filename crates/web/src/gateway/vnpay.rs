@@ -127,7 +127,7 @@ impl Gateway for Vnpay {
             IpnOutcome::AlreadyConfirmed => ("02", "Order already confirmed"),
             IpnOutcome::UnknownOrder => ("01", "Order not found"),
             IpnOutcome::WrongAmount => ("04", "Invalid amount"),
-            IpnOutcome::BadSignature => ("97", "Invalid signature"),
+            IpnOutcome::BadSignature => ("97", "Fail checksum"),
             IpnOutcome::Unavailable => ("99", "Unknown error"),
         };
         serde_json::json!({ "RspCode": code, "Message": message })
