@@ -97,6 +97,20 @@
         .catch(function (e) { say(e.message, true); });
     } else if (f.id === "cb-filter") {
       ev.preventDefault(); list();
+    } else if (f.id === "cb-statement") {
+      ev.preventDefault();
+      var file = $("cb-st-file").files[0];
+      if (!file) { return; }
+      file.text().then(function (text) {
+        return fetch(API + "/payments/statement", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Content-Type": "text/csv" }, body: text })
+          .then(function (r) { return r.json().then(function (j) { if (!r.ok) { throw new Error(j.message || "Lỗi " + r.status); } return j; }); });
+      }).then(function (d) {
+        $("cb-st-result").innerHTML = "<table class=\"receipt-table\"><caption class=\"visually-hidden\">Các khoản ghi có và hồ sơ</caption><thead><tr><th scope=\"col\">Dòng</th><th scope=\"col\">Số tiền</th><th scope=\"col\">Nội dung</th><th scope=\"col\">Hồ sơ</th><th scope=\"col\">Đối chiếu</th></tr></thead><tbody>" +
+          d.matches.map(function (m) {
+            var act = (m.verdict === "exact" || m.verdict === "partial") ? " <button type=\"button\" class=\"button-link\" data-record=\"" + esc(JSON.stringify({ code: m.code, seq: m.seq, amount: m.amount, reference: m.reference })) + "\">Ghi nhận</button>" : "";
+            return "<tr><td>" + m.row + "</td><td>" + esc(m.amount_text) + "</td><td>" + esc(m.description) + "</td><td>" + esc(m.code || "—") + "</td><td>" + esc(m.verdict_label) + act + "</td></tr>";
+          }).join("") + "</tbody></table>";
+      }).catch(function (e) { say(e.message, true); });
     } else if (f.classList.contains("cb-action")) {
       ev.preventDefault();
       var body = { action: f.dataset.action, expected_seq: Number(f.dataset.seq) };
@@ -119,6 +133,13 @@
   document.addEventListener("click", function (ev) {
     var a = ev.target.closest("a[data-code]");
     if (a) { ev.preventDefault(); open(a.dataset.code); }
+    var rec = ev.target.closest("button[data-record]");
+    if (rec) {
+      var m = JSON.parse(rec.dataset.record);
+      call("POST", "/dossiers/" + encodeURIComponent(m.code) + "/actions", { action: "record-payment", expected_seq: m.seq, amount: String(m.amount), payment_method: "transfer", reference: m.reference || "sao kê" })
+        .then(function () { rec.replaceWith(document.createTextNode(" – đã ghi nhận")); say("Đã ghi nhận khoản nộp phí cho hồ sơ " + m.code); list(); })
+        .catch(function (e) { say(e.message, true); });
+    }
   });
   $("cb-logout").addEventListener("click", function () { call("POST", "/logout").then(function () { csrf = ""; show(false); }); });
   $("cb-deliver").addEventListener("click", function () {

@@ -174,3 +174,181 @@ pub fn state(m: &Manifest, events: &[Event]) -> Option<PaymentState> {
         _ => PaymentState::Overpaid,
     })
 }
+
+/// One credit of the commune's bank statement.
+#[derive(Debug, Clone)]
+pub struct StatementLine {
+    /// Its line in the file, for the officer.
+    pub row: usize,
+    pub date: String,
+    /// In đồng.
+    pub amount: u64,
+    /// The transfer's message, as the bank wrote it.
+    pub description: String,
+    /// The bank's transaction reference.
+    pub reference: String,
+}
+
+/// A dossier that asks a fee: its code, what is still to pay, its events' count (the
+/// step that records the payment names it).
+#[derive(Debug, Clone)]
+pub struct Owing {
+    pub code: String,
+    pub remaining: u64,
+    pub seq: u32,
+}
+
+/// How a credit stands against the dossiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchVerdict {
+    /// Exactly what the dossier still owes.
+    Exact,
+    /// Less: part of it.
+    Partial,
+    /// More than it owes.
+    Over,
+    /// Its dossier owes nothing (any more): paid twice, or paid at the desk too.
+    AlreadyPaid,
+    /// No dossier code in its message.
+    NoDossier,
+}
+
+impl MatchVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            MatchVerdict::Exact => "Khớp: đúng số tiền còn phải nộp",
+            MatchVerdict::Partial => "Nộp thiếu: ít hơn số còn phải nộp",
+            MatchVerdict::Over => "Nộp thừa: nhiều hơn số còn phải nộp",
+            MatchVerdict::AlreadyPaid => "Nộp trùng: hồ sơ đã nộp đủ phí",
+            MatchVerdict::NoDossier => "Không thấy mã hồ sơ trong nội dung chuyển khoản",
+        }
+    }
+
+    /// A credit the desk can record as the dossier's payment as it stands.
+    pub fn recordable(self) -> bool {
+        matches!(self, MatchVerdict::Exact | MatchVerdict::Partial)
+    }
+}
+
+/// A credit and the dossier it pays, as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementMatch {
+    pub row: usize,
+    pub date: String,
+    pub amount: u64,
+    pub amount_text: String,
+    pub description: String,
+    pub reference: String,
+    pub code: Option<String>,
+    /// What the dossier still owed before this credit.
+    pub remaining: Option<u64>,
+    pub seq: Option<u32>,
+    pub verdict: MatchVerdict,
+    pub verdict_label: &'static str,
+}
+
+/// Matches a statement's credits to the dossiers that ask a fee, by the code in the
+/// transfer's message (compared as banks pass it on: `catalog::vietqr::message_names`)
+/// and the amount. Credits are taken in order: a second credit for the same dossier
+/// meets what the first left to pay.
+pub fn match_statement(lines: &[StatementLine], owing: &[Owing]) -> Vec<StatementMatch> {
+    let mut left: Vec<Owing> = owing.to_vec();
+    lines
+        .iter()
+        .map(|line| {
+            let found = left
+                .iter_mut()
+                .find(|o| catalog::vietqr::message_names(&line.description, &o.code));
+            let (code, remaining, seq, verdict) = match found {
+                None => (None, None, None, MatchVerdict::NoDossier),
+                Some(o) => {
+                    let before = o.remaining;
+                    let verdict = match before {
+                        0 => MatchVerdict::AlreadyPaid,
+                        r if line.amount == r => MatchVerdict::Exact,
+                        r if line.amount < r => MatchVerdict::Partial,
+                        _ => MatchVerdict::Over,
+                    };
+                    o.remaining = before.saturating_sub(line.amount);
+                    (Some(o.code.clone()), Some(before), Some(o.seq), verdict)
+                }
+            };
+            StatementMatch {
+                row: line.row,
+                date: line.date.clone(),
+                amount: line.amount,
+                amount_text: dong(line.amount),
+                description: line.description.clone(),
+                reference: line.reference.clone(),
+                code,
+                remaining,
+                seq,
+                verdict_label: verdict.label(),
+                verdict,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(row: usize, amount: u64, description: &str) -> StatementLine {
+        StatementLine {
+            row,
+            date: "02/12/2026".into(),
+            amount,
+            description: description.into(),
+            reference: format!("FT{row:08}"),
+        }
+    }
+
+    #[test]
+    fn credits_are_matched_by_code_and_amount() {
+        let owing = [
+            Owing {
+                code: "H21.IAPET-261202-0001".into(),
+                remaining: 33_000,
+                seq: 1,
+            },
+            Owing {
+                code: "H21.IAPET-261202-0002".into(),
+                remaining: 8_000,
+                seq: 2,
+            },
+            Owing {
+                code: "H21.IAPET-261202-0003".into(),
+                remaining: 0,
+                seq: 4,
+            },
+        ];
+        let lines = [
+            line(2, 33_000, "MBVCB.1234.H21IAPET2612020001.CT tu 0123"),
+            line(3, 5_000, "h21-iapet 261202-0002 nop phi"),
+            line(4, 5_000, "H21IAPET2612020002"),
+            line(5, 8_000, "H21IAPET2612020003"),
+            line(6, 8_000, "chuyen tien"),
+        ];
+        let m = match_statement(&lines, &owing);
+        let verdicts: Vec<MatchVerdict> = m.iter().map(|m| m.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [
+                MatchVerdict::Exact,
+                MatchVerdict::Partial,
+                MatchVerdict::Over,
+                MatchVerdict::AlreadyPaid,
+                MatchVerdict::NoDossier
+            ]
+        );
+        assert_eq!(m[0].code.as_deref(), Some("H21.IAPET-261202-0001"));
+        assert_eq!(
+            m[2].remaining,
+            Some(3_000),
+            "the second credit meets what the first left"
+        );
+        assert!(m[1].verdict.recordable() && !m[2].verdict.recordable());
+    }
+}

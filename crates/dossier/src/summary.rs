@@ -29,6 +29,9 @@ pub struct Summary {
     pub payment: Option<PaymentState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_label: Option<String>,
+    /// What is still to pay, in đồng, when it asks a fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_remaining: Option<u64>,
 }
 
 impl Summary {
@@ -68,6 +71,8 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
         payment: payment_state(m, events),
         payment_label: payment_state(m, events).map(|p| p.label().to_owned()),
+        fee_remaining: payment_state(m, events)
+            .map(|_| crate::payment::due(m).saturating_sub(crate::payment::paid(events))),
     }
 }
 
@@ -110,7 +115,7 @@ pub fn filters() -> Vec<FilterOption> {
 }
 
 /// The query of `GET /api/admin/dossiers`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
     /// A status name, or `new`, `overdue`, `open`.
     pub status: Option<String>,
@@ -247,6 +252,7 @@ mod tests {
             updated_at: received.into(),
             payment: None,
             payment_label: None,
+            fee_remaining: None,
         }
     }
 

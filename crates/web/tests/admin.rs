@@ -757,6 +757,84 @@ async fn a_result_sent_online_is_downloaded_from_the_tracking_page() {
     );
 }
 
+/// The day's bank statement, matched to the dossiers by the code in each transfer's
+/// message and the amount; the desk records a matched credit as the payment, and the
+/// same credit matched again then shows as paid twice.
+#[tokio::test]
+async fn a_bank_statement_is_matched_to_the_dossiers_it_pays() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let (a, _) = h.submit_trich_luc("statement-0001").await;
+    let (b, _) = h.submit_trich_luc("statement-0002").await;
+    let s = login(&h, "lan").await;
+    let message = |code: &str| code.replace(['.', '-'], "");
+    let csv = format!(
+        "Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n\
+         02/12/2026;8.000;MBVCB.991.{} nop phi;FT001\n\
+         02/12/2026;5.000;{} lan 1;FT002\n\
+         02/12/2026;3.000;{};FT003\n\
+         02/12/2026;20.000;chuyen tien hoc phi;FT004\n",
+        message(&a),
+        message(&b).to_lowercase(),
+        b
+    );
+    let post = |csv: String| {
+        let s = &s;
+        let h = &h;
+        async move {
+            h.send(
+                Request::post("/api/admin/payments/statement")
+                    .header("cookie", &s.cookie)
+                    .header("x-csrf-token", &s.csrf)
+                    .header("content-type", "text/csv")
+                    .body(Body::from(csv))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let r = post(csv.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let m = r.json()["matches"].clone();
+    let verdicts: Vec<&str> = m
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["exact", "partial", "exact", "no-dossier"], "{m}");
+    assert_eq!(m[0]["code"], a.as_str());
+    assert_eq!(m[2]["code"], b.as_str());
+    assert_eq!(
+        m[2]["remaining"], 3000,
+        "the second credit meets what the first left"
+    );
+
+    // The desk records the first credit; matched again, it is a double payment.
+    let r = s
+        .post(
+            &h,
+            &format!("/api/admin/dossiers/{a}/actions"),
+            &json!({"action": "record-payment", "expected_seq": m[0]["seq"], "amount": "8000",
+                "payment_method": "transfer", "reference": "FT001"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let again = post(csv).await.json()["matches"].clone();
+    assert_eq!(again[0]["verdict"], "already-paid", "{again}");
+    assert!(
+        again[0]["verdict_label"]
+            .as_str()
+            .unwrap()
+            .contains("trùng")
+    );
+
+    // A file that is not a statement: told what is wrong, nothing matched.
+    let bad = post("Ngày;Nội dung\n02/12/2026;x\n".into()).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("cột số tiền"), "{}", bad.text());
+}
+
 #[tokio::test]
 async fn failed_logins_lock_the_account() {
     let h = harness().await;

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod auth;
 pub mod desk_receipt;
 pub mod outbox_panel;
+pub mod statement;
 
 use std::time::Duration;
 
@@ -54,6 +55,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
             // A hand-over online carries the result file, base64 in the JSON.
             post(actions::act).layer(axum::extract::DefaultBodyLimit::max(
                 actions::MAX_ACTION_BODY,
+            )),
+        )
+        .route(
+            "/payments/statement",
+            post(statement::statement).layer(axum::extract::DefaultBodyLimit::max(
+                statement::MAX_STATEMENT_BYTES,
             )),
         )
         .route("/outbox", get(outbox_panel::outbox))

@@ -1,0 +1,173 @@
+//! `POST /api/admin/payments/statement`: the day's bank statement (CSV, as the bank's
+//! internet banking exports it) matched to the dossiers that ask a fee, by the code in
+//! each transfer's message and the amount (`dossier::payment::match_statement`). Nothing
+//! is written: the officer records each matched credit as the dossier's payment, a step
+//! like any other, and sees the wrong, partial and double ones to settle.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use dossier::RETRY_MESSAGE;
+use dossier::payment::{Owing, StatementLine, StatementMatch, match_statement};
+use dossier::summary::ListQuery;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::respond::message;
+use crate::state::AppState;
+
+/// The largest statement read: a commune's day of credits is a few hundred lines.
+pub const MAX_STATEMENT_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Serialize)]
+struct StatementAnswer {
+    matches: Vec<StatementMatch>,
+}
+
+/// Reads the statement's credits: the columns found by their names (Vietnamese or
+/// English, with or without marks), amounts written "49.000", "49,000" or "49000.00".
+/// `Err`: what the officer should fix, naming the line.
+pub fn parse_statement(text: &str) -> Result<Vec<StatementLine>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let delimiter = if text.lines().next().unwrap_or("").matches(';').count()
+        > text.lines().next().unwrap_or("").matches(',').count()
+    {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("Không đọc được dòng tiêu đề của tệp sao kê: {e}"))?
+        .iter()
+        .map(|h| catalog::text::fold(h.trim()).to_lowercase())
+        .collect();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.contains(n)))
+    };
+    let amount = find(&["so tien ghi co", "ghi co", "credit", "so tien", "amount"]).ok_or(
+        "Tệp sao kê cần một cột số tiền (\"Số tiền\", \"Ghi có\" hoặc \"Amount\") ở dòng tiêu đề.",
+    )?;
+    let description = find(&["noi dung", "dien giai", "mo ta", "description", "remark"]).ok_or(
+        "Tệp sao kê cần một cột nội dung chuyển khoản (\"Nội dung\", \"Diễn giải\" hoặc \"Description\") ở dòng tiêu đề.",
+    )?;
+    let reference = find(&[
+        "ma giao dich",
+        "so tham chieu",
+        "so but toan",
+        "reference",
+        "ref",
+    ]);
+    let date = find(&["ngay", "date"]);
+    let mut lines = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let row = n + 2;
+        let record =
+            record.map_err(|e| format!("Dòng {row} của tệp sao kê không đọc được: {e}"))?;
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        let raw = cell(Some(amount));
+        if raw.is_empty() {
+            // A debit, or a blank line.
+            continue;
+        }
+        let whole = raw
+            .strip_suffix(".00")
+            .or_else(|| raw.strip_suffix(",00"))
+            .unwrap_or(&raw);
+        let digits: String = whole
+            .chars()
+            .filter(|c| !matches!(c, '.' | ',' | ' '))
+            .collect();
+        let Ok(value) = digits.parse::<u64>() else {
+            return Err(format!(
+                "Dòng {row}: số tiền \"{raw}\" không đọc được; ghi bằng chữ số, ví dụ 49000 hoặc 49.000."
+            ));
+        };
+        if value == 0 {
+            continue;
+        }
+        lines.push(StatementLine {
+            row,
+            date: cell(date),
+            amount: value,
+            description: cell(Some(description)),
+            reference: cell(reference),
+        });
+    }
+    Ok(lines)
+}
+
+pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Tệp sao kê phải là CSV mã UTF-8 (khi lưu từ Excel, chọn \"CSV UTF-8\").",
+        );
+    };
+    let lines = match parse_statement(text) {
+        Ok(lines) => lines,
+        Err(problem) => return message(StatusCode::UNPROCESSABLE_ENTITY, &problem),
+    };
+    // Every dossier that asks a fee, paid or not (a second transfer is then seen).
+    let query = ListQuery {
+        limit: Some(500),
+        ..ListQuery::default()
+    };
+    let mut owing = Vec::new();
+    for filter in ["due", "paid"] {
+        let q = ListQuery {
+            payment: Some(filter.into()),
+            ..query.clone()
+        };
+        match store::index::list(
+            state.index(),
+            state.storage(),
+            &q,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        {
+            Ok(answer) => owing.extend(answer.items.iter().map(|v| Owing {
+                code: v.summary.code.clone(),
+                remaining: v.summary.fee_remaining.unwrap_or(0),
+                seq: v.summary.seq,
+            })),
+            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        }
+    }
+    axum::Json(StatementAnswer {
+        matches: match_statement(&lines, &owing),
+    })
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_read_as_banks_write_them() {
+        let csv = "\u{feff}Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n02/12/2026;49.000;H21IAPET2612020001 nop phi;FT1\n02/12/2026;;phi ngan hang;FT2\n02/12/2026;8,000.00;h21.iapet-261202-0002;FT3\n";
+        let lines = parse_statement(csv).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].row, lines[0].amount), (2, 49_000));
+        assert_eq!(lines[1].amount, 8_000);
+        assert_eq!(lines[1].reference, "FT3");
+        let bad = parse_statement("Date,Amount,Description\n1/12,abc,x\n").unwrap_err();
+        assert!(bad.contains("Dòng 2") && bad.contains("abc"), "{bad}");
+        let no_amount = parse_statement("Ngày,Nội dung\n1/12,x\n").unwrap_err();
+        assert!(no_amount.contains("cột số tiền"), "{no_amount}");
+    }
+}
