@@ -820,6 +820,24 @@ async fn a_bank_statement_is_matched_to_the_dossiers_it_pays() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The accountant's list of the day's payments.
+    let list = s.get(&h, "/api/admin/payments.csv").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("nop-phi-")
+    );
+    let text = list.text();
+    assert!(text.starts_with('\u{feff}'), "Excel reads it as UTF-8");
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows[1].contains(&format!(";{a};"))
+            && rows[1].contains(";8000;chuyển khoản;FT001;Nguyễn Văn Cán Bộ"),
+        "{text}"
+    );
     let again = post(csv).await.json()["matches"].clone();
     assert_eq!(again[0]["verdict"], "already-paid", "{again}");
     assert!(

@@ -57,6 +57,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 actions::MAX_ACTION_BODY,
             )),
         )
+        .route("/payments.csv", get(statement::payments_csv))
         .route(
             "/payments/statement",
             post(statement::statement).layer(axum::extract::DefaultBodyLimit::max(

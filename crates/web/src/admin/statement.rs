@@ -153,6 +153,124 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
     .into_response()
 }
 
+#[derive(serde::Deserialize)]
+pub struct DayQuery {
+    /// YYYY-MM-DD, Vietnam's day; today when absent.
+    #[serde(default)]
+    day: Option<String>,
+}
+
+/// `GET /api/admin/payments.csv?day=YYYY-MM-DD`: the day's payments recorded on the
+/// dossiers (transfers, cash, the gateway), for the commune's accountant: a CSV Excel
+/// opens as it is (UTF-8 with its mark, `;` between columns).
+pub async fn payments_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<DayQuery>,
+) -> Response {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let today = catalog::vn_time::now().date();
+    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => catalog::Day(today),
+        Some(text) => match catalog::Day::parse_input(text) {
+            Some(day) => day,
+            None => {
+                return message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Ngày không đúng dạng: ghi YYYY-MM-DD, ví dụ 2026-12-02.",
+                );
+            }
+        },
+    };
+    let mut codes = Vec::new();
+    for filter in ["due", "paid"] {
+        let q = ListQuery {
+            payment: Some(filter.into()),
+            limit: Some(500),
+            ..ListQuery::default()
+        };
+        match store::index::list(
+            state.index(),
+            state.storage(),
+            &q,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        {
+            Ok(answer) => codes.extend(answer.items.into_iter().map(|v| v.summary.code)),
+            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        }
+    }
+    let storage = state.storage();
+    let reads: Vec<_> = codes
+        .iter()
+        .map(|code| store::dossiers::read_dossier(storage, code))
+        .collect();
+    let dossiers: Vec<_> = match stream::iter(reads)
+        .buffered(16)
+        .try_collect::<Vec<_>>()
+        .await
+    {
+        Ok(d) => d.into_iter().flatten().collect(),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    let header = [
+        "Thời gian",
+        "Mã hồ sơ",
+        "Thủ tục",
+        "Người nộp",
+        "Số tiền (đồng)",
+        "Cách nộp",
+        "Mã giao dịch",
+        "Cán bộ ghi nhận",
+    ];
+    let mut rows = vec![header.map(String::from).to_vec()];
+    for (m, events) in &dossiers {
+        for e in events {
+            let Some(p) = &e.payment else { continue };
+            let at = catalog::vn_time::parse_time(&e.at);
+            if at.map(|t| t.to_offset(catalog::vn_time::VN).date()) != Some(day.0) {
+                continue;
+            }
+            rows.push(vec![
+                catalog::vn_time::received_text(&e.at),
+                m.code.clone(),
+                m.procedure.title.clone(),
+                m.contact.name.clone(),
+                p.amount.to_string(),
+                p.method.label().to_owned(),
+                p.reference.clone().unwrap_or_default(),
+                e.by_name.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    rows[1..].sort();
+    for row in &rows {
+        if out.write_record(row).is_err() {
+            return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
+        }
+    }
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(out.into_inner().unwrap_or_default());
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"nop-phi-{}.csv\"", day.iso()),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
