@@ -61,15 +61,21 @@ function bigPdf(size) {
 /** The stored manifest of dossier `code` and the bytes of each stored file. */
 async function storedDossier(code) {
   if (process.env.E2E_S3_ENDPOINT) {
-    // The production-shaped stack: moto, read through the S3 API.
-    const base = `${process.env.E2E_S3_ENDPOINT.replace(/\/$/, '')}/${process.env.E2E_BUCKET}`;
-    const list = await (await fetch(`${base}?list-type=2&prefix=dossiers/`)).text();
-    const key = [...list.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]).find((k) => k.endsWith(`/${code}/dossier.json`));
-    assert.ok(key, `dossier ${code} is stored`);
-    const manifest = await (await fetch(`${base}/${key}`)).json();
-    const files = {};
-    for (const a of manifest.attachments) files[a.key] = Buffer.from(await (await fetch(`${base}/${a.key}`)).arrayBuffer());
-    return { manifest, files };
+    // The production-shaped stack: moto, read through the S3 API (signed, with boto3,
+    // which moto's server installs).
+    const py = [
+      'import base64, boto3, json, sys',
+      "c = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id='local', aws_secret_access_key='local', region_name='ap-southeast-1')",
+      "keys = [o['Key'] for p in c.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2], Prefix='dossiers/') for o in p.get('Contents', [])]",
+      "m = [k for k in keys if k.endswith('/' + sys.argv[3] + '/dossier.json')]",
+      "man = json.loads(c.get_object(Bucket=sys.argv[2], Key=m[0])['Body'].read()) if m else None",
+      "files = {a['key']: base64.b64encode(c.get_object(Bucket=sys.argv[2], Key=a['key'])['Body'].read()).decode() for a in (man or {}).get('attachments', [])}",
+      "print(json.dumps({'manifest': man, 'files': files}))",
+    ].join('\n');
+    const out = JSON.parse(execFileSync('python3', ['-c', py, process.env.E2E_S3_ENDPOINT, process.env.E2E_BUCKET, code], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    assert.ok(out.manifest, `dossier ${code} is stored`);
+    const files = Object.fromEntries(Object.entries(out.files).map(([k, b]) => [k, Buffer.from(b, 'base64')]));
+    return { manifest: out.manifest, files };
   }
   const s3 = path.join(process.env.E2E_DATA, 's3');
   for (const bucket of readdirSync(s3)) {
@@ -298,6 +304,8 @@ describe('smaller photos', () => {
     const note = page.locator('#f-giay_chung_sinh-size');
     await note.waitFor({ timeout: 30_000 });
     assert.match(await note.textContent(), /Ảnh đã được thu nhỏ để gửi nhanh hơn: [\d,]+ MB → \d+ KB\./);
+    const held = await page.evaluate(() => { const f = document.getElementById('f-giay_chung_sinh').files[0]; return { name: f.name, size: f.size }; });
+    assert.ok(held.name.endsWith('.jpg') && held.size < 1_000_000, `the field holds the smaller photo for a plain post too (${JSON.stringify(held)})`);
     await page.click('#dossier-form button[type=submit]');
     const code = await waitReceipt(page);
     const { manifest, files: stored } = await storedDossier(code);

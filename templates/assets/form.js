@@ -307,6 +307,14 @@
               note = el('p', 'hint', 'Ảnh đã được thu nhỏ để gửi nhanh hơn: ' + humanSize(file.size) + ' → ' + humanSize(small.size) + '.');
               note.id = 'f-' + f.id + '-size';
               $('f-' + f.id + '-status').after(note);
+              // The field holds the smaller photo too, for the plain post if it comes to that.
+              if (f.input.files[0] === file) try {
+                var dt = new DataTransfer();
+                dt.items.add(small);
+                f.input.files = dt.files;
+                if (fileChecks[f.id]) fileChecks[f.id].file = f.input.files[0];
+                small = f.input.files[0];
+              } catch (e) { /* an older browser: the upload still sends the smaller one */ }
               return sized(small, 'jpg');
             }
             return sized(file, kind);
