@@ -62,11 +62,17 @@
       if (paused || ctx.done) return;
       var values = {}, any = false;
       inputs().forEach(function (i) {
-        if (i.type === 'checkbox' || i.type === 'radio') { if (i.checked) { values[i.id] = true; any = true; } } else if (i.value) { values[i.id] = i.value; any = true; }
+        if (i.type === 'checkbox' || i.type === 'radio') { if (i.checked) values[i.id] = true; } else if (i.value) values[i.id] = i.value;
+        any = any || touched(i);
       });
       var up = ctx.uploads(), pow = ctx.proof(), uploads = [];
       Object.keys(up).forEach(function (id) { if (up[id].checked) uploads.push(up[id].ref); });
-      if (!any && !uploads.length) return;
+      if (!any && !uploads.length) {
+        // Everything emptied by hand: no draft left to offer.
+        try { localStorage.removeItem(store); } catch (e) { /* storage blocked */ }
+        bar.hidden = true;
+        return;
+      }
       var old = read() || {};
       var d = {
         v: 1,
@@ -90,6 +96,16 @@
         note.textContent = 'Máy này không cho lưu bản nháp (bộ nhớ đầy hoặc chế độ riêng tư). Bạn vẫn gửi hồ sơ được như thường.';
         bar.hidden = false;
       }
+    }
+    // Only what the citizen changed makes a draft: the page's own defaults do not.
+    function touched(i) {
+      if (i.type === 'checkbox' || i.type === 'radio') return i.checked !== i.defaultChecked;
+      if (i.tagName === 'SELECT') {
+        var d = 0;
+        Array.prototype.forEach.call(i.options, function (o, n) { if (o.defaultSelected) d = n; });
+        return i.selectedIndex !== d;
+      }
+      return i.value !== i.defaultValue;
     }
     function later() { if (!timer) timer = setTimeout(save, 400); }
     form.addEventListener('input', later);

@@ -56,7 +56,6 @@
     return Array.from(a, function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
   }
   function Shown() {}
-  function wait(ms) { return new Promise(function (ok) { setTimeout(ok, ms); }); }
   // The draft and photo code load only when used: a script of the site (CSP 'self')
   // that leaves its function at window[name].
   var loaded = {};
