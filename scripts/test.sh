@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Một Cửa, installing what the tests need on a fresh machine
-# (beyond the Rust toolchain): Debian's Chromium, the Nu Html Checker's Java, the npm
+# (beyond the Rust toolchain): Debian's Chromium, the Nu Html Checker's Java, tesseract
+# with Vietnamese (the photo test's OCR), the npm
 # packages of the browser tests, and the Python test tools (moto, aiosmtpd, cfn-lint,
 # cargo-lambda for its Lambda Runtime API emulator).
 #
@@ -21,6 +22,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The photo test reads a photographed form before and after it is made smaller (OCR).
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+[ -e /usr/share/tesseract-ocr/5/tessdata/vie.traineddata ] || ls /usr/share/tesseract-ocr/*/tessdata/vie.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-vie)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -35,3 +35,22 @@ pub fn load(dir: &Path) -> std::io::Result<Assets> {
     }
     Ok(assets)
 }
+
+/// The files of `dir` under their own names (no fingerprint): for the few that must keep
+/// a stable address, such as the service worker. A missing folder holds none.
+pub fn load_plain(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !entry.file_type()?.is_file() {
+            continue;
+        }
+        files.push((name, std::fs::read(entry.path())?));
+    }
+    Ok(files)
+}

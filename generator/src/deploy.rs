@@ -36,6 +36,10 @@ pub const MANIFEST: &str = ".motcua-manifest.json";
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Caching of everything else (pages, JSON, feeds, forms to download).
 pub const SHORT: &str = "public, max-age=300, must-revalidate";
+/// Caching of the service worker: checked every time, so a new version reaches every phone.
+pub const NO_CACHE: &str = "no-cache";
+/// The service worker's stable address (templates/root/sw.js).
+pub const SERVICE_WORKER: &str = "sw.js";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -167,7 +171,9 @@ pub fn is_fingerprinted(rel: &str) -> bool {
 }
 
 pub fn cache_control(rel: &str) -> &'static str {
-    if is_fingerprinted(rel) {
+    if rel == SERVICE_WORKER {
+        NO_CACHE
+    } else if is_fingerprinted(rel) {
         IMMUTABLE
     } else {
         SHORT
@@ -598,6 +604,7 @@ mod tests {
         assert!(!is_fingerprinted("thu-tuc/site.68ca8406d9.css"));
         assert!(!is_fingerprinted("media/cafe-facadebead-1.jpg"));
         assert_eq!(cache_control("api/procedures.json"), SHORT);
+        assert_eq!(cache_control("sw.js"), NO_CACHE);
         assert_eq!(cache_control("assets/form.75f956db73.js"), IMMUTABLE);
         assert_eq!(normalise_prefix("/a/b/"), "a/b/");
         assert_eq!(normalise_prefix("/"), "");

@@ -44,6 +44,9 @@ pub const COMPACT_HOME_AFTER: usize = 300;
 pub struct Theme {
     pub tera: Tera,
     pub assets: Assets,
+    /// Files published at the site's root under their own, stable name
+    /// (`templates/root/`: the service worker `sw.js`).
+    pub root_files: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +71,17 @@ impl Theme {
             dir: assets_dir.display().to_string(),
             source,
         })?;
-        Ok(Theme { tera, assets })
+        let root_dir = templates_dir.join("root");
+        let root_files =
+            crate::assets::load_plain(&root_dir).map_err(|source| ThemeError::Assets {
+                dir: root_dir.display().to_string(),
+                source,
+            })?;
+        Ok(Theme {
+            tera,
+            assets,
+            root_files,
+        })
     }
 }
 
@@ -540,7 +553,7 @@ impl<'a> Renderer<'a> {
             )
             .into_bytes(),
         ));
-        for (path, bytes) in &self.theme.assets.files {
+        for (path, bytes) in self.theme.assets.files.iter().chain(&self.theme.root_files) {
             files.push((path.clone(), bytes.clone()));
         }
         for name in self.downloads.keys() {

@@ -136,6 +136,20 @@ fn app(out: &Path, api: Router, dev: Arc<DevState>) -> Router {
             ServeFile::new(out.join("api/procedures.json")),
         )
         .nest_service("/api/forms", ServeDir::new(out.join("api/forms")))
+        // The service worker, as CloudFront serves it: checked again on every visit.
+        .route_service(
+            "/sw.js",
+            tower::ServiceExt::<axum::http::Request<axum::body::Body>>::map_response(
+                ServeFile::new(out.join("sw.js")),
+                |mut r: axum::http::Response<_>| {
+                    r.headers_mut().insert(
+                        axum::http::header::CACHE_CONTROL,
+                        axum::http::HeaderValue::from_static(crate::deploy::NO_CACHE),
+                    );
+                    r
+                },
+            ),
+        )
         .merge(api)
         .route("/__dev/events", get(events).with_state(dev))
         .route("/__dev/reload.js", get(reload_script))

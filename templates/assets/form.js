@@ -10,6 +10,8 @@
   var procedure = form.getAttribute('data-procedure');
   var workerUrl = script && script.getAttribute('data-worker');
   var schemaUrl = script && script.getAttribute('data-schema');
+  var draftUrl = script && script.getAttribute('data-drafts');
+  var photoUrl = script && script.getAttribute('data-photo');
   var receiptBox = document.getElementById('receipt');
   var button = form.querySelector('button[type=submit]');
   var humanCheck = form.querySelector('.human-check');
@@ -54,6 +56,19 @@
     return Array.from(a, function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
   }
   function Shown() {}
+  // The draft and photo code load only when used: a script of the site (CSP 'self')
+  // that leaves its function at window[name].
+  var loaded = {};
+  function load(url, name) {
+    return loaded[name] || (loaded[name] = new Promise(function (ok, fail) {
+      if (!url) return fail(new Error('no ' + name));
+      var s = document.createElement('script');
+      s.src = url;
+      s.onload = function () { window[name] ? ok(window[name]) : fail(new Error(name)); };
+      s.onerror = function () { delete loaded[name]; fail(new Error(name)); };
+      document.head.append(s);
+    }));
+  }
 
   /* ---------- the fields, read from the page ---------- */
   var fields = Array.from(form.querySelectorAll('.field[data-field]')).map(function (box) {
@@ -176,7 +191,7 @@
   function check(f) {
     var label = f.label, required = isRequired(f), v, n;
     if (f.type === 'file') {
-      if (required && !(f.input.files && f.input.files.length)) throw 'Vui lòng đính kèm ' + sentence(lowerFirst(label));
+      if (required && !(f.input.files && f.input.files.length) && !remembered(f)) throw 'Vui lòng đính kèm ' + sentence(lowerFirst(label));
       return;
     }
     if (f.type === 'address') {
@@ -255,7 +270,7 @@
     return null;
   }
   function readHead(file) {
-    var blob = file.slice(0, 16);
+    var blob = file.slice(0, 64);
     if (blob.arrayBuffer) return blob.arrayBuffer();
     return new Promise(function (ok, fail) {
       var r = new FileReader();
@@ -272,25 +287,56 @@
     var kindLabel = listLabel(kinds.map(function (k) { return k.toUpperCase(); }));
     var limit = +f.input.getAttribute('data-max-bytes') || 5242880;
     if (file.size === 0) return Promise.resolve({ error: 'Tệp "' + name + '" trống. Vui lòng chọn lại tệp.' });
-    if (file.size > limit) {
-      return Promise.resolve({ error: 'Tệp "' + name + '" nặng ' + humanSize(file.size) + ', vượt giới hạn ' + humanSize(limit) +
-        ' của ô "' + f.label + '". Hãy chụp lại với độ phân giải thấp hơn hoặc nén tệp.' });
-    }
+    var note = $('f-' + f.id + '-size');
+    if (note) note.remove();
     return readHead(file).then(function (buf) {
-      var kind = sniff(new Uint8Array(buf));
+      var head = new Uint8Array(buf), kind = sniff(head);
       if (!kind || kinds.indexOf(kind) < 0) {
         return { error: 'Tệp "' + name + '" không phải ' + kindLabel + '. Nội dung tệp cho thấy đây là loại khác, dù tên tệp có thể giống. Hãy chụp ảnh hoặc quét giấy tờ thành ' + kindLabel + '.' };
       }
-      return { field: f.id, file: file, kind: kind };
+      // A large photo is made smaller here (photo.js), and a phone photo's location
+      // data left out; PDFs and small pictures go as they are.
+      var exif = kind === 'jpg' && /Exif/.test(String.fromCharCode.apply(null, head));
+      if (kind !== 'pdf' && kinds.indexOf('jpg') >= 0 && (file.size > 1048576 || exif) && window.createImageBitmap) {
+        $('f-' + f.id + '-status').textContent = 'Đang thu nhỏ ảnh "' + name + '"…';
+        return load(photoUrl, 'motcuaPhoto').then(function (shrink) { return shrink(file, exif); })
+          .catch(function () { return null; }).then(function (small) {
+            $('f-' + f.id + '-status').textContent = '';
+            if (small) {
+              note = el('p', 'hint', 'Ảnh đã được thu nhỏ để gửi nhanh hơn: ' + humanSize(file.size) + ' → ' + humanSize(small.size) + '.');
+              note.id = 'f-' + f.id + '-size';
+              $('f-' + f.id + '-status').after(note);
+              // The field holds the smaller photo too, for the plain post if it comes to that.
+              if (f.input.files[0] === file) try {
+                var dt = new DataTransfer();
+                dt.items.add(small);
+                f.input.files = dt.files;
+                if (fileChecks[f.id]) fileChecks[f.id].file = f.input.files[0];
+                small = f.input.files[0];
+              } catch (e) { /* an older browser: the upload still sends the smaller one */ }
+              return sized(small, 'jpg');
+            }
+            return sized(file, kind);
+          });
+      }
+      return sized(file, kind);
     }, function () {
       return { error: 'Không đọc được tệp "' + name + '". Vui lòng chọn lại tệp.' };
     });
+    function sized(file, kind) {
+      if (file.size > limit) {
+        return { error: 'Tệp "' + name + '" nặng ' + humanSize(file.size) + ', vượt giới hạn ' + humanSize(limit) +
+          ' của ô "' + f.label + '". Hãy chụp lại với độ phân giải thấp hơn hoặc nén tệp.' };
+      }
+      return { field: f.id, file: file, kind: kind };
+    }
   }
   fields.forEach(function (f) {
     if (f.type !== 'file') return;
     f.input.addEventListener('change', function () {
       delete uploaded[f.id];
       $('f-' + f.id + '-status').textContent = '';
+      ctx.changed();
       fileChecks[f.id] = checkFile(f);
       fileChecks[f.id].file = f.input.files && f.input.files[0];
       fileChecks[f.id].then(function (r) {
@@ -397,6 +443,7 @@
     var checks = await Promise.all(fields.map(function (f) {
       if (f.type !== 'file' || !shown(f)) return null;
       var file = f.input.files && f.input.files[0];
+      if (!file) return remembered(f) ? { field: f.id, file: uploaded[f.id].file } : null;
       if (!fileChecks[f.id] || fileChecks[f.id].file !== file) {
         fileChecks[f.id] = checkFile(f);
         fileChecks[f.id].file = file;
@@ -470,6 +517,41 @@
   // Uploads are issued under one proof of work and serve only the submission that
   // carries it: with a new one, every file goes up (and is checked) again.
   var uploaded = {}, uploadedUnder = null;
+  function remembered(f) { return !!(uploaded[f.id] && uploaded[f.id].file.remembered); }
+
+  /* ---------- the draft on this device (drafts.js, loaded when used) ---------- */
+  var DRAFT = 'motcua-draft:' + procedure;
+  var ctx = {
+    form: form, fields: fields, byId: byId, store: DRAFT, el: el, say: say,
+    key: function (k) { if (k) { key = k; form.elements.idempotency_key.value = k; } return key; },
+    newKey: newKey,
+    uploads: function () { return uploaded; },
+    proof: function () { return uploadedUnder; },
+    // Files a draft remembers as staged under `pow`, still valid: not asked for again.
+    remember: function (pow, refs) {
+      altcha = Promise.resolve(pow);
+      form.elements.altcha.value = pow;
+      uploaded = {};
+      uploadedUnder = pow;
+      refs.forEach(function (r) {
+        if (byId[r.field]) uploaded[r.field] = { file: { remembered: true, name: r.name }, ref: r, checked: true };
+      });
+    },
+    forget: function () { uploaded = {}; uploadedUnder = null; startAltcha(); },
+    changed: function () {}
+  };
+  function drafts() {
+    return load(draftUrl, 'motcuaDrafts').then(function (init) { init(ctx); }).catch(function () {});
+  }
+  var hasDraft = false;
+  try { hasDraft = !!localStorage.getItem(DRAFT); } catch (e) { /* storage blocked */ }
+  if (hasDraft) drafts();
+  else {
+    form.addEventListener('input', function first() {
+      form.removeEventListener('input', first);
+      drafts();
+    });
+  }
   var status = el('p', 'form-status');
   status.setAttribute('aria-live', 'polite');
   button.parentNode.append(status);
@@ -496,8 +578,7 @@
     b.addEventListener('click', retry);
     return b;
   }
-  function put(up, file, f) {
-    var box = $('f-' + f.id + '-status');
+  function putOnce(up, file, f, box) {
     box.textContent = '';
     var line = el('span', null, 'Đang tải lên "' + up.name + '"…');
     var bar = el('progress');
@@ -517,15 +598,61 @@
           bar.value = 100;
           line.textContent = 'Đã tải lên "' + up.name + '".';
           ok();
-        } else fail(new Error('HTTP ' + x.status));
+        } else fail({ status: x.status });
       };
-      x.onerror = x.ontimeout = function () { fail(new Error('mạng')); };
+      x.onerror = x.ontimeout = function () { fail({ status: 0 }); };
       x.send(file);
-    }).catch(function (err) {
-      box.textContent = '';
-      box.append(el('span', 'field-error', 'Chưa tải lên được "' + up.name + '". Hãy kiểm tra kết nối mạng rồi bấm "Thử tải lại". '), retryButton());
-      throw err;
     });
+  }
+  // A new ticket (presigned PUT) for one file, under the same proof of work.
+  async function ticket(c, pow) {
+    var res = await jsonPost('/uploads', {
+      procedure: procedure,
+      altcha: pow,
+      files: [{ field: c.field, name: c.file.name, size: c.file.size, type: MIME[c.kind] }]
+    });
+    if (res.status !== 200 || !res.data.uploads) throw { status: res.status, final: res.status < 500 && res.status !== 429 };
+    return expiry(res.data.uploads[0], res.data);
+  }
+  function expiry(up, data) {
+    up.until = Date.now() + ((data && data.expires_in) || 600) * 1000 - 30000;
+    return up;
+  }
+  // Waits `ms`, or less when the phone comes back online (offline: until then, a minute at most).
+  function pause(ms) {
+    if (navigator.onLine === false) ms = Math.max(ms, 60000);
+    return new Promise(function (ok) {
+      var t = setTimeout(done, ms);
+      function done() { clearTimeout(t); window.removeEventListener('online', done); ok(); }
+      window.addEventListener('online', done);
+    });
+  }
+  // One file up: a dropped connection sends the whole file again by itself after 2, 4,
+  // 8… seconds (sooner once the phone is back online), with a fresh URL when the old one
+  // has expired. Resolves with the ticket that worked.
+  async function put(up, c, pow) {
+    var f = byId[c.field], box = $('f-' + f.id + '-status'), name = up.name;
+    for (var n = 1; ; n++) {
+      try {
+        if (!up || Date.now() > up.until) up = await ticket(c, pow);
+        await putOnce(up, c.file, f, box);
+        return up;
+      } catch (err) {
+        var st = err && err.status;
+        if (st === undefined && err instanceof TypeError) st = 0;
+        if (st === 403 && !err.final) up = null;
+        else if (st === undefined || err.final || (st >= 400 && st < 500 && st !== 408 && st !== 429) || n >= 8) {
+          box.textContent = '';
+          box.append(el('span', 'field-error', 'Chưa tải lên được "' + name + '". Hãy kiểm tra kết nối mạng rồi bấm "Thử tải lại". '), retryButton());
+          throw err instanceof Error ? err : new Error('HTTP ' + st);
+        }
+        var secs = Math.min(30, 1 << n);
+        box.textContent = (navigator.onLine === false ? 'Điện thoại đang mất mạng' : 'Kết nối bị ngắt') + ' khi tải "' + name +
+          '". Trang sẽ tự gửi lại tệp khi có mạng (thử lại sau ' + secs + ' giây, lần ' + n + '/7). Bạn không cần làm gì.';
+        say('Đang chờ mạng để tải lại giấy tờ…');
+        await pause(secs * 1000);
+      }
+    }
   }
   // The files' references for the submission, or { refused: message } when the proof of
   // work was not accepted (a new one is needed).
@@ -534,6 +661,14 @@
     var todo = files.filter(function (c) {
       return !(uploaded[c.field] && uploaded[c.field].file === c.file);
     });
+    // Files remembered from a draft serve only the proof of work they were sent under.
+    var lost = todo.filter(function (c) { return c.file.remembered; });
+    if (lost.length) {
+      showErrors(lost.map(function (c) {
+        return { field: c.field, message: 'Tệp "' + c.file.name + '" đã tải lên từ lần trước nhưng máy chủ không còn giữ. Vui lòng chọn lại tệp.' };
+      }));
+      throw new Shown();
+    }
     if (todo.length) {
       say('Đang chuẩn bị tải giấy tờ lên…');
       var res = await jsonPost('/uploads', {
@@ -555,7 +690,7 @@
         if (!up || up.field !== f.id) up = res.data.uploads.filter(function (u) { return u.field === f.id; })[0];
         say('Đang tải giấy tờ lên (' + (i + 1) + '/' + todo.length + ')…');
         try {
-          await put(up, c.file, f);
+          up = await put(expiry(up, res.data), c, pow);
           uploaded[f.id] = { file: c.file, ref: { field: f.id, key: up.key, name: up.name }, checked: false };
         } catch (e) { failed = true; }
       }
@@ -582,6 +717,7 @@
         throw new Shown();
       }
       unchecked.forEach(function (c) { uploaded[c.field].checked = true; });
+      ctx.changed();
     }
     return { refs: files.map(function (c) { return uploaded[c.field].ref; }) };
   }
@@ -675,7 +811,9 @@
           values: values(),
           uploads: refs
         });
-        if ((res.status === 200 || res.status === 201) && res.data.receipt_html) { received = true; say(''); showReceipt(res.data.receipt_html, res.data.receipt.code); return; }
+        if ((res.status === 200 || res.status === 201) && res.data.receipt_html) {
+          received = ctx.done = true;
+          try { localStorage.removeItem(DRAFT); } catch (e) { /* storage blocked */ } say(''); showReceipt(res.data.receipt_html, res.data.receipt.code); return; }
         var captcha = res.data.errors && res.data.errors.some(function (x) { return x.field === 'altcha'; });
         if (res.status === 403 && captcha && attempt === 0) { startAltcha(); continue; }
         say('');
