@@ -57,6 +57,9 @@ test('a trích lục sent by post for two copies asks 2 × 8.000 + postage, paya
   assert.doesNotMatch(where, /trực tiếp/, 'only the way the citizen chose');
   const payload = await page.locator('#receipt [data-vietqr]').getAttribute('data-vietqr');
   checkVietQr(payload, total, code);
+  // On the site's own page too, each fact is copied with one tap.
+  await page.locator('#receipt').getByRole('button', { name: 'Chép số tài khoản' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), site.bank.number);
   const png = await page.locator('#receipt a[download]').getAttribute('href');
   assert.ok(png.startsWith('data:image/png;base64,'), 'the code can be saved as a picture');
   const bytes = Buffer.from(png.slice('data:image/png;base64,'.length), 'base64');

@@ -759,6 +759,19 @@
       b.hidden = false;
       b.addEventListener('click', function () { window.print(); });
     });
+    // The transfer's facts, one tap each, where the browser can copy.
+    if (navigator.clipboard && window.isSecureContext) {
+      box.querySelectorAll('[data-copy]').forEach(function (b) {
+        var label = b.textContent;
+        b.hidden = false;
+        b.addEventListener('click', function () {
+          navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () {
+            b.textContent = 'Đã chép';
+            setTimeout(function () { b.textContent = label; }, 2000);
+          }, function () { b.textContent = 'Không chép được, hãy chép tay'; });
+        });
+      });
+    }
     form.hidden = true;
     document.body.classList.add('has-receipt');
     box.hidden = false;
