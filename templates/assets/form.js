@@ -716,6 +716,10 @@
         problem(chk.data.message || 'Chưa kiểm tra được giấy tờ (lỗi ' + chk.status + '). Vui lòng thử lại sau ít phút. ' + RETRY);
         throw new Shown();
       }
+      // Each file's signed verdict goes back with it: the function then reads nothing for it.
+      (chk.data.files || []).forEach(function (v) {
+        unchecked.forEach(function (c) { if (uploaded[c.field].ref.key === v.key) uploaded[c.field].ref.verdict = v.verdict; });
+      });
       unchecked.forEach(function (c) { uploaded[c.field].checked = true; });
       ctx.changed();
     }

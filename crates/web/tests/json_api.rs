@@ -2,6 +2,8 @@
 
 mod common;
 
+use base64::Engine as _;
+
 use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
@@ -679,6 +681,52 @@ async fn a_file_swapped_after_its_check_is_refused_beside_its_field() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.as_ref(), PDF);
+}
+
+/// The check gives the browser its verdict, signed for the staged key: sent back with
+/// the file, the submission reads nothing for it (the kept copy may even be gone); a
+/// token altered on the way is not believed.
+#[tokio::test]
+async fn the_checks_signed_verdict_spares_the_submission_reading_it() {
+    let h = harness().await;
+    for (n, tamper) in [(1, false), (2, true)] {
+        let (key, altcha, check) = h.stage("giay_chung_sinh", "don.pdf", PDF).await;
+        assert_eq!(check.status, StatusCode::OK, "{}", check.text());
+        let mut token = check.json()["files"][0]["verdict"]
+            .as_str()
+            .expect("a signed verdict")
+            .to_owned();
+        if tamper {
+            // Another size in the verdict, the signature as it was.
+            let (body, mac) = token.split_once('.').unwrap();
+            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(body)
+                .unwrap();
+            let mut v: Value = serde_json::from_slice(&json).unwrap();
+            v["size"] = json!(1);
+            let body = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&v).unwrap());
+            token = format!("{body}.{mac}");
+        }
+        h.storage()
+            .delete(&web::intake::verdict_key(&key))
+            .await
+            .unwrap();
+        let a = h
+            .dossier_as(
+                &altcha,
+                &format!("carried-verdict-{n}"),
+                khai_sinh_values(),
+                json!([{"field": "giay_chung_sinh", "key": key, "name": "don.pdf", "verdict": token}]),
+            )
+            .await;
+        if tamper {
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+            assert!(a.text().contains("chưa kiểm tra xong"), "{}", a.text());
+        } else {
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        }
+    }
 }
 
 #[tokio::test]

@@ -87,7 +87,7 @@ impl AppState {
                 }
                 continue;
             }
-            if let FileSource::Staged { key } = &file.source {
+            if let FileSource::Staged { key, .. } = &file.source {
                 if !valid_staging_key(key) {
                     errors.push(FieldError::new(
                         &field.id,
@@ -157,15 +157,26 @@ impl AppState {
                     body: Body::Inline(bytes.clone()),
                 })
             }
-            FileSource::Staged { key } => {
-                let Some(bytes) = self.storage().get(&verdict_key(key)).await? else {
-                    return Ok(refused(format!(
-                        "Tệp \"{}\" chưa kiểm tra xong (có thể chưa tải lên hết hoặc đã quá hạn). Vui lòng chọn lại tệp rồi gửi lại.",
-                        display_name(&file.name)
-                    )));
+            FileSource::Staged { key, verdict } => {
+                // The verdict the browser carries, if its signature holds for this key;
+                // else the one kept beside the upload.
+                let carried = verdict
+                    .as_deref()
+                    .and_then(|t| read_verdict_token(&self.inner.config.signing_key, key, t));
+                let verdict = match carried {
+                    Some(verdict) => verdict,
+                    None => {
+                        let Some(bytes) = self.storage().get(&verdict_key(key)).await? else {
+                            return Ok(refused(format!(
+                                "Tệp \"{}\" chưa kiểm tra xong (có thể chưa tải lên hết hoặc đã quá hạn). Vui lòng chọn lại tệp rồi gửi lại.",
+                                display_name(&file.name)
+                            )));
+                        };
+                        serde_json::from_slice(&bytes).map_err(|e| {
+                            StorageError::Unavailable(format!("upload verdict: {e}"))
+                        })?
+                    }
                 };
-                let verdict: Verdict = serde_json::from_slice(&bytes)
-                    .map_err(|e| StorageError::Unavailable(format!("upload verdict: {e}")))?;
                 if let Some(message) = verdict.refused {
                     return Ok(refused(message));
                 }
@@ -275,9 +286,9 @@ impl AppState {
         field: &Field,
         key: &str,
         name: &str,
-    ) -> Result<Option<String>, StorageError> {
+    ) -> Result<UploadCheck, StorageError> {
         let Some((bytes, etag)) = self.storage().get_tagged(key).await? else {
-            return Ok(Some(format!(
+            return Ok(UploadCheck::Refused(format!(
                 "Tệp \"{}\" chưa tải lên xong hoặc đã quá hạn. Vui lòng chọn lại tệp rồi gửi lại.",
                 display_name(name)
             )));
@@ -309,8 +320,54 @@ impl AppState {
                 "application/json",
             )
             .await?;
-        Ok(refused)
+        Ok(match refused {
+            Some(message) => UploadCheck::Refused(message),
+            None => UploadCheck::Passed {
+                verdict: verdict_token(&self.inner.config.signing_key, key, &verdict),
+            },
+        })
     }
+}
+
+/// What the check of an upload answers.
+pub enum UploadCheck {
+    /// The file may be sent: its verdict, signed, for the browser to send with it.
+    Passed { verdict: String },
+    /// The message beside its field.
+    Refused(String),
+}
+
+/// A verdict as the browser carries it: the verdict's JSON (base64url) and an HMAC of
+/// it and the staged key, so it serves that file only and cannot be altered.
+pub fn verdict_token(signing_key: &[u8], staged_key: &str, verdict: &Verdict) -> String {
+    let json = serde_json::to_vec(verdict).expect("json");
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&json);
+    format!("{body}.{}", verdict_mac(signing_key, staged_key, &body))
+}
+
+fn verdict_mac(signing_key: &[u8], staged_key: &str, body: &str) -> String {
+    let mut mac = HmacSha256::new_from_slice(signing_key).expect("HMAC takes any key length");
+    mac.update(b"upload-verdict\n");
+    mac.update(staged_key.as_bytes());
+    mac.update(b"\n");
+    mac.update(body.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The verdict a token carries, if it was signed for `staged_key` and passed.
+fn read_verdict_token(signing_key: &[u8], staged_key: &str, token: &str) -> Option<Verdict> {
+    use subtle::ConstantTimeEq;
+    let (body, sent) = token.split_once('.')?;
+    let expected = verdict_mac(signing_key, staged_key, body);
+    if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+        return None;
+    }
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .ok()?;
+    serde_json::from_slice::<Verdict>(&json)
+        .ok()
+        .filter(|v| v.refused.is_none())
 }
 
 /// What the manifest says of each checked file, and where it is stored: under the
@@ -360,9 +417,10 @@ fn judge(field: &Field, name: &str, bytes: &[u8]) -> (Option<FileKind>, Option<S
     }
 }
 
-/// What the check of a staged upload found, kept at [`verdict_key`].
+/// What the check of a staged upload found, kept at [`verdict_key`] and carried by
+/// the browser as a [`verdict_token`].
 #[derive(Debug, Serialize, Deserialize)]
-struct Verdict {
+pub struct Verdict {
     /// The ETag of the bytes checked: the copy into a dossier requires it.
     etag: String,
     /// Hex SHA-256 of those bytes, for the manifest.

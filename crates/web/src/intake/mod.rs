@@ -17,7 +17,7 @@
 
 mod files;
 
-pub use files::{staging_key, staging_tag, valid_staging_key, verdict_key};
+pub use files::{UploadCheck, staging_key, staging_tag, valid_staging_key, verdict_key};
 
 use bytes::Bytes;
 use catalog::Procedure;
@@ -54,8 +54,13 @@ pub enum HumanProof {
 
 #[derive(Debug, Clone)]
 pub enum FileSource {
-    /// Uploaded directly to the staging prefix with a presigned PUT.
-    Staged { key: String },
+    /// Uploaded directly to the staging prefix with a presigned PUT. `verdict`: the
+    /// signed verdict its check gave the browser (`files::verdict_token`), which spares
+    /// the submission reading it from the bucket.
+    Staged {
+        key: String,
+        verdict: Option<String>,
+    },
     /// Carried in the plain form post.
     Inline { bytes: Bytes },
 }

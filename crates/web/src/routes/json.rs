@@ -264,6 +264,9 @@ struct CheckedUpload {
     field: String,
     key: String,
     ok: bool,
+    /// The signed verdict, to be sent back with the file in the submission
+    /// (`uploads[].verdict`): the submission then reads nothing for it.
+    verdict: String,
 }
 
 /// `POST /api/uploads/check`: the browser's uploads are finished; each is read whole,
@@ -334,12 +337,15 @@ pub async fn check_uploads(State(state): State<AppState>, body: Bytes) -> Respon
     let mut files = Vec::new();
     for ((field, file), verdict) in wanted.iter().zip(verdicts) {
         match verdict {
-            Ok(None) => files.push(CheckedUpload {
+            Ok(intake::UploadCheck::Passed { verdict }) => files.push(CheckedUpload {
                 field: field.id.clone(),
                 key: file.key.clone(),
                 ok: true,
+                verdict,
             }),
-            Ok(Some(message)) => problems.push(FieldError::new(&field.id, message)),
+            Ok(intake::UploadCheck::Refused(message)) => {
+                problems.push(FieldError::new(&field.id, message))
+            }
             Err(err) => {
                 tracing::error!("storage failed while checking an upload: {err}");
                 return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
@@ -380,6 +386,9 @@ struct UploadRef {
     key: String,
     #[serde(default)]
     name: String,
+    /// The check's signed verdict; without it the submission reads the one kept.
+    #[serde(default)]
+    verdict: Option<String>,
 }
 
 /// JSON values → the raw form shape the validators take.
@@ -442,7 +451,10 @@ pub async fn dossiers(
                 u.name
             },
             field: u.field,
-            source: FileSource::Staged { key: u.key },
+            source: FileSource::Staged {
+                key: u.key,
+                verdict: u.verdict,
+            },
         })
         .collect();
     let sub = Submission {
