@@ -5,9 +5,9 @@
 //! On S3 each request is a round trip of 20–40 ms, so the requests go in four rounds,
 //! each waiting only for what it needs (`cargo run -p bench --bin s3-rounds` counts them):
 //!
-//! 1. the reads: the files' verdicts, the idempotency record, the address's allowance,
-//!    the day's claims (only in a new process); the proof of work used up, under this
-//!    submission's key;
+//! 1. the reads: the idempotency record, the address's allowance, the day's claims
+//!    (only in a new process), a file's verdict only when the browser did not bring it
+//!    signed; the proof of work used up, under this submission's key;
 //! 2. the code claimed with `If-None-Match: *`, beside the allowance's compare-and-swap;
 //! 3. the idempotency record with `If-None-Match: *`, beside the files, the first
 //!    event, the notice and the index hint;
