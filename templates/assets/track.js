@@ -49,7 +49,31 @@
     row('Thủ tục', d.procedure && d.procedure.title);
     row('Tình trạng', el('span', 'status', d.status_label || d.status || 'Đang xử lý'));
     row('Hẹn trả kết quả', d.appointment_text || when(d.appointment));
+    row('Nơi nhận kết quả', d.delivery_text);
+    if (d.fee) row('Phí, lệ phí', d.fee.total_text + (d.payment_label ? ' – ' + d.payment_label : ''));
     box.append(h, dl);
+    var q = '?code=' + encodeURIComponent(d.code) + '&token=' + encodeURIComponent(token.value.trim());
+    // The result handed over online: each file through a short-lived link.
+    if (d.result_files && d.result_files.length) {
+      box.append(el('h3', null, 'Kết quả bản điện tử'));
+      var ul = el('ul');
+      d.result_files.forEach(function (f) {
+        var a = el('a', null, 'Tải ' + f.name);
+        a.href = api + '/dossiers/' + encodeURIComponent(d.code) + '/result?token=' + encodeURIComponent(token.value.trim()) + '&n=' + f.n;
+        var li = el('li');
+        li.append(a, ' (' + f.size_kb + ' KB)');
+        ul.append(li);
+      });
+      box.append(ul);
+    }
+    // A fee still to pay: the function's own page shows the VietQR code and the gateway.
+    if (d.due_now > 0) {
+      var pay = el('a', 'button', 'Cách nộp phí: mã VietQR, chuyển khoản');
+      pay.href = api + '/track' + q;
+      var para = el('p');
+      para.append(pay);
+      box.append(para);
+    }
     var hist = d.history || [];
     if (hist.length) {
       box.append(el('h3', null, 'Các bước đã qua'));

@@ -1,0 +1,119 @@
+// Level 4 at the desk and at home, through the console and the tracking pages:
+//
+//   ONLINE: a trích lục to receive electronically; the officer records the transfer seen
+//           on the account, receives it, marks the result ready and hands it over
+//           online with the signed scan; the citizen's tracking page says "Đã nộp phí",
+//           shows no QR code any more, and downloads the file (its bytes compared);
+//   POST:   a trích lục by post; handed over with a postal number, which the tracking
+//           page shows, and nothing there asks the citizen to come to the commune.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, addOfficer, BASE } from '../lib.js';
+
+const O = { login: 'canbo-muc4-e2e', name: 'Phạm Thị Trả Kết Quả', password: 'mat-khau-can-bo-muc4-123' };
+const WAIT = 15_000;
+let browser, trichLuc, officer;
+
+before(async () => {
+  browser = await launch();
+  trichLuc = (await onlineProcedures()).find((p) => p.code === '2.000635');
+  addOfficer(O);
+  officer = await newPage(browser);
+  await officer.goto(`${BASE}/can-bo/`);
+  await officer.fill('#cb-user', O.login);
+  await officer.fill('#cb-pass', O.password);
+  await officer.click('#cb-login-form button[type=submit]');
+  await officer.locator('#cb-app').waitFor({ state: 'visible' });
+});
+after(async () => { await browser?.close(); });
+
+async function submit(delivery) {
+  const page = await newPage(browser);
+  await page.goto(BASE + trichLuc.formPath);
+  const values = answers(trichLuc.schema);
+  values.nhan_ket_qua = delivery;
+  await fillForm(page, trichLuc.schema, values, await attachmentsFor(page, trichLuc.schema));
+  await page.click('#dossier-form button[type=submit]');
+  await page.locator('#receipt').waitFor({ state: 'visible', timeout: 90_000 });
+  const code = (await page.locator('#receipt .receipt-code strong').textContent()).trim();
+  const link = new URL(await page.locator('#receipt .receipt-tracking a').getAttribute('href'));
+  await page.context().close();
+  return { code, track: BASE + link.pathname + link.search, token: link.searchParams.get('token') };
+}
+
+async function open(code) {
+  await officer.click('#cb-filter button[type=submit]');
+  await officer.locator(`#cb-rows a[data-code="${code}"]`).click();
+  await officer.waitForFunction((c) => document.getElementById('cb-d-h').textContent.includes(c), code, { timeout: WAIT });
+}
+
+async function step(action, fill = async () => {}) {
+  const form = officer.locator(`form.cb-action[data-action="${action}"]`);
+  await form.waitFor({ timeout: WAIT });
+  await officer.evaluate(() => { document.getElementById('cb-msg').textContent = ''; });
+  await fill(form);
+  await form.locator('button[type=submit]').click();
+  await officer.waitForFunction(() => document.getElementById('cb-msg').textContent !== '', null, { timeout: WAIT });
+  const said = await officer.locator('#cb-msg').textContent();
+  assert.match(said, /^Đã ghi/, `${action}: ${said}`);
+}
+
+test('a result received online: paid by transfer, recorded by the desk, downloaded at home', async () => {
+  const d = await submit('ban_dien_tu');
+  await open(d.code);
+  assert.match(await officer.locator('#cb-d-body').textContent(), /Phí: 8\.000 đồng – Chờ nộp phí/);
+  await step('record-payment', async (f) => {
+    await f.locator('input[name=amount]').fill('8000');
+    await f.locator('input[name=reference]').fill('FT26336000999');
+  });
+  await open(d.code);
+  assert.match(await officer.locator('#cb-d-body').textContent(), /Đã nộp phí/);
+  await step('receive');
+  await step('result-ready');
+  const scan = makePdf('Trich luc khai sinh ban sao');
+  await step('hand-over', async (f) => {
+    await f.locator('input[name=method][value=online]').check();
+    await f.locator('input[name=result_file]').setInputFiles({ name: 'trich-luc-khai-sinh.pdf', mimeType: 'application/pdf', buffer: scan });
+  });
+  const v = await runAxe(officer);
+  assert.deepEqual(v, [], 'axe on the console:\n' + v.join('\n'));
+
+  const page = await newPage(browser);
+  await page.goto(d.track);
+  const main = await page.locator('main').textContent();
+  assert.match(main, /Đã nộp phí 8\.000 đồng \(chuyển khoản\)/);
+  assert.match(main, /Nhận bản điện tử/);
+  assert.doesNotMatch(main, /Mời Ông\/Bà đến/);
+  assert.equal(await page.locator('[data-vietqr]').count(), 0, 'paid: no QR code');
+  const href = await page.getByRole('link', { name: /Tải trich-luc-khai-sinh\.pdf/ }).getAttribute('href');
+  const got = await page.request.get(new URL(href, page.url()).href);
+  assert.equal(got.status(), 200);
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  assert.equal(sha(await got.body()), sha(scan), 'the file the desk sent, byte for byte');
+  // The site's own tracking page shows the same, with the download link.
+  await page.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(d.code)}&token=${encodeURIComponent(d.token)}`);
+  await page.locator('#track-title').waitFor({ timeout: WAIT });
+  assert.match(await page.locator('#track-result').textContent(), /8\.000 đồng – Đã nộp phí/);
+  assert.ok(await page.getByRole('link', { name: /Tải trich-luc-khai-sinh\.pdf/ }).isVisible());
+  await page.context().close();
+});
+
+test('a result by post: the postal number, and never a call to come to the commune', async () => {
+  const d = await submit('buu_dien');
+  await open(d.code);
+  await step('receive');
+  await step('result-ready');
+  await step('hand-over', async (f) => {
+    await f.locator('input[name=method][value=post]').check();
+    await f.locator('input[name=postal_tracking]').fill('EB987654321VN');
+  });
+  const page = await newPage(browser);
+  await page.goto(d.track);
+  const main = await page.locator('main').textContent();
+  assert.match(main, /EB987654321VN/);
+  assert.match(main, /qua bưu điện/);
+  assert.doesNotMatch(main, /Mời Ông\/Bà đến/);
+  assert.match(main, /Chờ nộp phí/, 'the fee is still due: paid to the postal worker or by transfer');
+  await page.context().close();
+});
