@@ -44,6 +44,11 @@ test('a trích lục sent by post for two copies asks 2 × 8.000 + postage, paya
   values.so_ban_sao = '2';
   values.nhan_ket_qua = 'buu_dien';
   await fillForm(page, trichLuc.schema, values, await attachmentsFor(page, trichLuc.schema));
+  // The form says the amount as the citizen picks: two copies by post.
+  assert.match(await page.locator('#fee-live').textContent(), /41\.000 đồng/);
+  await page.check('input[name=nhan_ket_qua][value=tai_xa]');
+  assert.match(await page.locator('#fee-live').textContent(), /16\.000 đồng/);
+  await page.check('input[name=nhan_ket_qua][value=buu_dien]');
   await page.click('#dossier-form button[type=submit]');
   const receipt = page.locator('#receipt');
   await receipt.waitFor({ state: 'visible', timeout: 90_000 });

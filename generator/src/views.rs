@@ -51,6 +51,58 @@ pub struct ProcedureView<'a> {
     pub review_note: Option<&'a str>,
     pub body_html: String,
     pub has_form: bool,
+    /// The amounts the form page shows as the citizen picks copies and delivery
+    /// (JSON; `fee_table`), none when the procedure asks nothing.
+    pub fee_table: Option<String>,
+}
+
+/// Every amount a dossier of `p` can ask, computed by `catalog::fee::quote` (the one
+/// rule, the receipt's too) for each delivery option and number of copies, so the form
+/// page's script only looks them up: `{"delivery": field id, "copies": field id, "min":
+/// the first number of copies, "totals": {option value (or ""): [total per copies]}}`.
+pub fn fee_table(p: &catalog::Procedure) -> Option<String> {
+    use serde_json::{Map, Value, json};
+    let form = p.form.as_ref()?;
+    let copies_field = p.fee.copies_field.as_deref().and_then(|id| form.field(id));
+    let (min, max) = copies_field.map_or((1, 1), |f| {
+        let min = f.min.unwrap_or(1).max(1);
+        (min, f.max.unwrap_or(min).clamp(min, min + 49))
+    });
+    let options: Vec<String> = match &p.delivery_field {
+        Some(choice) => p
+            .delivery
+            .iter()
+            .filter_map(|d| choice.option(*d).map(str::to_owned))
+            .collect(),
+        None => vec![String::new()],
+    };
+    let mut totals = Map::new();
+    let mut any = false;
+    for option in &options {
+        let row: Vec<u64> = (min..=max)
+            .map(|n| {
+                let mut values = Map::new();
+                if let Some(f) = copies_field {
+                    values.insert(f.id.clone(), json!(n));
+                }
+                if let Some(choice) = &p.delivery_field {
+                    values.insert(choice.field.clone(), Value::String(option.clone()));
+                }
+                catalog::fee::quote(p, &values).map_or(0, |q| q.total)
+            })
+            .collect();
+        any |= row.iter().any(|t| *t > 0);
+        totals.insert(option.clone(), json!(row));
+    }
+    any.then(|| {
+        json!({
+            "delivery": p.delivery_field.as_ref().map(|c| c.field.clone()),
+            "copies": copies_field.map(|f| f.id.clone()),
+            "min": min,
+            "totals": totals,
+        })
+        .to_string()
+    })
 }
 
 /// Size and format of each official form file, read once per build.
@@ -126,6 +178,7 @@ pub fn procedure<'a>(
         review_note: p.review_note.as_deref(),
         body_html: body.html,
         has_form: p.form.is_some(),
+        fee_table: fee_table(p),
     };
     (view, body.links)
 }

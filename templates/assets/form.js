@@ -752,6 +752,25 @@
     return out;
   }
 
+  /* ---------- the amount, as the citizen picks copies and delivery ---------- */
+  // The amounts come computed by the server's rule (the generator's fee table); the
+  // page only looks them up.
+  var feeBox = document.getElementById('fee-live');
+  if (feeBox) {
+    var fees = JSON.parse(feeBox.getAttribute('data-fees'));
+    var showFee = function () {
+      var pick = fees.delivery ? (form.querySelector('[name="' + fees.delivery + '"]:checked') || form.elements[fees.delivery] || {}).value || '' : '';
+      var row = fees.totals[pick] || (fees.delivery ? null : fees.totals['']);
+      var n = fees.copies && form.elements[fees.copies] ? parseInt(form.elements[fees.copies].value, 10) || fees.min : fees.min;
+      var total = row ? row[Math.min(Math.max(n - fees.min, 0), row.length - 1)] : null;
+      feeBox.hidden = total == null;
+      if (total != null) feeBox.textContent = 'Số tiền phải nộp theo lựa chọn của bạn: ' + String(total).replace(/\B(?=(\d{3})+(?!\d))/g, '.') + ' đồng.';
+    };
+    form.addEventListener('change', showFee);
+    form.addEventListener('input', showFee);
+    showFee();
+  }
+
   /* ---------- the receipt ---------- */
   // The function's own receipt (the HTML of its receipt page, templates/receipt.html in
   // submit-fn), put in place of the form. Its print button waits hidden for a script.
