@@ -248,7 +248,7 @@ pub async fn payments_csv(
     }
     rows[1..].sort();
     for row in &rows {
-        if out.write_record(row).is_err() {
+        if out.write_record(row.iter().map(|c| inert(c))).is_err() {
             return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
         }
     }
@@ -271,9 +271,30 @@ pub async fn payments_csv(
         .into_response()
 }
 
+/// A cell as a spreadsheet shows it and never runs it: text a citizen typed (a name) or
+/// a bank wrote that begins like a formula gets a leading apostrophe.
+fn inert(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_typed_as_a_formula_stays_text() {
+        assert_eq!(
+            inert("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("Nguyễn Thị Lan"), "Nguyễn Thị Lan");
+        assert_eq!(inert("8000"), "8000");
+    }
 
     #[test]
     fn statements_are_read_as_banks_write_them() {
