@@ -8,6 +8,7 @@ pub mod model;
 pub mod notice;
 pub mod payment;
 pub mod privacy;
+pub mod qr;
 pub mod receipt;
 pub mod status;
 pub mod step;

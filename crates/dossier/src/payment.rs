@@ -3,13 +3,11 @@
 //! Vietnamese bank app scans, with the same facts as text to copy on a phone that
 //! cannot scan its own screen, and as a picture to save and open from the bank app.
 
-use base64::Engine as _;
 use catalog::BankAccount;
 use catalog::fee::dong;
-use qrcode::QrCode;
 use serde::Serialize;
 
-use crate::receipt::qr_svg;
+use crate::qr::{qr_png, qr_svg};
 use crate::{Event, Manifest};
 
 /// The amount, line by line, as the pages show it.
@@ -85,25 +83,6 @@ pub fn transfer(bank: Option<&BankAccount>, m: &Manifest) -> Option<Transfer> {
         message,
         payload,
     })
-}
-
-/// The QR code of `text` as a PNG `data:` URL (8 pixels a module, with its quiet zone).
-fn qr_png(text: &str) -> String {
-    let Ok(code) = QrCode::new(text.as_bytes()) else {
-        return String::new();
-    };
-    let picture = code
-        .render::<image::Luma<u8>>()
-        .module_dimensions(8, 8)
-        .build();
-    let mut png = std::io::Cursor::new(Vec::new());
-    if picture.write_to(&mut png, image::ImageFormat::Png).is_err() {
-        return String::new();
-    }
-    format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
-    )
 }
 
 /// Where a dossier's fee stands: defined once, for the tracking page, the console's

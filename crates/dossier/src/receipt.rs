@@ -6,11 +6,10 @@
 
 use catalog::vn_time::{hhmm, received_text};
 use catalog::{Appointment, Delivery, Procedure, Site};
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::Serialize;
 
 use crate::Manifest;
+use crate::qr::qr_svg;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
@@ -94,32 +93,6 @@ pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
         ),
         time,
     }
-}
-
-/// The QR code of `text` as an inline SVG element (no XML prolog), named `label` for
-/// screen readers.
-pub fn qr_svg(text: &str, label: &str) -> String {
-    let Ok(code) = QrCode::new(text.as_bytes()) else {
-        return String::new();
-    };
-    let svg = code
-        .render::<svg::Color>()
-        .min_dimensions(180, 180)
-        .quiet_zone(true)
-        .build();
-    let svg = match svg.find("<svg") {
-        Some(i) => &svg[i..],
-        None => &svg,
-    };
-    let label = label
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;");
-    svg.replacen(
-        "<svg ",
-        &format!("<svg role=\"img\" aria-label=\"{label}\" "),
-        1,
-    )
 }
 
 /// The receipt of dossier `m`, with the tracking link its QR code opens.
