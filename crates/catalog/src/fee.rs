@@ -96,15 +96,7 @@ pub fn quote(procedure: &Procedure, values: &Map<String, Value>) -> Option<Quote
 
 /// "16.000 đồng": thousands with dots, as Vietnamese write amounts.
 pub fn dong(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("{out} đồng")
+    format!("{} đồng", crate::text::thousands(amount))
 }
 
 #[cfg(test)]

@@ -47,8 +47,8 @@ pub fn search_words(text: &str) -> impl Iterator<Item = String> + '_ {
         .into_iter()
 }
 
-/// Formats an amount of đồng the Vietnamese way: 8.000 đ.
-pub fn format_vnd(amount: u64) -> String {
+/// A whole number with its thousands marked by dots, as Vietnamese write them: 8.000.
+pub fn thousands(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -57,8 +57,12 @@ pub fn format_vnd(amount: u64) -> String {
         }
         out.push(c);
     }
-    out.push_str(" đ");
     out
+}
+
+/// Formats an amount of đồng the Vietnamese way: 8.000 đ.
+pub fn format_vnd(amount: u64) -> String {
+    format!("{} đ", thousands(amount))
 }
 
 #[cfg(test)]

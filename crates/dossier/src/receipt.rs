@@ -191,23 +191,25 @@ pub fn build(
 /// Where the result goes: the way the citizen chose (Mẫu 01's "nơi nhận kết quả");
 /// for a dossier without a recorded choice, the ways the procedure offers.
 pub fn result_collection(site: &Site, procedure: &Procedure, m: &Manifest) -> String {
-    match (m.delivery, &m.delivery_address) {
-        (Some(Delivery::Post), Some(address)) => {
-            format!("{}, gửi đến: {address}", Delivery::Post.label())
-        }
-        (Some(Delivery::Post), None) => Delivery::Post.label().to_owned(),
-        (Some(Delivery::Online), _) => {
-            format!(
-                "{}, tải về từ trang tra cứu hồ sơ",
-                Delivery::Online.label()
-            )
-        }
-        (Some(Delivery::Desk), _) => format!("{} – {}", Delivery::Desk.label(), site.address),
-        (None, _) => {
+    match m.delivery {
+        Some(Delivery::Desk) => format!("{} – {}", Delivery::Desk.label(), site.address),
+        Some(_) => chosen_delivery_text(m).unwrap_or_default(),
+        None => {
             let offered: Vec<&str> = procedure.delivery.iter().map(|d| d.label()).collect();
             format!("{} – {}", offered.join("; "), site.address)
         }
     }
+}
+
+/// The way the citizen chose, in words: the postal address with post, where to
+/// download with the electronic copy (the tracking page and the receipt alike).
+pub fn chosen_delivery_text(m: &Manifest) -> Option<String> {
+    let way = m.delivery?;
+    Some(match (way, &m.delivery_address) {
+        (Delivery::Post, Some(address)) => format!("{}, gửi đến: {address}", way.label()),
+        (Delivery::Online, _) => format!("{}, tải về từ trang tra cứu hồ sơ", way.label()),
+        _ => way.label().to_owned(),
+    })
 }
 
 fn lower_first(s: &str) -> String {

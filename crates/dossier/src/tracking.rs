@@ -124,14 +124,7 @@ pub fn track_view(
         status,
         appointment: appointment_minute(&appointment),
         appointment_text: format!("{time}, ngày {}", appointment.day.vietnamese()),
-        delivery_text: manifest
-            .delivery
-            .map(|d| match (d, &manifest.delivery_address) {
-                (catalog::Delivery::Post, Some(address)) => {
-                    format!("{}, gửi đến: {address}", d.label())
-                }
-                _ => d.label().to_owned(),
-            }),
+        delivery_text: crate::receipt::chosen_delivery_text(manifest),
         fee: crate::payment::fee_view(manifest),
         transfer: payment
             .filter(|p| !p.settled())

@@ -64,16 +64,20 @@ fn ipn(
     ]
 }
 
+/// The tracking page's "pay" form, posted.
+async fn press_pay(h: &Harness, code: &str, token: &str) -> Answer {
+    h.send(
+        axum::http::Request::post(format!("/api/dossiers/{code}/pay"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!("token={token}")))
+            .unwrap(),
+    )
+    .await
+}
+
 /// Clicks "pay" on the tracking page: the attempt's reference from the gateway URL.
 async fn start(h: &Harness, code: &str, token: &str) -> (String, Vec<(String, String)>) {
-    let a = h
-        .send(
-            axum::http::Request::post(format!("/api/dossiers/{code}/pay"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(axum::body::Body::from(format!("token={token}")))
-                .unwrap(),
-        )
-        .await;
+    let a = press_pay(h, code, token).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
     let url = a.headers["location"].to_str().unwrap().to_owned();
     assert!(
@@ -198,14 +202,7 @@ async fn a_gateway_payment_is_recorded_once_and_bad_notices_change_nothing() {
     assert_eq!(forged_back.status, StatusCode::BAD_REQUEST);
 
     // Nothing to pay: no new attempt.
-    let a = h
-        .send(
-            axum::http::Request::post(format!("/api/dossiers/{code}/pay"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(axum::body::Body::from(format!("token={token}")))
-                .unwrap(),
-        )
-        .await;
+    let a = press_pay(&h, &code, &token).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
 }
 
