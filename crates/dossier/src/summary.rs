@@ -58,6 +58,7 @@ impl Summary {
 pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
     let last = events.last();
     let status = current_status(events);
+    let payment = payment_state(m, events);
     Summary {
         code: m.code.clone(),
         procedure: m.procedure.code.clone(),
@@ -69,9 +70,9 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         appointment: appointment_minute(&current_appointment(m, events)),
         seq: events.len() as u32,
         updated_at: last.map_or_else(|| m.received_at.clone(), |e| e.at.clone()),
-        payment: payment_state(m, events),
-        payment_label: payment_state(m, events).map(|p| p.label().to_owned()),
-        fee_remaining: payment_state(m, events)
+        payment,
+        payment_label: payment.map(|p| p.label().to_owned()),
+        fee_remaining: payment
             .map(|_| crate::payment::due(m).saturating_sub(crate::payment::paid(events))),
     }
 }
