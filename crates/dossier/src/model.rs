@@ -129,6 +129,23 @@ pub struct Event {
     /// A fee paid (the step that records it keeps the status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,
+    /// The citizen's rating of the service (the step that records it keeps the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+}
+
+/// How the citizen rated the service once the dossier was settled (handed over or
+/// refused), in the spirit of the national satisfaction survey. Scores run from 1
+/// (very dissatisfied) to 5 (very satisfied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub overall: u8,
+    /// Was the promised time kept?
+    pub on_time: u8,
+    /// The officers' attitude.
+    pub attitude: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A fee paid on a dossier: how much, how, and the bank's or the gateway's reference.
@@ -179,6 +196,7 @@ impl Event {
             postal_tracking: None,
             files: Vec::new(),
             payment: None,
+            rating: None,
         }
     }
 }
