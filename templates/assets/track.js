@@ -51,6 +51,15 @@
     row('Hẹn trả kết quả', d.appointment_text || when(d.appointment));
     row('Nơi nhận kết quả', d.delivery_text);
     if (d.fee) row('Phí, lệ phí', d.fee.total_text + (d.payment_label ? ' – ' + d.payment_label : ''));
+    if (d.refund_due_text) row('Tiền được hoàn trả', d.refund_due_text + ': Trung tâm Phục vụ hành chính công xã sẽ liên hệ để trả lại Ông/Bà.');
+    (d.e_receipts || []).forEach(function (r) {
+      var a = el('a', null, 'xem biên lai tại ' + r.issuer);
+      a.href = r.url;
+      a.rel = 'noopener';
+      var span = el('span', null, 'Mã tra cứu ' + r.code + ' – ');
+      span.append(a);
+      row('Biên lai điện tử', span);
+    });
     box.append(h, dl);
     var q = '?code=' + encodeURIComponent(d.code) + '&token=' + encodeURIComponent(token.value.trim());
     // The result handed over online: each file through a short-lived link.

@@ -58,6 +58,28 @@ pub struct Site {
     /// paid at the desk or to the postal worker.
     #[serde(default)]
     pub bank: Option<BankAccount>,
+    /// The commune's electronic receipt system (biên lai điện tử, Decree 123/2020), when
+    /// it has one: the desk records each receipt's lookup code and the citizen gets a
+    /// link to look it up.
+    #[serde(default)]
+    pub e_receipt: Option<EReceiptSystem>,
+}
+
+/// Where a citizen looks up the electronic receipt for a fee (the receipt system the
+/// commune's treasury uses issues it; Một Cửa only links to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EReceiptSystem {
+    /// Who issues it, as the citizen reads it ("Hệ thống biên lai điện tử của …").
+    pub issuer: String,
+    /// The lookup page; `{ma}` in it is replaced by the receipt's lookup code. Without
+    /// `{ma}` the page is linked as it is and the code is shown to type in.
+    pub lookup_url: String,
+}
+
+impl EReceiptSystem {
+    /// The marker in `lookup_url` the receipt's lookup code replaces.
+    pub const CODE_MARKER: &'static str = "{ma}";
 }
 
 /// A bank account citizens transfer fees to, shown as a VietQR code and as text.

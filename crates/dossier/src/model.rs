@@ -129,6 +129,14 @@ pub struct Event {
     /// A fee paid (the step that records it keeps the status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,
+    /// Money given back: a fee paid twice or too much, or paid on a dossier that was
+    /// then refused (the step that records it keeps the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Payment>,
+    /// The lookup code of the electronic receipt (biên lai điện tử) issued for a fee
+    /// paid, from the commune's receipt system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_receipt: Option<String>,
     /// The citizen's rating of the service (the step that records it keeps the status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
@@ -196,6 +204,8 @@ impl Event {
             postal_tracking: None,
             files: Vec::new(),
             payment: None,
+            refund: None,
+            e_receipt: None,
             rating: None,
         }
     }

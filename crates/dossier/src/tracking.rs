@@ -66,6 +66,11 @@ pub struct TrackView {
     pub payment_label: Option<String>,
     /// What is still to pay, in đồng (0: nothing).
     pub due_now: u64,
+    /// What the commune is to give back ("8.000 đồng"): paid twice or too much, or
+    /// paid on a refused dossier.
+    pub refund_due_text: Option<String>,
+    /// The electronic receipts issued for the fee, each with its lookup link.
+    pub e_receipts: Vec<crate::payment::EReceiptLink>,
     /// The result files sent online, by their number in the download link.
     pub result_files: Vec<ResultLink>,
     pub history: Vec<Event>,
@@ -93,13 +98,9 @@ pub fn result_files(events: &[Event]) -> impl Iterator<Item = &crate::Attachment
         .flat_map(|e| &e.files)
 }
 
-/// The citizen's view of dossier `manifest` with its `events`; `bank` is the
-/// commune's account fees are transferred to, if it has one.
-pub fn track_view(
-    manifest: &Manifest,
-    events: Vec<Event>,
-    bank: Option<&catalog::BankAccount>,
-) -> TrackView {
+/// The citizen's view of dossier `manifest` with its `events`; `site` gives the
+/// commune's account fees are transferred to and its receipt system, if it has them.
+pub fn track_view(manifest: &Manifest, events: Vec<Event>, site: &catalog::Site) -> TrackView {
     // Who did it stays inside the desk.
     let history: Vec<Event> = events
         .into_iter()
@@ -128,9 +129,17 @@ pub fn track_view(
         fee: crate::payment::fee_view(manifest),
         transfer: payment
             .filter(|p| !p.settled())
-            .and_then(|_| crate::payment::transfer(bank, manifest)),
+            .and_then(|_| crate::payment::transfer(site.bank.as_ref(), manifest)),
         payment_label: payment.map(|p| p.label().to_owned()),
-        due_now: crate::payment::due(manifest).saturating_sub(crate::payment::paid(&history)),
+        due_now: if status == Status::Refused {
+            0
+        } else {
+            crate::payment::due(manifest).saturating_sub(crate::payment::paid(&history))
+        },
+        refund_due_text: Some(crate::payment::refundable(manifest, &history))
+            .filter(|r| *r > 0)
+            .map(catalog::fee::dong),
+        e_receipts: crate::payment::e_receipts(site.e_receipt.as_ref(), &history),
         result_files: result_files(&history)
             .enumerate()
             .map(|(n, a)| ResultLink {

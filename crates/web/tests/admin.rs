@@ -617,6 +617,151 @@ async fn the_desk_records_a_payment_and_the_citizen_sees_it_paid() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
 
+/// Money paid twice is shown as owed back and its refund recorded; a refused dossier
+/// owes back all it was paid; the electronic receipt's lookup code reaches the citizen
+/// as a link to the commune's receipt system.
+#[tokio::test]
+async fn double_payments_are_refunded_and_receipts_linked() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+    let (code, token) = h.submit_trich_luc("refund-0001").await;
+    let track = format!("/api/track?code={code}&token={token}");
+    let uri = format!("/api/admin/dossiers/{code}/actions");
+    let detail = |code: String| {
+        let (s, h) = (&s, &h);
+        async move {
+            s.get(h, &format!("/api/admin/dossiers/{code}"))
+                .await
+                .json()
+        }
+    };
+    let offered = |d: &Value, id: &str| {
+        d["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id)
+    };
+    // Paid by transfer, then again in cash at the desk.
+    for (seq, body) in [
+        (
+            1,
+            json!({"amount": "8000", "payment_method": "transfer", "reference": "FT26336000777",
+                   "e_receipt": "BL26-0001"}),
+        ),
+        (2, json!({"amount": "8000", "payment_method": "cash"})),
+    ] {
+        let mut body = body;
+        body["action"] = json!("record-payment");
+        body["expected_seq"] = json!(seq);
+        let r = s.post(&h, &uri, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = detail(code.clone()).await;
+    assert_eq!(d["payment_label"], "Nộp thừa, chờ hoàn trả");
+    assert_eq!(
+        (d["refundable"].as_u64(), d["refundable_text"].as_str()),
+        (Some(8000), Some("8.000 đồng"))
+    );
+    assert!(
+        offered(&d, "record-refund") && offered(&d, "record-receipt"),
+        "{d}"
+    );
+    let page = h.get(&track).await.text();
+    assert!(
+        page.contains("Tiền được hoàn trả</th><td>8.000 đồng"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Mã tra cứu <strong>BL26-0001</strong>")
+            && page.contains("href=\"https://bienlai.example.vn/tra-cuu?ma=BL26-0001\""),
+        "{page}"
+    );
+    // More than was paid over is refused; the whole excess is recorded.
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-refund", "expected_seq": 3, "amount": "16000",
+              "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().contains("Chỉ có 8.000 đồng cần hoàn trả"),
+        "{}",
+        r.text()
+    );
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-refund", "expected_seq": 3, "amount": "8.000",
+              "payment_method": "cash", "note": "Trả lại tại quầy"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = detail(code.clone()).await;
+    assert_eq!(d["payment_label"], "Đã nộp phí");
+    assert!(
+        !offered(&d, "record-refund") && d["refundable_text"].is_null(),
+        "{d}"
+    );
+    let page = h.get(&track).await.text();
+    assert!(!page.contains("Tiền được hoàn trả"), "{page}");
+    assert!(page.contains("Đã hoàn trả 8.000 đồng (tiền mặt)"), "{page}");
+    // A receipt issued later for the payment.
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-receipt", "expected_seq": 4, "e_receipt": "BL26-0002"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let json = h
+        .get(&format!("/api/dossiers/{code}?token={token}"))
+        .await
+        .json();
+    let codes: Vec<&str> = json["e_receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["BL26-0001", "BL26-0002"]);
+
+    // Paid, then refused: all of it is owed back, nothing more is asked.
+    let (other, other_token) = h.submit_trich_luc("refund-0002").await;
+    let other_uri = format!("/api/admin/dossiers/{other}/actions");
+    for body in [
+        json!({"action": "record-payment", "expected_seq": 1, "amount": "8000", "payment_method": "cash"}),
+        json!({"action": "refuse", "expected_seq": 2, "reason": "Không thuộc thẩm quyền của xã"}),
+    ] {
+        let r = s.post(&h, &other_uri, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = detail(other.clone()).await;
+    assert_eq!(d["refundable"], 8000);
+    assert!(
+        !offered(&d, "record-payment") && offered(&d, "record-refund"),
+        "{d}"
+    );
+    let page = h
+        .get(&format!("/api/track?code={other}&token={other_token}"))
+        .await
+        .text();
+    assert!(
+        page.contains("Tiền được hoàn trả</th><td>8.000 đồng"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-vietqr=") && !page.contains("Chờ nộp phí"),
+        "{page}"
+    );
+}
+
 /// A result sent online: only to a citizen who chose it, with a checked file; the
 /// notice says so and never asks the citizen to come; the tracking page links the file
 /// through a short-lived presigned URL that only the tracking token opens.

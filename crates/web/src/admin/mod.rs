@@ -315,6 +315,11 @@ struct DetailAnswer<'a> {
     /// The amount asked ("49.000 đồng") and where it stands, when there is one.
     fee_total: Option<String>,
     payment_label: Option<&'a str>,
+    /// What is to be given back, in đồng (the refund step's amount).
+    refundable: u64,
+    refundable_text: Option<String>,
+    /// The commune has an electronic receipt system (the payment step asks its code).
+    e_receipts: bool,
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
@@ -364,6 +369,7 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
     }
     let now = OffsetDateTime::now_utc();
     let proposed = step::proposed_appointment(&state.inner.calendar, procedure, now);
+    let money = step::money(&manifest, &events, state.site().e_receipt.is_some());
     axum::Json(DetailAnswer {
         code: &manifest.code,
         procedure: &manifest.procedure,
@@ -378,7 +384,7 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         attachments,
         attachment_url_secs: ATTACHMENT_URL_SECS,
         history: &events,
-        actions: offers(summary.status, summary.payment.is_some()),
+        actions: offers(summary.status, money),
         proposed_appointment: proposed.day.iso(),
         printable_receipt: events.iter().any(|e| e.status.is_acceptance()),
         fee_total: manifest
@@ -387,6 +393,9 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
             .filter(|q| q.total > 0)
             .map(|q| catalog::fee::dong(q.total)),
         payment_label: summary.payment_label.as_deref(),
+        refundable: money.refundable,
+        refundable_text: (money.refundable > 0).then(|| catalog::fee::dong(money.refundable)),
+        e_receipts: money.e_receipts,
     })
     .into_response()
 }

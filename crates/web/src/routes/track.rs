@@ -33,7 +33,7 @@ pub async fn lookup(
 ) -> Result<Option<TrackView>, StorageError> {
     Ok(lookup_dossier(state, code, token)
         .await?
-        .map(|(manifest, events)| track_view(&manifest, events, state.site().bank.as_ref())))
+        .map(|(manifest, events)| track_view(&manifest, events, state.site())))
 }
 
 /// The dossier's manifest and events, if `token` is its tracking token; `Ok(None)` for
