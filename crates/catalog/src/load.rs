@@ -535,9 +535,10 @@ fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
             ));
         }
     }
-    if let Some(system) = &site.e_receipt {
-        if !system.lookup_url.starts_with("https://") {
-            errors.push(ContentError::new(
+    if let Some(system) = &site.e_receipt
+        && !system.lookup_url.starts_with("https://")
+    {
+        errors.push(ContentError::new(
                 "site.yaml",
                 key_line(text, "lookup_url"),
                 "e_receipt.lookup_url",
@@ -547,7 +548,6 @@ fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
                 ),
                 "ghi địa chỉ trang tra cứu biên lai điện tử bắt đầu bằng https://, có thể có {ma} ở chỗ mã tra cứu, ví dụ https://bienlai.example.vn/tra-cuu?ma={ma}",
             ));
-        }
     }
     if !valid_unit_code(&site.unit_code) {
         errors.push(ContentError::new(
