@@ -711,6 +711,15 @@ async fn double_payments_are_refunded_and_receipts_linked() {
     let page = h.get(&track).await.text();
     assert!(!page.contains("Tiền được hoàn trả"), "{page}");
     assert!(page.contains("Đã hoàn trả 8.000 đồng (tiền mặt)"), "{page}");
+    // The accountant's day: both payments in, the refund out.
+    let csv = s.get(&h, "/api/admin/payments.csv").await.text();
+    let ours: Vec<&str> = csv.lines().filter(|l| l.contains(&code)).collect();
+    assert_eq!(ours.len(), 3, "{csv}");
+    assert!(
+        ours.iter()
+            .any(|l| l.contains(";-8000;hoàn trả, tiền mặt;")),
+        "{csv}"
+    );
     // A receipt issued later for the payment.
     let r = s
         .post(

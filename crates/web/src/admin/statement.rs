@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use dossier::RETRY_MESSAGE;
 use dossier::payment::{Owing, StatementLine, StatementMatch, match_statement};
-use dossier::summary::ListQuery;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -121,32 +120,24 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
         Err(problem) => return message(StatusCode::UNPROCESSABLE_ENTITY, &problem),
     };
     // Every dossier that asks a fee, paid or not (a second transfer is then seen).
-    let query = ListQuery {
-        limit: Some(500),
-        ..ListQuery::default()
+    let owing: Vec<Owing> = match store::index::matching(
+        state.index(),
+        state.storage(),
+        OffsetDateTime::now_utc(),
+        |s| s.payment.is_some(),
+    )
+    .await
+    {
+        Ok(summaries) => summaries
+            .into_iter()
+            .map(|s| Owing {
+                remaining: s.fee_remaining.unwrap_or(0),
+                seq: s.seq,
+                code: s.code,
+            })
+            .collect(),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    let mut owing = Vec::new();
-    for filter in ["due", "paid"] {
-        let q = ListQuery {
-            payment: Some(filter.into()),
-            ..query.clone()
-        };
-        match store::index::list(
-            state.index(),
-            state.storage(),
-            &q,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        {
-            Ok(answer) => owing.extend(answer.items.iter().map(|v| Owing {
-                code: v.summary.code.clone(),
-                remaining: v.summary.fee_remaining.unwrap_or(0),
-                seq: v.summary.seq,
-            })),
-            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
-        }
-    }
     axum::Json(StatementAnswer {
         matches: match_statement(&lines, &owing),
     })
@@ -181,25 +172,25 @@ pub async fn payments_csv(
             }
         },
     };
-    let mut codes = Vec::new();
-    for filter in ["due", "paid"] {
-        let q = ListQuery {
-            payment: Some(filter.into()),
-            limit: Some(500),
-            ..ListQuery::default()
-        };
-        match store::index::list(
-            state.index(),
-            state.storage(),
-            &q,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        {
-            Ok(answer) => codes.extend(answer.items.into_iter().map(|v| v.summary.code)),
-            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
-        }
-    }
+    // A payment or refund recorded that day changed its dossier that day or later: only
+    // those dossiers are read.
+    let day_start = time::PrimitiveDateTime::new(day.0, time::Time::MIDNIGHT)
+        .assume_offset(catalog::vn_time::VN);
+    let codes: Vec<String> = match store::index::matching(
+        state.index(),
+        state.storage(),
+        OffsetDateTime::now_utc(),
+        |s| {
+            // A refused dossier whose money was all given back asks nothing any more.
+            (s.payment.is_some() || s.status == dossier::Status::Refused)
+                && catalog::vn_time::parse_time(&s.updated_at).is_some_and(|t| t >= day_start)
+        },
+    )
+    .await
+    {
+        Ok(summaries) => summaries.into_iter().map(|s| s.code).collect(),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    };
     let storage = state.storage();
     let reads: Vec<_> = codes
         .iter()
@@ -226,31 +217,49 @@ pub async fn payments_csv(
         "Mã giao dịch",
         "Cán bộ ghi nhận",
     ];
-    let mut rows = vec![header.map(String::from).to_vec()];
+    // Each row with its event's time, to put them in order of time.
+    let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
     for (m, events) in &dossiers {
         for e in events {
-            let Some(p) = &e.payment else { continue };
+            // Money given back shows as a negative amount.
+            let (p, sign, how) = match (&e.payment, &e.refund) {
+                (Some(p), _) => (p, "", p.method.label().to_owned()),
+                (None, Some(r)) => (r, "-", format!("hoàn trả, {}", r.method.label())),
+                (None, None) => continue,
+            };
             let at = catalog::vn_time::parse_time(&e.at);
             if at.map(|t| t.to_offset(catalog::vn_time::VN).date()) != Some(day.0) {
                 continue;
             }
-            rows.push(vec![
-                catalog::vn_time::received_text(&e.at),
-                m.code.clone(),
-                m.procedure.title.clone(),
-                m.contact.name.clone(),
-                p.amount.to_string(),
-                p.method.label().to_owned(),
-                p.reference.clone().unwrap_or_default(),
-                e.by_name.clone().unwrap_or_default(),
-            ]);
+            rows.push((
+                e.at.as_str(),
+                vec![
+                    catalog::vn_time::received_text(&e.at),
+                    m.code.clone(),
+                    m.procedure.title.clone(),
+                    m.contact.name.clone(),
+                    format!("{sign}{}", p.amount),
+                    how,
+                    p.reference.clone().unwrap_or_default(),
+                    e.by_name.clone().unwrap_or_default(),
+                ],
+            ));
         }
     }
-    rows[1..].sort();
-    for row in &rows {
-        if out.write_record(row.iter().map(|c| inert(c))).is_err() {
-            return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
-        }
+    rows.sort();
+    // The amount is ours, a number (negative for a refund): the rest may be text a
+    // citizen typed or a bank wrote.
+    const AMOUNT: usize = 4;
+    let written = std::iter::once(header.map(String::from).to_vec())
+        .chain(rows.into_iter().map(|(_, row)| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, c)| if i == AMOUNT { c } else { inert(&c) })
+                .collect()
+        }))
+        .try_for_each(|row: Vec<String>| out.write_record(&row));
+    if written.is_err() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
     }
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend(out.into_inner().unwrap_or_default());
