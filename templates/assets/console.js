@@ -62,6 +62,14 @@
       h += "</ul><h3>Quá trình xử lý</h3><ol>";
       d.history.forEach(function (e) { h += "<li>" + esc(e.at.slice(0, 16).replace("T", " ")) + " – " + esc(e.label) + (e.by_name ? " – " + esc(e.by_name) : "") + (e.note ? "<br>" + esc(e.note) : "") + "</li>"; });
       h += "</ol>";
+      // The register's fields in its order, each copied with one click.
+      if (d.register) {
+        h += "<h3>Chép vào " + esc(d.register.register) + (d.register.software ? " (" + esc(d.register.software) + ")" : "") + "</h3><table class=\"receipt-table\"><tbody>";
+        d.register.entries.forEach(function (e) {
+          h += "<tr><th scope=\"row\">" + esc(e.name) + "</th><td>" + esc(e.value) + (e.value ? " <button type=\"button\" class=\"button-link\" data-copy=\"" + esc(e.value) + "\">Chép</button>" : "") + "</td></tr>";
+        });
+        h += "</tbody></table>";
+      }
       if (d.printable_receipt) {
         h += "<p><a class=\"button\" href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/receipt\" target=\"_blank\" rel=\"noopener\">In giấy tiếp nhận (Mẫu 01)</a></p>";
       }
@@ -137,6 +145,11 @@
     }
   });
   document.addEventListener("click", function (ev) {
+    var c = ev.target.closest("button[data-copy]");
+    if (c && navigator.clipboard) {
+      navigator.clipboard.writeText(c.dataset.copy).then(function () { say("Đã chép: " + c.dataset.copy); }, function () { say("Không chép được; hãy bôi đen rồi chép.", true); });
+      return;
+    }
     var a = ev.target.closest("a[data-code]");
     if (a) { ev.preventDefault(); open(a.dataset.code); }
     var rec = ev.target.closest("button[data-record]");

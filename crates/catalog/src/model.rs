@@ -172,6 +172,11 @@ pub struct Procedure {
     /// options means which way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_field: Option<DeliveryChoice>,
+    /// The civil-status register a settled dossier is entered in, and which form field
+    /// gives each of its fields (the console lists them in the register's order to
+    /// copy, and exports a day's settled dossiers), so nothing is typed twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<RegisterMapping>,
     /// The date the facts were last checked against the legal texts.
     pub reviewed: Day,
     #[serde(default)]
@@ -278,6 +283,27 @@ pub struct DeliveryChoice {
     /// The address field the result is posted to, when the citizen chose post.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+}
+
+/// A register's fields, in its order, each filled from a form field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMapping {
+    /// The register, as the officer knows it ("Sổ đăng ký khai sinh").
+    pub name: String,
+    /// Where it is kept (the ministry's civil-status software).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+    pub fields: Vec<RegisterField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterField {
+    /// The register's name for it.
+    pub name: String,
+    /// The id of the form field that gives its value.
+    pub from: String,
 }
 
 impl DeliveryChoice {

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod auth;
 pub mod desk_receipt;
 pub mod outbox_panel;
+pub mod register;
 pub mod statement;
 
 use std::time::Duration;
@@ -58,6 +59,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             )),
         )
         .route("/payments.csv", get(statement::payments_csv))
+        .route("/register.csv", get(register::export_csv))
+        .route("/register.json", get(register::export_json))
         .route(
             "/payments/statement",
             post(statement::statement).layer(axum::extract::DefaultBodyLimit::max(
@@ -74,6 +77,46 @@ pub fn routes(state: AppState) -> Router<AppState> {
         })
         .layer(middleware::from_fn_with_state(state, require_session));
     Router::new().route("/login", post(login)).merge(protected)
+}
+
+/// The day a report asks for (`?day=YYYY-MM-DD`, Vietnam's day), today when absent;
+/// the officer's message when it is not a date.
+pub(crate) fn day_asked(text: Option<&str>) -> Result<catalog::Day, &'static str> {
+    match text.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(catalog::Day(catalog::vn_time::now().date())),
+        Some(text) => catalog::Day::parse_input(text)
+            .ok_or("Ngày không đúng dạng: ghi YYYY-MM-DD, ví dụ 2026-12-02."),
+    }
+}
+
+/// The dossiers `keep` takes among those changed on `day` or after, read whole: a step
+/// or payment recorded that day changed its dossier that day or later, so a day's
+/// report reads only those, however many dossiers the commune has.
+pub(crate) async fn changed_since(
+    state: &AppState,
+    day: catalog::Day,
+    keep: impl Fn(&dossier::Summary) -> bool,
+) -> store::StorageResult<Vec<(dossier::Manifest, Vec<Event>)>> {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let day_start = time::PrimitiveDateTime::new(day.0, time::Time::MIDNIGHT)
+        .assume_offset(catalog::vn_time::VN);
+    let codes: Vec<String> = store::index::matching(
+        state.index(),
+        state.storage(),
+        OffsetDateTime::now_utc(),
+        |s| keep(s) && catalog::vn_time::parse_time(&s.updated_at).is_some_and(|t| t >= day_start),
+    )
+    .await?
+    .into_iter()
+    .map(|s| s.code)
+    .collect();
+    let storage = state.storage();
+    let reads: Vec<_> = codes
+        .iter()
+        .map(|code| store::dossiers::read_dossier(storage, code))
+        .collect();
+    let read: Vec<_> = stream::iter(reads).buffered(16).try_collect().await?;
+    Ok(read.into_iter().flatten().collect())
 }
 
 /// Rejects requests without a valid session (401) or, when they change something,
@@ -320,6 +363,8 @@ struct DetailAnswer<'a> {
     refundable_text: Option<String>,
     /// The commune has an electronic receipt system (the payment step asks its code).
     e_receipts: bool,
+    /// The civil-status register's fields to copy, when the procedure maps them.
+    register: Option<dossier::register::RegisterCopy>,
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
@@ -396,6 +441,13 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         refundable: money.refundable,
         refundable_text: (money.refundable > 0).then(|| catalog::fee::dong(money.refundable)),
         e_receipts: money.e_receipts,
+        register: procedure.and_then(|p| {
+            Some(dossier::register::copy_fields(
+                p.register.as_ref()?,
+                p.form.as_ref()?,
+                &manifest,
+            ))
+        }),
     })
     .into_response()
 }

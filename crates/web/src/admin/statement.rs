@@ -148,7 +148,7 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
 pub struct DayQuery {
     /// YYYY-MM-DD, Vietnam's day; today when absent.
     #[serde(default)]
-    day: Option<String>,
+    pub day: Option<String>,
 }
 
 /// `GET /api/admin/payments.csv?day=YYYY-MM-DD`: the day's payments recorded on the
@@ -158,50 +158,17 @@ pub async fn payments_csv(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> Response {
-    use futures_util::{StreamExt, TryStreamExt, stream};
-    let today = catalog::vn_time::now().date();
-    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        None => catalog::Day(today),
-        Some(text) => match catalog::Day::parse_input(text) {
-            Some(day) => day,
-            None => {
-                return message(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Ngày không đúng dạng: ghi YYYY-MM-DD, ví dụ 2026-12-02.",
-                );
-            }
-        },
+    let day = match super::day_asked(q.day.as_deref()) {
+        Ok(day) => day,
+        Err(problem) => return message(StatusCode::UNPROCESSABLE_ENTITY, problem),
     };
-    // A payment or refund recorded that day changed its dossier that day or later: only
-    // those dossiers are read.
-    let day_start = time::PrimitiveDateTime::new(day.0, time::Time::MIDNIGHT)
-        .assume_offset(catalog::vn_time::VN);
-    let codes: Vec<String> = match store::index::matching(
-        state.index(),
-        state.storage(),
-        OffsetDateTime::now_utc(),
-        |s| {
-            // A refused dossier whose money was all given back asks nothing any more.
-            (s.payment.is_some() || s.status == dossier::Status::Refused)
-                && catalog::vn_time::parse_time(&s.updated_at).is_some_and(|t| t >= day_start)
-        },
-    )
+    // A refused dossier whose money was all given back asks nothing any more.
+    let dossiers = match super::changed_since(&state, day, |s| {
+        s.payment.is_some() || s.status == dossier::Status::Refused
+    })
     .await
     {
-        Ok(summaries) => summaries.into_iter().map(|s| s.code).collect(),
-        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
-    };
-    let storage = state.storage();
-    let reads: Vec<_> = codes
-        .iter()
-        .map(|code| store::dossiers::read_dossier(storage, code))
-        .collect();
-    let dossiers: Vec<_> = match stream::iter(reads)
-        .buffered(16)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(d) => d.into_iter().flatten().collect(),
+        Ok(d) => d,
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     let mut out = csv::WriterBuilder::new()
@@ -282,7 +249,7 @@ pub async fn payments_csv(
 
 /// A cell as a spreadsheet shows it and never runs it: text a citizen typed (a name) or
 /// a bank wrote that begins like a formula gets a leading apostrophe.
-fn inert(cell: &str) -> String {
+pub(crate) fn inert(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
