@@ -125,8 +125,8 @@ pub struct AccessLine {
 }
 
 /// The list from the folder's keys (in any order), newest first, at most [`SHOWN`];
-/// `files` are the dossier's files, to name the ones opened. A key of another shape
-/// is left out.
+/// `files` are the dossier's files, to name the ones opened. A key of another shape,
+/// or naming no file of the dossier, is left out.
 pub fn lines<'a>(
     keys: &[String],
     files: impl IntoIterator<Item = &'a Attachment>,
@@ -143,13 +143,12 @@ pub fn lines<'a>(
             let inv: i128 = parts.next()?.parse().ok()?;
             let viewer = Viewer::parse(parts.next()?)?;
             let what = parts.next()?;
+            // A file not of this dossier (a key typed by hand) was not opened: left out.
             let what = if what == "hs" {
                 "hồ sơ".to_owned()
             } else {
-                match names.iter().find(|(tag, _)| tag == what) {
-                    Some((_, name)) => format!("tệp đính kèm \"{name}\""),
-                    None => "tệp đính kèm".to_owned(),
-                }
+                let (_, name) = names.iter().find(|(tag, _)| tag == what)?;
+                format!("tệp đính kèm \"{name}\"")
             };
             Some((inv, viewer, what))
         })
@@ -212,7 +211,8 @@ mod tests {
         assert!(older.starts_with(&folder(p)));
         assert!(!newer.contains("khai"), "no file name in the key: {newer}");
         let stray = format!("{p}access/nonsense.json");
-        let shown = lines(&[older, stray, newer], [&f]);
+        let elsewhere = key(p, datetime!(2026-12-02 03:00 UTC), Viewer::Officer, Opened::File("x"), 3);
+        let shown = lines(&[older, stray, elsewhere, newer], [&f]);
         assert_eq!(
             shown,
             [
