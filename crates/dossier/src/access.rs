@@ -211,7 +211,13 @@ mod tests {
         assert!(older.starts_with(&folder(p)));
         assert!(!newer.contains("khai"), "no file name in the key: {newer}");
         let stray = format!("{p}access/nonsense.json");
-        let elsewhere = key(p, datetime!(2026-12-02 03:00 UTC), Viewer::Officer, Opened::File("x"), 3);
+        let elsewhere = key(
+            p,
+            datetime!(2026-12-02 03:00 UTC),
+            Viewer::Officer,
+            Opened::File("x"),
+            3,
+        );
         let shown = lines(&[older, stray, elsewhere, newer], [&f]);
         assert_eq!(
             shown,

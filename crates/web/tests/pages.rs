@@ -157,6 +157,9 @@ fn track_view() -> TrackView {
         payment_label: None,
         due_now: 0,
         result_files: Vec::new(),
+        can_rate: false,
+        rating: None,
+        access: Vec::new(),
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
             accepted,

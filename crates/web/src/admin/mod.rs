@@ -362,7 +362,16 @@ async fn detail(
     let submitted = manifest.attachments.len();
     let all = dossier::all_files(&manifest, &events)
         .enumerate()
-        .map(|(i, a)| (a, if i < submitted { "nộp lần đầu" } else { "bổ sung" }));
+        .map(|(i, a)| {
+            (
+                a,
+                if i < submitted {
+                    "nộp lần đầu"
+                } else {
+                    "bổ sung"
+                },
+            )
+        });
     let mut attachments = Vec::new();
     for (attachment, origin) in all {
         attachments.push(AttachmentView {
@@ -459,7 +468,12 @@ async fn attachment(
     // (refused below) leaves a line the tracking page leaves out.
     let (read, ()) = tokio::join!(
         store::dossiers::read_dossier(state.storage(), &code),
-        log_access(&state, &session, &code, dossier::access::Opened::File(&q.key))
+        log_access(
+            &state,
+            &session,
+            &code,
+            dossier::access::Opened::File(&q.key)
+        )
     );
     let (manifest, events) = match read {
         Ok(Some(d)) => d,

@@ -12,8 +12,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use dossier::rating::{self, RatingForm, RatingRefused};
 use dossier::Rating;
+use dossier::rating::{self, RatingForm, RatingRefused};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -53,7 +53,14 @@ enum Shape {
     Json,
 }
 
-fn plain(state: &AppState, shape: Shape, status: StatusCode, title: &str, text: &str, back: Option<&str>) -> Response {
+fn plain(
+    state: &AppState,
+    shape: Shape,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+    back: Option<&str>,
+) -> Response {
     match shape {
         Shape::Json => message(status, text),
         Shape::Page => html(
@@ -69,7 +76,14 @@ fn plain(state: &AppState, shape: Shape, status: StatusCode, title: &str, text: 
 }
 
 fn not_found(state: &AppState, shape: Shape) -> Response {
-    plain(state, shape, StatusCode::NOT_FOUND, "Không tìm thấy hồ sơ", NOT_FOUND, None)
+    plain(
+        state,
+        shape,
+        StatusCode::NOT_FOUND,
+        "Không tìm thấy hồ sơ",
+        NOT_FOUND,
+        None,
+    )
 }
 
 fn unavailable(state: &AppState, shape: Shape, back: &str) -> Response {
@@ -84,7 +98,13 @@ fn unavailable(state: &AppState, shape: Shape, back: &str) -> Response {
 }
 
 /// The "already rated" page: thanks, with what was recorded.
-fn already(state: &AppState, shape: Shape, code: &str, given: Option<&Rating>, back: &str) -> Response {
+fn already(
+    state: &AppState,
+    shape: Shape,
+    code: &str,
+    given: Option<&Rating>,
+    back: &str,
+) -> Response {
     match shape {
         Shape::Json => message(StatusCode::OK, rating::ALREADY),
         Shape::Page => html(
@@ -112,7 +132,11 @@ fn not_yet(state: &AppState, shape: Shape, back: &str) -> Response {
 }
 
 /// `GET /api/dossiers/{code}/rating?t=`: the form, or why there is none.
-pub async fn form(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<TokenQuery>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
     let token = q.token();
     let back = back(&code, token);
     let (manifest, events) = match lookup_dossier(&state, &code, token).await {
@@ -121,7 +145,13 @@ pub async fn form(State(state): State<AppState>, Path(code): Path<String>, Query
         Err(_) => return unavailable(&state, Shape::Page, &back),
     };
     match rating::check(&events) {
-        Err(RatingRefused::Already) => already(&state, Shape::Page, &manifest.code, rating::given(&events), &back),
+        Err(RatingRefused::Already) => already(
+            &state,
+            Shape::Page,
+            &manifest.code,
+            rating::given(&events),
+            &back,
+        ),
         Err(_) => not_yet(&state, Shape::Page, &back),
         Ok(()) => html(
             StatusCode::OK,
