@@ -424,9 +424,7 @@ async fn officers_openings_show_on_the_tracking_page_by_role_not_name() {
         "{html}"
     );
     assert!(
-        html.contains(&format!(
-            "Cán bộ Bộ phận Một cửa đã xem tệp đính kèm &quot;"
-        )),
+        html.contains("Cán bộ Bộ phận Một cửa đã xem tệp đính kèm &quot;Giấy chứng sinh.pdf&quot;"),
         "{html}"
     );
     assert!(!html.contains(OFFICER_NAME), "{html}");
