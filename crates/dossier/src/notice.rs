@@ -158,14 +158,14 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
         ),
         Status::Returned => (
             format!("Hồ sơ {} đã trả kết quả", m.code),
-            format!("{short_site}: ho so {} da tra ket qua. Moi danh gia: {rate}", m.code),
+            format!("{short_site}: ho so {} da tra ket qua. Danh gia: {rate}", m.code),
             "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Trung tâm Phục vụ hành chính công xã. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
         ),
         Status::Posted => {
             let n = e.postal_tracking.clone().unwrap_or_default();
             (
                 format!("Hồ sơ {} – kết quả đã gửi qua bưu điện", m.code),
-                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}. Moi danh gia: {rate}", m.code),
+                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}. Danh gia: {rate}", m.code),
                 format!("Kết quả giải quyết hồ sơ đã được gửi đến Ông/Bà qua bưu điện.\n\nSố hiệu bưu gửi: {n}"),
             )
         }
