@@ -57,8 +57,10 @@
       var h = "<p>" + esc(d.procedure.title) + " · Hẹn trả: " + esc(day(d.appointment)) + " " + esc(d.appointment.slice(11)) +
         (d.fee_total ? " · Phí: " + esc(d.fee_total) + " – <strong>" + esc(d.payment_label) + "</strong>" : "") + (d.refundable_text ? " · <strong>Cần hoàn trả " + esc(d.refundable_text) + "</strong>" : "") + "</p><table class=\"receipt-table\"><tbody>";
       d.fields.forEach(function (f) { h += "<tr><th scope=\"row\">" + esc(f.label) + "</th><td>" + esc(f.value) + "</td></tr>"; });
-      h += "</tbody></table><h3>Tệp đính kèm (liên kết dùng được " + Math.round(d.attachment_url_secs / 60) + " phút)</h3><ul>";
-      d.attachments.forEach(function (a) { h += "<li><a href=\"" + esc(a.url) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
+      // Each file through the console's own link (a fresh short-lived URL per click),
+      // so the opening is written to the dossier's access log the citizen sees.
+      h += "</tbody></table><h3>Tệp đính kèm</h3><p class=\"hint\">Mỗi lần mở tệp được ghi lại và công dân xem được trên trang tra cứu hồ sơ (thời gian, vai trò; không ghi tên cán bộ).</p><ul>";
+      d.attachments.forEach(function (a) { h += "<li><a href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/attachment?key=" + encodeURIComponent(a.key) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
       h += "</ul><h3>Quá trình xử lý</h3><ol>";
       d.history.forEach(function (e) { h += "<li>" + esc(e.at.slice(0, 16).replace("T", " ")) + " – " + esc(e.label) + (e.by_name ? " – " + esc(e.by_name) : "") + (e.note ? "<br>" + esc(e.note) : "") + "</li>"; });
       h += "</ol>";
@@ -69,6 +71,12 @@
           h += "<tr><th scope=\"row\">" + esc(e.name) + "</th><td>" + esc(e.value) + (e.value ? " <button type=\"button\" class=\"button-link\" data-copy=\"" + esc(e.value) + "\">Chép</button>" : "") + "</td></tr>";
         });
         h += "</tbody></table>";
+      }
+      if (d.rating) {
+        h += "<h3>Đánh giá của công dân</h3><dl class=\"rating-given\">";
+        d.rating.answers.forEach(function (a) { h += "<dt>" + esc(a.question) + "</dt><dd>" + esc(a.label) + " (" + a.score + "/5)</dd>"; });
+        if (d.rating.comment) { h += "<dt>Góp ý</dt><dd>" + esc(d.rating.comment) + "</dd>"; }
+        h += "</dl>";
       }
       if (d.printable_receipt) {
         h += "<p><a class=\"button\" href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/receipt\" target=\"_blank\" rel=\"noopener\">In giấy tiếp nhận (Mẫu 01)</a></p>";

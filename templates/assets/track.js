@@ -95,6 +95,39 @@
       });
       box.append(ol);
     }
+    // Settled: the rating form (a plain page of the function, no script needed).
+    if (d.can_rate) {
+      box.append(el('h3', null, 'Đánh giá mức độ hài lòng'));
+      box.append(el('p', null, 'Ông/Bà vui lòng dành một phút cho biết mức độ hài lòng về việc giải quyết hồ sơ này.'));
+      var rate = el('a', 'button', 'Đánh giá');
+      rate.href = api + '/dossiers/' + encodeURIComponent(d.code) + '/rating?t=' + encodeURIComponent(token.value.trim());
+      var rp = el('p');
+      rp.append(rate);
+      box.append(rp);
+    }
+    if (d.rating) {
+      box.append(el('h3', null, 'Đánh giá của Ông/Bà'));
+      var given = el('dl', 'rating-given');
+      (d.rating.answers || []).forEach(function (a) { given.append(el('dt', null, a.question), el('dd', null, a.label)); });
+      if (d.rating.comment) given.append(el('dt', null, 'Góp ý'), el('dd', null, d.rating.comment));
+      box.append(given);
+    }
+    // Who at the commune opened the dossier: time and role, never a name.
+    box.append(el('h3', null, 'Cán bộ đã xem hồ sơ của Ông/Bà'));
+    var seen = d.access || [];
+    if (!seen.length) {
+      box.append(el('p', null, 'Chưa có cán bộ nào mở hồ sơ này.'));
+    } else {
+      var ul2 = el('ul', 'access-list');
+      seen.forEach(function (a) {
+        var li = el('li');
+        var t = el('time', null, a.at_text);
+        t.dateTime = a.at;
+        li.append(t, ': ' + a.role + ' đã xem ' + a.what);
+        ul2.append(li);
+      });
+      box.append(ul2);
+    }
     out.append(box);
     if (d.status === 'supplement-requested') out.append(supplementForm(d, hist));
   }

@@ -225,6 +225,14 @@ pub fn current_appointment(m: &Manifest, events: &[Event]) -> Appointment {
         .unwrap_or(m.appointment)
 }
 
+/// Every file of the dossier, in the order the console lists them: the submission's,
+/// then those its events added (supplements, the result sent online).
+pub fn all_files<'a>(m: &'a Manifest, events: &'a [Event]) -> impl Iterator<Item = &'a Attachment> {
+    m.attachments
+        .iter()
+        .chain(events.iter().flat_map(|e| &e.files))
+}
+
 /// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.
 pub fn parse_code(code: &str) -> Option<&str> {
     catalog::dossier_code::parse(code)

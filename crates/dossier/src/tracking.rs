@@ -44,6 +44,16 @@ pub fn url(public_url: &str, code: &str, token: &str) -> String {
     )
 }
 
+/// `{public_url}/api/dossiers/{code}/rating?t=…`: the rating form, one tap from a
+/// notice (`t` rather than `token`, to keep the SMS short).
+pub fn rating_url(public_url: &str, code: &str, token: &str) -> String {
+    format!(
+        "{public_url}/api/dossiers/{}/rating?t={}",
+        encode(code),
+        encode(token)
+    )
+}
+
 /// What the citizen sees of a dossier on the tracking page (and its JSON): the status,
 /// the appointment that holds, and the history without who did each step.
 #[derive(Debug, Serialize)]
@@ -73,6 +83,13 @@ pub struct TrackView {
     pub e_receipts: Vec<crate::payment::EReceiptLink>,
     /// The result files sent online, by their number in the download link.
     pub result_files: Vec<ResultLink>,
+    /// The rating can be given now (settled, not rated yet).
+    pub can_rate: bool,
+    /// The rating given, in words.
+    pub rating: Option<crate::rating::RatingView>,
+    /// When the commune's officers opened the dossier or its files, newest first
+    /// (`crate::access`); filled in by the caller, who lists them.
+    pub access: Vec<crate::access::AccessLine>,
     pub history: Vec<Event>,
 }
 
@@ -148,6 +165,9 @@ pub fn track_view(manifest: &Manifest, events: Vec<Event>, site: &catalog::Site)
                 size_kb: a.size.div_ceil(1024),
             })
             .collect(),
+        can_rate: crate::rating::open(&history),
+        rating: crate::rating::given(&history).map(crate::rating::view),
+        access: Vec::new(),
         history,
     }
 }
@@ -163,6 +183,14 @@ mod tests {
             "https://x.vn/api/track?code=H21.IAPET-261201-0001&token=a_b-c"
         );
         assert_eq!(encode("a b&c=đ"), "a%20b%26c%3D%C4%91");
+    }
+
+    #[test]
+    fn the_rating_link_is_short_and_escaped() {
+        assert_eq!(
+            rating_url("https://x.vn", "H21.IAPET-261201-0001", "a_b-c"),
+            "https://x.vn/api/dossiers/H21.IAPET-261201-0001/rating?t=a_b-c"
+        );
     }
 
     #[test]

@@ -365,13 +365,23 @@ struct DetailAnswer<'a> {
     e_receipts: bool,
     /// The civil-status register's fields to copy, when the procedure maps them.
     register: Option<dossier::register::RegisterCopy>,
+    /// The citizen's rating, in words, once given.
+    rating: Option<dossier::rating::RatingView>,
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
 /// attachments (each with a presigned GET URL valid five minutes), the history, and the
 /// steps open now.
-async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Response {
-    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
+async fn detail(
+    State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(code): Path<String>,
+) -> Response {
+    let (read, ()) = tokio::join!(
+        store::dossiers::read_dossier(state.storage(), &code),
+        log_access(&state, &session, &code, dossier::access::Opened::Dossier)
+    );
+    let (manifest, events) = match read {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
@@ -399,11 +409,19 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         }
     }
     let ttl = Duration::from_secs(ATTACHMENT_URL_SECS);
-    let all = manifest
-        .attachments
-        .iter()
-        .map(|a| (a, "nộp lần đầu"))
-        .chain(events.iter().flat_map(|e| &e.files).map(|a| (a, "bổ sung")));
+    let submitted = manifest.attachments.len();
+    let all = dossier::all_files(&manifest, &events)
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                a,
+                if i < submitted {
+                    "nộp lần đầu"
+                } else {
+                    "bổ sung"
+                },
+            )
+        });
     let mut attachments = Vec::new();
     for (attachment, origin) in all {
         attachments.push(AttachmentView {
@@ -448,8 +466,44 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
                 &manifest,
             ))
         }),
+        rating: dossier::rating::given(&events).map(dossier::rating::view),
     })
     .into_response()
+}
+
+/// Writes one line of the dossier's access log (`dossier::access`): the time, the
+/// officer's role (not the login nor the name) and what was opened, for the citizen's
+/// tracking page. Run beside the view's own reads, so it costs the officer no wait.
+///
+/// Best effort, by choice: a failed write is logged, never the officer's error, since
+/// the log is the citizen's window on how their data is used, not the record that
+/// decides anything (the events are), and a store hiccup must not stop the desk's
+/// work. A line may so be missing, never invented.
+async fn log_access(
+    state: &AppState,
+    session: &Session,
+    code: &str,
+    opened: dossier::access::Opened<'_>,
+) {
+    use dossier::access::{Viewer, key, record};
+    let Some(prefix) = dossier_prefix(code) else {
+        return;
+    };
+    let viewer = match session.role {
+        auth::Role::Officer => Viewer::Officer,
+        auth::Role::Admin => Viewer::Admin,
+    };
+    let now = OffsetDateTime::now_utc();
+    let key = key(&prefix, now, viewer, opened, rand::random());
+    let body = Bytes::from(record(now, viewer, opened));
+    match state
+        .storage()
+        .put_if_absent(&key, body, "application/json")
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => tracing::error!(code, "access log line not written: {e}"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -461,6 +515,7 @@ struct KeyQuery {
 /// for a file of that dossier.
 async fn attachment(
     State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
     Path(code): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
@@ -470,7 +525,18 @@ async fn attachment(
     if !q.key.starts_with(&prefix) || q.key.contains("..") {
         return message(StatusCode::NOT_FOUND, "Tệp này không thuộc hồ sơ.");
     }
-    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
+    // Logged beside the read; a key of the folder that names no file of the dossier
+    // (refused below) leaves a line the tracking page leaves out.
+    let (read, ()) = tokio::join!(
+        store::dossiers::read_dossier(state.storage(), &code),
+        log_access(
+            &state,
+            &session,
+            &code,
+            dossier::access::Opened::File(&q.key)
+        )
+    );
+    let (manifest, events) = match read {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
