@@ -63,6 +63,8 @@ pub enum Opened<'a> {
     Dossier,
     /// One of its files, by its storage key.
     File(&'a str),
+    /// Its receipt (Mẫu 01), printed at the desk: it shows the citizen's details.
+    Receipt,
 }
 
 /// A file named in a key by a short hash of its storage key (the key holds the
@@ -78,6 +80,7 @@ pub fn key(prefix: &str, at: OffsetDateTime, viewer: Viewer, opened: Opened, ran
     let inv = (LATEST - ms).clamp(0, LATEST);
     let what = match opened {
         Opened::Dossier => "hs".to_owned(),
+        Opened::Receipt => "gtn".to_owned(),
         Opened::File(key) => file_tag(key),
     };
     format!(
@@ -106,6 +109,7 @@ pub fn record(at: OffsetDateTime, viewer: Viewer, opened: Opened<'_>) -> Vec<u8>
         role: viewer.label(),
         opened: match opened {
             Opened::Dossier => "hồ sơ",
+            Opened::Receipt => "giấy tiếp nhận",
             Opened::File(key) => key,
         },
     };
@@ -146,6 +150,8 @@ pub fn lines<'a>(
             // A file not of this dossier (a key typed by hand) was not opened: left out.
             let what = if what == "hs" {
                 "hồ sơ".to_owned()
+            } else if what == "gtn" {
+                "giấy tiếp nhận hồ sơ (bản in)".to_owned()
             } else {
                 let (_, name) = names.iter().find(|(tag, _)| tag == what)?;
                 format!("tệp đính kèm \"{name}\"")

@@ -451,4 +451,33 @@ async fn officers_openings_show_on_the_tracking_page_by_role_not_name() {
         );
         assert!(!k.contains("nhung") && !k.contains("quantri"), "{k}");
     }
+
+    // The receipt printed at the desk (after it was taken in) is an opening too.
+    s.step(&h, &code, json!({"action": "receive", "expected_seq": 1}))
+        .await;
+    let printed = s
+        .get(&h, &format!("/api/admin/dossiers/{code}/receipt"))
+        .await;
+    assert_eq!(printed.status, StatusCode::OK, "{}", printed.text());
+    let access = h.get(&track_json).await.json()["access"].clone();
+    assert_eq!(
+        access[0]["what"], "giấy tiếp nhận hồ sơ (bản in)",
+        "{access}"
+    );
+
+    // A code typed by hand that names no dossier: not found, and no folder left behind.
+    let ghost = format!("{}9", &code[..code.len() - 1]);
+    let ghost = if ghost == code {
+        format!("{}8", &code[..code.len() - 1])
+    } else {
+        ghost
+    };
+    let d = s.get(&h, &format!("/api/admin/dossiers/{ghost}")).await;
+    assert_eq!(d.status, StatusCode::NOT_FOUND);
+    let left = h
+        .storage()
+        .list(dossier::dossier_prefix(&ghost).unwrap().as_str())
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -20,7 +20,11 @@ use crate::state::AppState;
 
 pub const NOT_RECEIVED: &str = "Hồ sơ này chưa được tiếp nhận tại Trung tâm Phục vụ hành chính công xã. Hãy tiếp nhận và hẹn ngày trả kết quả trước, rồi in giấy tiếp nhận.";
 
-pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+pub async fn receipt(
+    State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<super::auth::Session>,
+    Path(code): Path<String>,
+) -> Response {
     let shell = &state.inner.shell;
     let problem = |status, text: &str| {
         html(
@@ -28,9 +32,17 @@ pub async fn receipt(State(state): State<AppState>, Path(code): Path<String>) ->
             message_page(shell, "Không in được giấy tiếp nhận", text, None),
         )
     };
-    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
+    // The printed receipt shows the citizen's details: its opening is logged too.
+    let (read, line) = tokio::join!(
+        store::dossiers::read_dossier(state.storage(), &code),
+        super::log_access(&state, &session, &code, dossier::access::Opened::Receipt)
+    );
+    let (manifest, events) = match read {
         Ok(Some(d)) => d,
-        Ok(None) => return problem(StatusCode::NOT_FOUND, super::NOT_FOUND),
+        Ok(None) => {
+            super::unlog_access(&state, line).await;
+            return problem(StatusCode::NOT_FOUND, super::NOT_FOUND);
+        }
         Err(_) => return problem(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     let Some(accepted) = events.iter().rev().find(|e| e.status.is_acceptance()) else {

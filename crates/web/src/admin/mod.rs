@@ -331,7 +331,6 @@ struct AttachmentView<'a> {
     attachment: &'a Attachment,
     /// "nộp lần đầu" or "bổ sung".
     origin: &'static str,
-    url: Option<String>,
 }
 
 /// `GET /api/admin/dossiers/{code}`, what the console shows of one dossier.
@@ -370,20 +369,23 @@ struct DetailAnswer<'a> {
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
-/// attachments (each with a presigned GET URL valid five minutes), the history, and the
+/// attachments (each opened through `/attachment`, which logs it), the history, and the
 /// steps open now.
 async fn detail(
     State(state): State<AppState>,
     axum::Extension(session): axum::Extension<Session>,
     Path(code): Path<String>,
 ) -> Response {
-    let (read, ()) = tokio::join!(
+    let (read, line) = tokio::join!(
         store::dossiers::read_dossier(state.storage(), &code),
         log_access(&state, &session, &code, dossier::access::Opened::Dossier)
     );
     let (manifest, events) = match read {
         Ok(Some(d)) => d,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Ok(None) => {
+            unlog_access(&state, line).await;
+            return message(StatusCode::NOT_FOUND, NOT_FOUND);
+        }
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     let summary = summarize(&manifest, &events);
@@ -408,28 +410,20 @@ async fn detail(
             });
         }
     }
-    let ttl = Duration::from_secs(ATTACHMENT_URL_SECS);
+    // No link here: each file opens through `attachment`, which writes the opening to
+    // the access log the citizen sees.
     let submitted = manifest.attachments.len();
-    let all = dossier::all_files(&manifest, &events)
+    let attachments: Vec<AttachmentView> = dossier::all_files(&manifest, &events)
         .enumerate()
-        .map(|(i, a)| {
-            (
-                a,
-                if i < submitted {
-                    "nộp lần đầu"
-                } else {
-                    "bổ sung"
-                },
-            )
-        });
-    let mut attachments = Vec::new();
-    for (attachment, origin) in all {
-        attachments.push(AttachmentView {
+        .map(|(i, attachment)| AttachmentView {
             attachment,
-            origin,
-            url: presign_get(&state, &attachment.key, ttl).await,
-        });
-    }
+            origin: if i < submitted {
+                "nộp lần đầu"
+            } else {
+                "bổ sung"
+            },
+        })
+        .collect();
     let now = OffsetDateTime::now_utc();
     let proposed = step::proposed_appointment(&state.inner.calendar, procedure, now);
     let money = step::money(&manifest, &events, state.site().e_receipt.is_some());
@@ -479,16 +473,14 @@ async fn detail(
 /// the log is the citizen's window on how their data is used, not the record that
 /// decides anything (the events are), and a store hiccup must not stop the desk's
 /// work. A line may so be missing, never invented.
-async fn log_access(
+pub(crate) async fn log_access(
     state: &AppState,
     session: &Session,
     code: &str,
     opened: dossier::access::Opened<'_>,
-) {
+) -> Option<String> {
     use dossier::access::{Viewer, key, record};
-    let Some(prefix) = dossier_prefix(code) else {
-        return;
-    };
+    let prefix = dossier_prefix(code)?;
     let viewer = match session.role {
         auth::Role::Officer => Viewer::Officer,
         auth::Role::Admin => Viewer::Admin,
@@ -501,8 +493,21 @@ async fn log_access(
         .put_if_absent(&key, body, "application/json")
         .await
     {
-        Ok(_) => {}
-        Err(e) => tracing::error!(code, "access log line not written: {e}"),
+        Ok(_) => Some(key),
+        Err(e) => {
+            tracing::error!(code, "access log line not written: {e}");
+            None
+        }
+    }
+}
+
+/// Takes back the line [`log_access`] wrote beside the read of a dossier that turned
+/// out not to exist (a code typed by hand), so no folder is left with only a log.
+pub(crate) async fn unlog_access(state: &AppState, line: Option<String>) {
+    if let Some(key) = line
+        && let Err(e) = state.storage().delete(&key).await
+    {
+        tracing::warn!(key, "access log line of a missing dossier not removed: {e}");
     }
 }
 
@@ -527,7 +532,7 @@ async fn attachment(
     }
     // Logged beside the read; a key of the folder that names no file of the dossier
     // (refused below) leaves a line the tracking page leaves out.
-    let (read, ()) = tokio::join!(
+    let (read, line) = tokio::join!(
         store::dossiers::read_dossier(state.storage(), &code),
         log_access(
             &state,
@@ -538,7 +543,10 @@ async fn attachment(
     );
     let (manifest, events) = match read {
         Ok(Some(d)) => d,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
+        Ok(None) => {
+            unlog_access(&state, line).await;
+            return message(StatusCode::NOT_FOUND, NOT_FOUND);
+        }
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     let known = manifest.attachments.iter().any(|a| a.key == q.key)
