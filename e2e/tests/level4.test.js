@@ -126,12 +126,15 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
     await f.locator('input[name=amount]').fill('33000');
     await f.locator('input[name=reference]').fill('FT26336000555');
   });
-  await open(d.code);
+  // The console opens the dossier again after each step: wait for the view of the
+  // step just taken (its sequence number) before the next.
+  const shown = (action, seq) => officer.locator(`form.cb-action[data-action="${action}"][data-seq="${seq}"]`).waitFor({ timeout: WAIT });
+  await shown('record-payment', 2);
   await step('record-payment', async (f) => {
     await f.locator('input[name=amount]').fill('8000');
     await f.locator('input[name=payment_method][value=cash]').check();
   });
-  await open(d.code);
+  await shown('record-refund', 3);
   assert.match(await officer.locator('#cb-d-body').textContent(), /Nộp thừa, chờ hoàn trả · Cần hoàn trả 8\.000 đồng/);
   const page = await newPage(browser);
   await page.goto(d.track);
@@ -146,9 +149,9 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
   });
   await page.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(d.code)}&token=${encodeURIComponent(d.token)}`);
   await page.locator('#track-title').waitFor({ timeout: WAIT });
-  const shown = await page.locator('#track-result').textContent();
-  assert.match(shown, /33\.000 đồng – Đã nộp phí/);
-  assert.match(shown, /Đã hoàn trả 8\.000 đồng \(tiền mặt\)/);
-  assert.doesNotMatch(shown, /Tiền được hoàn trả/);
+  const result = await page.locator('#track-result').textContent();
+  assert.match(result, /33\.000 đồng – Đã nộp phí/);
+  assert.match(result, /Đã hoàn trả 8\.000 đồng \(tiền mặt\)/);
+  assert.doesNotMatch(result, /Tiền được hoàn trả/);
   await page.context().close();
 });
