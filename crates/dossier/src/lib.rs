@@ -10,6 +10,7 @@ pub mod payment;
 pub mod privacy;
 pub mod qr;
 pub mod receipt;
+pub mod report;
 pub mod status;
 pub mod step;
 pub mod summary;
