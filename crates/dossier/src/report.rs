@@ -63,6 +63,10 @@ pub struct Figures {
     /// `on_time` of the settled, as people read it (a count below 5).
     pub on_time_share: Share,
     pub satisfied_share: Share,
+    /// "2,5 / 3 ngày" (taken / promised), "–" when none was settled.
+    pub days_text: String,
+    /// "80% (12 lượt đánh giá)", "Chưa có đánh giá".
+    pub satisfaction_text: String,
     #[serde(skip)]
     sums: Sums,
 }
@@ -238,7 +242,9 @@ impl Course {
             settled,
             refused: t.refused,
             due,
-            promised_days: due.map_or(0, |d| working_days_between(calendar, started, Day(d.date()))),
+            promised_days: due.map_or(0, |d| {
+                working_days_between(calendar, started, Day(d.date()))
+            }),
             taken_days: settled.map(|d| working_days_between(calendar, started, Day(d.date()))),
             papers_asked: t.papers_asked_at.as_deref().and_then(local_time),
             rating: t.rating,
@@ -308,20 +314,40 @@ impl Figures {
 
     fn finish(mut self) -> Figures {
         let settled = self.on_time + self.late;
-        let avg = |sum: u64, n: u32| {
-            (n > 0).then(|| (sum as f64 / f64::from(n) * 10.0).round() / 10.0)
-        };
+        let avg =
+            |sum: u64, n: u32| (n > 0).then(|| (sum as f64 / f64::from(n) * 10.0).round() / 10.0);
         self.avg_days_taken = avg(self.sums.taken, settled);
         self.avg_days_promised = avg(self.sums.promised, settled);
         self.avg_rating = avg(self.sums.rating, self.ratings);
         self.on_time_share = Share::new(self.on_time, settled);
         self.satisfied_share = Share::new(self.satisfied, self.ratings);
+        self.days_text = match (self.avg_days_taken, self.avg_days_promised) {
+            (Some(t), Some(p)) => format!("{} / {} ngày", decimal(t), decimal(p)),
+            _ => "–".into(),
+        };
+        self.satisfaction_text = if self.ratings == 0 {
+            "Chưa có đánh giá".into()
+        } else {
+            format!(
+                "{} ({} lượt đánh giá)",
+                self.satisfied_share.text, self.ratings
+            )
+        };
         self
     }
 
     /// Settled with a result in the period.
     pub fn settled(&self) -> u32 {
         self.on_time + self.late
+    }
+}
+
+/// 2.5 as Vietnamese writes it, "2,5"; 3.0 as "3".
+fn decimal(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}").replace('.', ",")
     }
 }
 
@@ -533,7 +559,12 @@ mod tests {
         // 1. On time: received Monday 28/04, promised Tuesday 29/04, ready that morning;
         //    rated 5 after it was handed over.
         all.push(summarize(
-            &manifest("H-250428-0001", khai_sinh, "2025-04-28T08:00:00+07:00", "2025-04-29T16:00"),
+            &manifest(
+                "H-250428-0001",
+                khai_sinh,
+                "2025-04-28T08:00:00+07:00",
+                "2025-04-29T16:00",
+            ),
             &[
                 step("2025-04-28T09:00:00+07:00", Status::Accepted),
                 step("2025-04-29T10:00:00+07:00", Status::ResultReady),
@@ -549,7 +580,12 @@ mod tests {
             time: time::macros::time!(08:00),
         });
         all.push(summarize(
-            &manifest("H-250429-0001", khai_sinh, "2025-04-29T08:30:00+07:00", "2025-05-05T16:00"),
+            &manifest(
+                "H-250429-0001",
+                khai_sinh,
+                "2025-04-29T08:30:00+07:00",
+                "2025-05-05T16:00",
+            ),
             &[
                 accepted,
                 step("2025-05-06T10:00:00+07:00", Status::ResultReady),
@@ -558,12 +594,22 @@ mod tests {
         ));
         // 3. Refused in May.
         all.push(summarize(
-            &manifest("H-250429-0002", chung_thuc, "2025-04-29T10:00:00+07:00", "2025-04-29T16:00"),
+            &manifest(
+                "H-250429-0002",
+                chung_thuc,
+                "2025-04-29T10:00:00+07:00",
+                "2025-04-29T16:00",
+            ),
             &[step("2025-05-05T09:00:00+07:00", Status::Refused)],
         ));
         // 4. Pending across the month's end, overdue since 29/04 16:00.
         all.push(summarize(
-            &manifest("H-250428-0002", chung_thuc, "2025-04-28T14:00:00+07:00", "2025-04-29T16:00"),
+            &manifest(
+                "H-250428-0002",
+                chung_thuc,
+                "2025-04-28T14:00:00+07:00",
+                "2025-04-29T16:00",
+            ),
             &[step("2025-04-28T15:00:00+07:00", Status::Accepted)],
         ));
         // 5. Promised 1 working day (29/04; 30/04 is a holiday), papers asked for on
@@ -571,7 +617,12 @@ mod tests {
         //    (Thursday 08/05 16:00). Ready 08/05 09:00: on time, though long after the
         //    receipt's date.
         all.push(summarize(
-            &manifest("H-250428-0003", chung_thuc, "2025-04-28T09:00:00+07:00", "2025-04-30T16:00"),
+            &manifest(
+                "H-250428-0003",
+                chung_thuc,
+                "2025-04-28T09:00:00+07:00",
+                "2025-04-30T16:00",
+            ),
             &[
                 step("2025-04-28T10:00:00+07:00", Status::SupplementRequested),
                 step("2025-05-07T09:00:00+07:00", Status::Supplemented),
@@ -580,18 +631,36 @@ mod tests {
         ));
         // 6. Waiting for papers since 05/05, past its appointment: pending, not overdue.
         all.push(summarize(
-            &manifest("H-250505-0001", khai_sinh, "2025-05-05T08:00:00+07:00", "2025-05-06T16:00"),
-            &[step("2025-05-05T10:00:00+07:00", Status::SupplementRequested)],
+            &manifest(
+                "H-250505-0001",
+                khai_sinh,
+                "2025-05-05T08:00:00+07:00",
+                "2025-05-06T16:00",
+            ),
+            &[step(
+                "2025-05-05T10:00:00+07:00",
+                Status::SupplementRequested,
+            )],
         ));
         all
     }
 
     fn april() -> Period {
-        period(Some("2025-04-01"), Some("2025-04-30"), Day::parse("2025-05-20").unwrap()).unwrap()
+        period(
+            Some("2025-04-01"),
+            Some("2025-04-30"),
+            Day::parse("2025-05-20").unwrap(),
+        )
+        .unwrap()
     }
 
     fn may() -> Period {
-        period(Some("2025-05-01"), Some("2025-05-31"), Day::parse("2025-05-20").unwrap()).unwrap()
+        period(
+            Some("2025-05-01"),
+            Some("2025-05-31"),
+            Day::parse("2025-05-20").unwrap(),
+        )
+        .unwrap()
     }
 
     // 20/05/2025 10:00 in Vietnam.
@@ -600,12 +669,21 @@ mod tests {
     #[test]
     fn the_timing_is_read_from_the_events() {
         let all = seeded();
-        assert_eq!(all[0].timing.settled_at.as_deref(), Some("2025-04-29T10:00:00+07:00"));
+        assert_eq!(
+            all[0].timing.settled_at.as_deref(),
+            Some("2025-04-29T10:00:00+07:00")
+        );
         assert_eq!(all[0].timing.rating, Some(5));
         assert_eq!(all[1].timing.due_set.as_deref(), Some("2025-05-06T08:00"));
         assert!(all[2].timing.refused);
-        assert_eq!(all[4].timing.papers_in_at.as_deref(), Some("2025-05-07T09:00:00+07:00"));
-        assert_eq!(all[5].timing.papers_asked_at.as_deref(), Some("2025-05-05T10:00:00+07:00"));
+        assert_eq!(
+            all[4].timing.papers_in_at.as_deref(),
+            Some("2025-05-07T09:00:00+07:00")
+        );
+        assert_eq!(
+            all[5].timing.papers_asked_at.as_deref(),
+            Some("2025-05-05T10:00:00+07:00")
+        );
         assert!(all.iter().all(|s| s.timing.complete()));
         // What a summary keeps for the figures names nobody.
         let json = serde_json::to_string(&all[0].timing).unwrap();
@@ -617,22 +695,31 @@ mod tests {
         let c = calendar();
         let d = |s| Day::parse(s).unwrap();
         // Tuesday 29/04 → Monday 05/05: 30/04, 1–2/05 off, then the weekend.
-        assert_eq!(working_days_between(&c, d("2025-04-29"), d("2025-05-05")), 1);
-        assert_eq!(working_days_between(&c, d("2025-04-28"), d("2025-04-28")), 0);
-        assert_eq!(working_days_between(&c, d("2025-05-06"), d("2025-05-05")), 0);
+        assert_eq!(
+            working_days_between(&c, d("2025-04-29"), d("2025-05-05")),
+            1
+        );
+        assert_eq!(
+            working_days_between(&c, d("2025-04-28"), d("2025-04-28")),
+            0
+        );
+        assert_eq!(
+            working_days_between(&c, d("2025-05-06"), d("2025-05-05")),
+            0
+        );
     }
 
     #[test]
     fn april_by_procedure() {
         let r = report(&seeded(), &calendar(), april(), NOW);
         let t = &r.total;
-        assert_eq!(
-            (t.received, t.received_online, t.received_desk),
-            (5, 5, 0)
-        );
+        assert_eq!((t.received, t.received_online, t.received_desk), (5, 5, 0));
         // Only no. 1 was settled in April, on time, in 1 working day of 1 promised.
         assert_eq!((t.on_time, t.late, t.refused), (1, 0, 0));
-        assert_eq!((t.avg_days_taken, t.avg_days_promised), (Some(1.0), Some(1.0)));
+        assert_eq!(
+            (t.avg_days_taken, t.avg_days_promised),
+            (Some(1.0), Some(1.0))
+        );
         // Open at the end of April: 2, 3, 4 and 5; overdue: 3 and 4 (promised 29/04);
         // 5's time starts again when its papers come.
         assert_eq!((t.pending, t.overdue), (4, 2));
@@ -641,7 +728,10 @@ mod tests {
         let codes: Vec<&str> = r.rows.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(codes, ["2.000815", "1.001193"]);
         let chung_thuc = &r.rows[0].figures;
-        assert_eq!((chung_thuc.received, chung_thuc.pending, chung_thuc.overdue), (3, 3, 2));
+        assert_eq!(
+            (chung_thuc.received, chung_thuc.pending, chung_thuc.overdue),
+            (3, 3, 2)
+        );
     }
 
     #[test]
@@ -657,6 +747,8 @@ mod tests {
         assert_eq!((t.pending, t.overdue), (2, 1));
         assert_eq!((t.ratings, t.satisfied, t.avg_rating), (1, 0, Some(2.0)));
         assert_eq!(t.on_time_share.text, "1/2");
+        assert_eq!(t.days_text, "1,5 / 1,5 ngày");
+        assert_eq!(t.satisfaction_text, "0/1 (1 lượt đánh giá)");
     }
 
     #[test]
@@ -667,7 +759,10 @@ mod tests {
         assert_eq!(s.months[0].key, "2024-06");
         let april = &s.months[10];
         assert_eq!(april.label, "Tháng 4/2025");
-        assert_eq!(april.figures, report(&seeded(), &calendar(), self::april(), NOW).total);
+        assert_eq!(
+            april.figures,
+            report(&seeded(), &calendar(), self::april(), NOW).total
+        );
         assert_eq!(s.total.received, 6);
         assert_eq!((s.total.on_time, s.total.late, s.total.refused), (2, 1, 1));
         assert_eq!(s.procedures.len(), 2);
@@ -692,7 +787,10 @@ mod tests {
     fn periods_are_checked() {
         let today = Day::parse("2025-05-20").unwrap();
         let p = period(None, None, today).unwrap();
-        assert_eq!((p.from.iso(), p.to.iso()), ("2025-05-01".into(), "2025-05-20".into()));
+        assert_eq!(
+            (p.from.iso(), p.to.iso()),
+            ("2025-05-01".into(), "2025-05-20".into())
+        );
         assert_eq!(
             period(Some("2025-05-21"), Some("2025-05-20"), today),
             Err(PeriodError::Reversed)

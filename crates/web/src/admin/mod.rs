@@ -58,6 +58,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
             )),
         )
         .route("/payments.csv", get(statement::payments_csv))
+        .route("/reports", get(crate::figures::report_json))
+        .route("/reports.csv", get(crate::figures::report_csv_route))
+        .route("/reports/print", get(crate::figures::report_page))
         .route(
             "/payments/statement",
             post(statement::statement).layer(axum::extract::DefaultBodyLimit::max(

@@ -273,7 +273,7 @@ pub async fn payments_csv(
 
 /// A cell as a spreadsheet shows it and never runs it: text a citizen typed (a name) or
 /// a bank wrote that begins like a formula gets a leading apostrophe.
-fn inert(cell: &str) -> String {
+pub(crate) fn inert(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
