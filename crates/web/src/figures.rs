@@ -32,7 +32,7 @@ use crate::respond::{html, message};
 use crate::state::AppState;
 
 /// Where the public page lives in the site (`/thong-ke/`).
-pub const PREFIX: &str = "thong-ke/";
+pub const PREFIX: &str = catalog::bundle::STATS_PREFIX;
 /// The files a pass writes, under [`PREFIX`].
 pub const FILES: [&str; 4] = ["index.html", "so-lieu.json", "so-lieu.csv", "tom-tat.svg"];
 /// As `generator deploy` caches pages: a CDN and browsers check again after 5 minutes.
