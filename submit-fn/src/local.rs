@@ -88,7 +88,9 @@ pub async fn run() -> anyhow::Result<()> {
     };
     // The public statistics page, when there is a site folder to write it into.
     let _figures = match web::figures::interval_from_env().map_err(anyhow::Error::msg)? {
-        Some(every) if state.config().site_dir.is_some() || state.config().site_bucket.is_some() => {
+        Some(every)
+            if state.config().site_dir.is_some() || state.config().site_bucket.is_some() =>
+        {
             let state = state.clone();
             Some(web::figures::spawn(every, move || state.clone()))
         }

@@ -375,10 +375,21 @@ fn updated_text(now: OffsetDateTime) -> String {
     )
 }
 
-/// One pass: computes the figures from the console index (brought up to date when
-/// `fresh`, else only if staler than the index's upkeep allows) and writes the page
-/// when they changed.
-pub async fn publish(state: &AppState, now: OffsetDateTime, fresh: bool) -> PublishReport {
+/// How often a pass may write.
+#[derive(Debug, Clone, Copy)]
+pub enum Pace {
+    /// The schedule's pass: the index as its upkeep keeps it, a write at most every
+    /// [`MIN_WRITE_GAP_MS`].
+    Schedule,
+    /// The local server's: the index brought up to date, a write whenever it changed.
+    Local,
+}
+
+/// One pass: computes the figures from the console index and writes the page when they
+/// changed.
+pub async fn publish(state: &AppState, now: OffsetDateTime, pace: Pace) -> PublishReport {
+    let fresh = matches!(pace, Pace::Local);
+    let min_gap_ms = if fresh { 0 } else { MIN_WRITE_GAP_MS };
     let Some(target) = target(state) else {
         return PublishReport::Off;
     };
@@ -415,7 +426,7 @@ pub async fn publish(state: &AppState, now: OffsetDateTime, fresh: bool) -> Publ
         if published.fingerprint.as_deref() == Some(fingerprint.as_str()) {
             return PublishReport::Unchanged;
         }
-        if published.fingerprint.is_some() && now_ms - published.at_ms < MIN_WRITE_GAP_MS {
+        if published.fingerprint.is_some() && now_ms - published.at_ms < min_gap_ms {
             return PublishReport::Held;
         }
     }
@@ -492,7 +503,7 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let report = publish(&state(), OffsetDateTime::now_utc(), true).await;
+            let report = publish(&state(), OffsetDateTime::now_utc(), Pace::Local).await;
             if let PublishReport::Failed { error } = &report {
                 tracing::warn!("service figures: {error}");
             }

@@ -197,7 +197,7 @@ pub async fn scheduled(
         },
     );
     // After the index's upkeep: the figures come from the summaries it keeps.
-    let figures = crate::figures::publish(state, now, false).await;
+    let figures = crate::figures::publish(state, now, crate::figures::Pace::Schedule).await;
     if let crate::figures::PublishReport::Failed { error } = &figures {
         tracing::warn!("service figures: {error}");
     }
