@@ -258,7 +258,7 @@ impl Course {
 
     fn overdue_at(&self, at: PrimitiveDateTime) -> bool {
         self.open_at(at)
-            && !self.papers_asked.is_some_and(|p| p < at)
+            && self.papers_asked.is_none_or(|p| p >= at)
             && self.due.is_some_and(|d| d < at)
     }
 

@@ -323,7 +323,7 @@ pub fn public_files(shell: &Shell, site_name: &str, s: &PublicStats, updated: &s
     .expect("json");
     let t = &s.total;
     let share = if t.settled() == 0 {
-        "–".to_owned()
+        "Chưa có".to_owned()
     } else {
         t.on_time_share.text.clone()
     };
