@@ -423,7 +423,12 @@ pub async fn publish(state: &AppState, now: OffsetDateTime, pace: Pace) -> Publi
             .published
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if published.fingerprint.as_deref() == Some(fingerprint.as_str()) {
+        // Locally a rebuild of the site may have moved the folder away mid-write.
+        let gone = match &target {
+            Target::Dir(dir) => !dir.join(PREFIX).join(FILES[0]).is_file(),
+            Target::Bucket(_) => false,
+        };
+        if published.fingerprint.as_deref() == Some(fingerprint.as_str()) && !gone {
             return PublishReport::Unchanged;
         }
         if published.fingerprint.is_some() && now_ms - published.at_ms < min_gap_ms {
