@@ -38,6 +38,8 @@ const CUTOFF: Time = time::macros::time!(15:00);
 /// The figures of a group of dossiers over a period.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
+    /// Still open when the period began ("kỳ trước chuyển qua").
+    pub carried_over: u32,
     /// Received in the period.
     pub received: u32,
     pub received_online: u32,
@@ -274,6 +276,9 @@ impl Course {
 
 impl Figures {
     fn add(&mut self, c: &Course, period: Period, now: PrimitiveDateTime) {
+        if period.start() <= now && c.open_at(period.start()) {
+            self.carried_over += 1;
+        }
         if period.contains(c.received) {
             self.received += 1;
             if c.online {
@@ -727,6 +732,7 @@ mod tests {
         assert_eq!(t.on_time_share.text, "1/1");
         let codes: Vec<&str> = r.rows.iter().map(|r| r.key.as_str()).collect();
         assert_eq!(codes, ["2.000815", "1.001193"]);
+        assert_eq!(t.carried_over, 0);
         let chung_thuc = &r.rows[0].figures;
         assert_eq!(
             (chung_thuc.received, chung_thuc.pending, chung_thuc.overdue),
@@ -738,6 +744,8 @@ mod tests {
     fn may_settles_across_the_holiday_and_the_restarted_time() {
         let r = report(&seeded(), &calendar(), may(), NOW);
         let t = &r.total;
+        // Open on 1 May: 2, 3, 4 and 5 (as at the end of April).
+        assert_eq!(t.carried_over, 4);
         assert_eq!((t.received, t.on_time, t.late, t.refused), (1, 1, 1, 1));
         // No. 2 took 2 working days (05/05 and 06/05 after its reception day 29/04) of
         // 2 promised; no. 5, 1 of 1 counted from the papers' arrival.

@@ -213,7 +213,8 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8
     body
 }
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
+    "Kỳ trước chuyển qua",
     "Tiếp nhận",
     "Trực tuyến",
     "Tại quầy",
@@ -233,6 +234,7 @@ const COLUMNS: [&str; 14] = [
 fn figure_cells(f: &report::Figures) -> Vec<String> {
     let opt = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
     vec![
+        f.carried_over.to_string(),
         f.received.to_string(),
         f.received_online.to_string(),
         f.received_desk.to_string(),
