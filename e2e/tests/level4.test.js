@@ -117,3 +117,38 @@ test('a result by post: the postal number, and never a call to come to the commu
   assert.match(main, /Chờ nộp phí/, 'the fee is still due: paid to the postal worker or by transfer');
   await page.context().close();
 });
+
+test('paid twice: the money owed back is shown to both sides until the desk records its refund', async () => {
+  const d = await submit('buu_dien');
+  await open(d.code);
+  await step('record-payment', async (f) => {
+    // The copy's fee and the postage, all of it.
+    await f.locator('input[name=amount]').fill('33000');
+    await f.locator('input[name=reference]').fill('FT26336000555');
+  });
+  await open(d.code);
+  await step('record-payment', async (f) => {
+    await f.locator('input[name=amount]').fill('8000');
+    await f.locator('input[name=payment_method][value=cash]').check();
+  });
+  await open(d.code);
+  assert.match(await officer.locator('#cb-d-body').textContent(), /Nộp thừa, chờ hoàn trả · Cần hoàn trả 8\.000 đồng/);
+  const page = await newPage(browser);
+  await page.goto(d.track);
+  assert.match(await page.locator('main').textContent(), /Tiền được hoàn trả\s*8\.000 đồng/);
+  // The refund's amount is filled in with what is owed back.
+  const refund = officer.locator('form.cb-action[data-action="record-refund"]');
+  assert.equal(await refund.locator('input[name=amount]').inputValue(), '8000');
+  const v = await runAxe(officer);
+  assert.deepEqual(v, [], 'axe on the console:\n' + v.join('\n'));
+  await step('record-refund', async (f) => {
+    await f.locator('input[name=payment_method][value=cash]').check();
+  });
+  await page.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(d.code)}&token=${encodeURIComponent(d.token)}`);
+  await page.locator('#track-title').waitFor({ timeout: WAIT });
+  const shown = await page.locator('#track-result').textContent();
+  assert.match(shown, /33\.000 đồng – Đã nộp phí/);
+  assert.match(shown, /Đã hoàn trả 8\.000 đồng \(tiền mặt\)/);
+  assert.doesNotMatch(shown, /Tiền được hoàn trả/);
+  await page.context().close();
+});

@@ -538,8 +538,19 @@ impl<'a> Renderer<'a> {
         files.push(self.page("tra-cuu/index.html", "track.html", |c| {
             c.insert("section", "track")
         })?);
+        // The procedures whose settled dossiers go into a civil-status register.
+        let registers: Vec<serde_json::Value> = self
+            .content
+            .procedures
+            .iter()
+            .filter_map(|p| {
+                let register = p.register.as_ref()?;
+                Some(serde_json::json!({"code": p.code, "title": p.title, "register": register.name}))
+            })
+            .collect();
         files.push(self.page("can-bo/index.html", "can-bo.html", |c| {
-            c.insert("section", "staff")
+            c.insert("section", "staff");
+            c.insert("registers", &registers);
         })?);
         files.push(self.page("tim-kiem/index.html", "search.html", |c| {
             c.insert("section", "procedures")

@@ -35,6 +35,14 @@ fn check_reports_every_problem_with_file_and_line() {
     let stderr = String::from_utf8(run.stderr).unwrap();
     let expected = [
         ("site.yaml:2: district:", "không còn cấp huyện"),
+        (
+            "procedures/phi-sai.md:26: register.fields[1].from:",
+            "không có ô \"noi_sinh\" trong biểu mẫu",
+        ),
+        (
+            "site.yaml:20: e_receipt.lookup_url:",
+            "không phải địa chỉ https của trang tra cứu biên lai",
+        ),
         ("holidays.yaml:6:", "ngày \"2025-02-30\" không hợp lệ"),
         (
             "procedures/kieu-truong-sai.md:28: form.sections[0].fields[1].type:",
@@ -89,8 +97,8 @@ fn check_reports_every_problem_with_file_and_line() {
             .find(|p| p.starts_with(&format!("lỗi: {location}")) && p.contains(message))
             .unwrap_or_else(|| panic!("no problem at {location} saying {message} in:\n{stderr}"));
     }
-    assert!(stderr.contains("Tìm thấy 13 lỗi"), "{stderr}");
-    assert_eq!(problems.len(), 13);
+    assert!(stderr.contains("Tìm thấy 15 lỗi"), "{stderr}");
+    assert_eq!(problems.len(), 15);
     assert!(
         problems.iter().all(|p| p.contains("\n    → Cách sửa: ")),
         "every problem says how to fix it"

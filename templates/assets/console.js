@@ -45,28 +45,50 @@
     "request-papers": "<label>Giấy tờ cần bổ sung <textarea name=\"missing\" required></textarea></label>",
     "hand-over": "<fieldset><legend>Cách trả</legend><label><input type=\"radio\" name=\"method\" value=\"desk\" checked> Tại quầy</label> <label><input type=\"radio\" name=\"method\" value=\"post\"> Qua bưu điện</label> <label><input type=\"radio\" name=\"method\" value=\"online\"> Bản điện tử</label></fieldset><label>Số hiệu bưu gửi <input name=\"postal_tracking\"></label><label>Tệp kết quả (khi trả bản điện tử: PDF, JPG hoặc PNG, tối đa 4 MB) <input type=\"file\" name=\"result_file\" accept=\".pdf,.jpg,.jpeg,.png\"></label>",
     "refuse": "<label>Lý do từ chối <textarea name=\"reason\" required></textarea></label>",
-    "record-payment": "<label>Số tiền đã nhận (đồng) <input name=\"amount\" inputmode=\"numeric\" required></label><fieldset><legend>Cách nộp</legend><label><input type=\"radio\" name=\"payment_method\" value=\"transfer\" checked> Chuyển khoản (đã thấy tiền vào tài khoản)</label> <label><input type=\"radio\" name=\"payment_method\" value=\"cash\"> Tiền mặt</label></fieldset><label>Mã giao dịch trên sao kê (khi chuyển khoản) <input name=\"reference\" spellcheck=\"false\"></label>"
+    "record-payment": "<label>Số tiền đã nhận (đồng) <input name=\"amount\" inputmode=\"numeric\" required></label><fieldset><legend>Cách nộp</legend><label><input type=\"radio\" name=\"payment_method\" value=\"transfer\" checked> Chuyển khoản (đã thấy tiền vào tài khoản)</label> <label><input type=\"radio\" name=\"payment_method\" value=\"cash\"> Tiền mặt</label></fieldset><label>Mã giao dịch trên sao kê (khi chuyển khoản) <input name=\"reference\" spellcheck=\"false\"></label>",
+    "record-refund": "<label>Số tiền đã hoàn trả (đồng) <input name=\"amount\" inputmode=\"numeric\" required></label><fieldset><legend>Cách hoàn trả</legend><label><input type=\"radio\" name=\"payment_method\" value=\"transfer\" checked> Chuyển khoản về tài khoản của công dân</label> <label><input type=\"radio\" name=\"payment_method\" value=\"cash\"> Tiền mặt tại quầy</label></fieldset><label>Mã giao dịch chuyển trả (khi chuyển khoản) <input name=\"reference\" spellcheck=\"false\"></label><label>Ghi chú <input name=\"note\"></label>",
+    "record-receipt": "<label>Mã tra cứu in trên biên lai điện tử <input name=\"e_receipt\" spellcheck=\"false\" required></label>"
   };
+  // Asked with the payment too when the commune has a receipt system.
+  var RECEIPT_WITH_PAYMENT = "<label>Mã tra cứu biên lai điện tử (nếu đã phát hành) <input name=\"e_receipt\" spellcheck=\"false\"></label>";
   function open(code) {
     call("GET", "/dossiers/" + encodeURIComponent(code)).then(function (d) {
       $("cb-d-h").textContent = "Hồ sơ " + d.code + " – " + d.status_label;
       var h = "<p>" + esc(d.procedure.title) + " · Hẹn trả: " + esc(day(d.appointment)) + " " + esc(d.appointment.slice(11)) +
-        (d.fee_total ? " · Phí: " + esc(d.fee_total) + " – <strong>" + esc(d.payment_label) + "</strong>" : "") + "</p><table class=\"receipt-table\"><tbody>";
+        (d.fee_total ? " · Phí: " + esc(d.fee_total) + " – <strong>" + esc(d.payment_label) + "</strong>" : "") + (d.refundable_text ? " · <strong>Cần hoàn trả " + esc(d.refundable_text) + "</strong>" : "") + "</p><table class=\"receipt-table\"><tbody>";
       d.fields.forEach(function (f) { h += "<tr><th scope=\"row\">" + esc(f.label) + "</th><td>" + esc(f.value) + "</td></tr>"; });
-      h += "</tbody></table><h3>Tệp đính kèm (liên kết dùng được " + Math.round(d.attachment_url_secs / 60) + " phút)</h3><ul>";
-      d.attachments.forEach(function (a) { h += "<li><a href=\"" + esc(a.url) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
+      // Each file through the console's own link (a fresh short-lived URL per click),
+      // so the opening is written to the dossier's access log the citizen sees.
+      h += "</tbody></table><h3>Tệp đính kèm</h3><p class=\"hint\">Mỗi lần mở tệp được ghi lại và công dân xem được trên trang tra cứu hồ sơ (thời gian, vai trò; không ghi tên cán bộ).</p><ul>";
+      d.attachments.forEach(function (a) { h += "<li><a href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/attachment?key=" + encodeURIComponent(a.key) + "\" target=\"_blank\" rel=\"noopener\">" + esc(a.name) + "</a> (" + esc(a.origin) + ", " + Math.ceil(a.size / 1024) + " KB)</li>"; });
       h += "</ul><h3>Quá trình xử lý</h3><ol>";
       d.history.forEach(function (e) { h += "<li>" + esc(e.at.slice(0, 16).replace("T", " ")) + " – " + esc(e.label) + (e.by_name ? " – " + esc(e.by_name) : "") + (e.note ? "<br>" + esc(e.note) : "") + "</li>"; });
       h += "</ol>";
+      // The register's fields in its order, each copied with one click.
+      if (d.register) {
+        h += "<h3>Chép vào " + esc(d.register.register) + (d.register.software ? " (" + esc(d.register.software) + ")" : "") + "</h3><table class=\"receipt-table\"><tbody>";
+        d.register.entries.forEach(function (e) {
+          h += "<tr><th scope=\"row\">" + esc(e.name) + "</th><td>" + esc(e.value) + (e.value ? " <button type=\"button\" class=\"button-link\" data-copy=\"" + esc(e.value) + "\">Chép</button>" : "") + "</td></tr>";
+        });
+        h += "</tbody></table>";
+      }
+      if (d.rating) {
+        h += "<h3>Đánh giá của công dân</h3><dl class=\"rating-given\">";
+        d.rating.answers.forEach(function (a) { h += "<dt>" + esc(a.question) + "</dt><dd>" + esc(a.label) + " (" + a.score + "/5)</dd>"; });
+        if (d.rating.comment) { h += "<dt>Góp ý</dt><dd>" + esc(d.rating.comment) + "</dd>"; }
+        h += "</dl>";
+      }
       if (d.printable_receipt) {
         h += "<p><a class=\"button\" href=\"" + API + "/dossiers/" + encodeURIComponent(d.code) + "/receipt\" target=\"_blank\" rel=\"noopener\">In giấy tiếp nhận (Mẫu 01)</a></p>";
       }
       $("cb-d-body").innerHTML = h;
       $("cb-actions").innerHTML = d.actions.map(function (a) {
-        return "<form class=\"cb-action\" data-action=\"" + esc(a.id) + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + esc(a.label) + "</h3>" + (INPUTS[a.id] || "") + "<button class=\"button\" type=\"submit\">" + esc(a.label) + "</button></form>";
+        return "<form class=\"cb-action\" data-action=\"" + esc(a.id) + "\" data-seq=\"" + d.seq + "\" data-code=\"" + esc(d.code) + "\"><h3>" + esc(a.label) + "</h3>" + (INPUTS[a.id] || "") + (a.id === "record-payment" && d.e_receipts ? RECEIPT_WITH_PAYMENT : "") + "<button class=\"button\" type=\"submit\">" + esc(a.label) + "</button></form>";
       }).join("");
       var ap = $("cb-actions").querySelector("input[name=appointment]");
       if (ap) { ap.value = d.proposed_appointment; }
+      var back = $("cb-actions").querySelector("form[data-action=record-refund] input[name=amount]");
+      if (back) { back.value = String(d.refundable); }
       $("cb-dossier").hidden = false; $("cb-dossier").focus();
     }).catch(function (e) { say(e.message, true); });
   }
@@ -107,7 +129,7 @@
       }).then(function (d) {
         $("cb-st-result").innerHTML = "<table class=\"receipt-table\"><caption class=\"visually-hidden\">Các khoản ghi có và hồ sơ</caption><thead><tr><th scope=\"col\">Dòng</th><th scope=\"col\">Số tiền</th><th scope=\"col\">Nội dung</th><th scope=\"col\">Hồ sơ</th><th scope=\"col\">Đối chiếu</th></tr></thead><tbody>" +
           d.matches.map(function (m) {
-            var act = (m.verdict === "exact" || m.verdict === "partial") ? " <button type=\"button\" class=\"button-link\" data-record=\"" + esc(JSON.stringify({ code: m.code, seq: m.seq, amount: m.amount, reference: m.reference })) + "\">Ghi nhận</button>" : "";
+            var act = m.recordable ? " <button type=\"button\" class=\"button-link\" data-record=\"" + esc(JSON.stringify({ code: m.code, seq: m.seq, amount: m.amount, reference: m.reference })) + "\">Ghi nhận</button>" : "";
             return "<tr><td>" + m.row + "</td><td>" + esc(m.amount_text) + "</td><td>" + esc(m.description) + "</td><td>" + esc(m.code || "—") + "</td><td>" + esc(m.verdict_label) + act + "</td></tr>";
           }).join("") + "</tbody></table>";
       }).catch(function (e) { say(e.message, true); });
@@ -131,6 +153,11 @@
     }
   });
   document.addEventListener("click", function (ev) {
+    var c = ev.target.closest("button[data-copy]");
+    if (c && navigator.clipboard) {
+      navigator.clipboard.writeText(c.dataset.copy).then(function () { say("Đã chép: " + c.dataset.copy); }, function () { say("Không chép được; hãy bôi đen rồi chép.", true); });
+      return;
+    }
     var a = ev.target.closest("a[data-code]");
     if (a) { ev.preventDefault(); open(a.dataset.code); }
     var rec = ev.target.closest("button[data-record]");

@@ -51,6 +51,15 @@
     row('Hẹn trả kết quả', d.appointment_text || when(d.appointment));
     row('Nơi nhận kết quả', d.delivery_text);
     if (d.fee) row('Phí, lệ phí', d.fee.total_text + (d.payment_label ? ' – ' + d.payment_label : ''));
+    if (d.refund_due_text) row('Tiền được hoàn trả', d.refund_due_text + ': Trung tâm Phục vụ hành chính công xã sẽ liên hệ để trả lại Ông/Bà.');
+    (d.e_receipts || []).forEach(function (r) {
+      var a = el('a', null, 'xem biên lai tại ' + r.issuer);
+      a.href = r.url;
+      a.rel = 'noopener';
+      var span = el('span', null, 'Mã tra cứu ' + r.code + ' – ');
+      span.append(a);
+      row('Biên lai điện tử', span);
+    });
     box.append(h, dl);
     var q = '?code=' + encodeURIComponent(d.code) + '&token=' + encodeURIComponent(token.value.trim());
     // The result handed over online: each file through a short-lived link.
@@ -85,6 +94,39 @@
         ol.append(li);
       });
       box.append(ol);
+    }
+    // Settled: the rating form (a plain page of the function, no script needed).
+    if (d.can_rate) {
+      box.append(el('h3', null, 'Đánh giá mức độ hài lòng'));
+      box.append(el('p', null, 'Ông/Bà vui lòng dành một phút cho biết mức độ hài lòng về việc giải quyết hồ sơ này.'));
+      var rate = el('a', 'button', 'Đánh giá');
+      rate.href = api + '/dossiers/' + encodeURIComponent(d.code) + '/rating?t=' + encodeURIComponent(token.value.trim());
+      var rp = el('p');
+      rp.append(rate);
+      box.append(rp);
+    }
+    if (d.rating) {
+      box.append(el('h3', null, 'Đánh giá của Ông/Bà'));
+      var given = el('dl', 'rating-given');
+      (d.rating.answers || []).forEach(function (a) { given.append(el('dt', null, a.question), el('dd', null, a.label)); });
+      if (d.rating.comment) given.append(el('dt', null, 'Góp ý'), el('dd', null, d.rating.comment));
+      box.append(given);
+    }
+    // Who at the commune opened the dossier: time and role, never a name.
+    box.append(el('h3', null, 'Cán bộ đã xem hồ sơ của Ông/Bà'));
+    var seen = d.access || [];
+    if (!seen.length) {
+      box.append(el('p', null, 'Chưa có cán bộ nào mở hồ sơ này.'));
+    } else {
+      var ul2 = el('ul', 'access-list');
+      seen.forEach(function (a) {
+        var li = el('li');
+        var t = el('time', null, a.at_text);
+        t.dateTime = a.at;
+        li.append(t, ': ' + a.role + ' đã xem ' + a.what);
+        ul2.append(li);
+      });
+      box.append(ul2);
     }
     out.append(box);
     if (d.status === 'supplement-requested') out.append(supplementForm(d, hist));

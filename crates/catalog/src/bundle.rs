@@ -31,7 +31,8 @@ use crate::day::Day;
 use crate::form_html::escape;
 use crate::load::Content;
 use crate::model::{
-    Delivery, DeliveryChoice, Document, Fee, Form, Procedure, Processing, Site, Source,
+    Delivery, DeliveryChoice, Document, Fee, Form, Procedure, Processing, RegisterMapping, Site,
+    Source,
 };
 
 /// The layout of the bundle. Raised whenever a reader of an older layout would misread
@@ -147,6 +148,8 @@ struct Entry<'a, F> {
     delivery: Cow<'a, [Delivery]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     delivery_field: Option<Cow<'a, DeliveryChoice>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    register: Option<Cow<'a, RegisterMapping>>,
     reviewed: Day,
     #[serde(skip_serializing_if = "Option::is_none")]
     form: Option<F>,
@@ -175,6 +178,7 @@ impl<'a, F> Entry<'a, F> {
             },
             delivery: Cow::Borrowed(&p.delivery),
             delivery_field: p.delivery_field.as_ref().map(Cow::Borrowed),
+            register: p.register.as_ref().map(Cow::Borrowed),
             reviewed: p.reviewed,
             form,
         }
@@ -201,6 +205,7 @@ impl From<Entry<'_, Form>> for Procedure {
             result: String::new(),
             delivery: e.delivery.into_owned(),
             delivery_field: e.delivery_field.map(Cow::into_owned),
+            register: e.register.map(Cow::into_owned),
             reviewed: e.reviewed,
             review_note: None,
             form: e.form,

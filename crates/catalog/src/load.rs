@@ -535,6 +535,20 @@ fn check_site(site: &Site, text: &str) -> Vec<ContentError> {
             ));
         }
     }
+    if let Some(system) = &site.e_receipt
+        && !system.lookup_url.starts_with("https://")
+    {
+        errors.push(ContentError::new(
+                "site.yaml",
+                key_line(text, "lookup_url"),
+                "e_receipt.lookup_url",
+                format!(
+                    "\"{}\" không phải địa chỉ https của trang tra cứu biên lai",
+                    system.lookup_url
+                ),
+                "ghi địa chỉ trang tra cứu biên lai điện tử bắt đầu bằng https://, có thể có {ma} ở chỗ mã tra cứu, ví dụ https://bienlai.example.vn/tra-cuu?ma={ma}",
+            ));
+    }
     if !valid_unit_code(&site.unit_code) {
         errors.push(ContentError::new(
             "site.yaml",
@@ -722,6 +736,7 @@ fn check_procedure(root: &Path, p: &Procedure, text: &str) -> Vec<ContentError> 
         errors.extend(check_form(rel, text, form));
     }
     errors.extend(check_fee_and_delivery(rel, text, p));
+    errors.extend(check_register(rel, text, p));
     check_references(rel, text, "sources", &p.sources, &mut errors);
     errors
 }
@@ -837,6 +852,66 @@ fn check_fee_and_delivery(rel: &str, text: &str, p: &Procedure) -> Vec<ContentEr
             ),
             _ => {}
         }
+    }
+    errors
+}
+
+/// Each register field is filled from a field of the form that holds a value (not a
+/// file), and names a register column once.
+fn check_register(rel: &str, text: &str, p: &Procedure) -> Vec<ContentError> {
+    let Some(register) = &p.register else {
+        return Vec::new();
+    };
+    let mut errors = Vec::new();
+    let Some(form) = &p.form else {
+        errors.push(ContentError::new(
+            rel,
+            key_line(text, "register"),
+            "register",
+            "có register nhưng thủ tục không có biểu mẫu trực tuyến để lấy dữ liệu",
+            "bỏ register, hoặc thêm form",
+        ));
+        return errors;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, f) in register.fields.iter().enumerate() {
+        let line = line_of(text, &format!("from: {}", f.from)).or(key_line(text, "register"));
+        let key = format!("register.fields[{i}].from");
+        match form.field(&f.from) {
+            None => errors.push(ContentError::new(
+                rel,
+                line,
+                &key,
+                format!("không có ô \"{}\" trong biểu mẫu", f.from),
+                "ghi id của một ô trong form (xem các dòng id: trong form)",
+            )),
+            Some(field) if field.kind == FieldType::File => errors.push(ContentError::new(
+                rel,
+                line,
+                &key,
+                format!("ô \"{}\" là ô tải tệp, không có chữ để chép vào sổ", f.from),
+                "ghi id của một ô công dân gõ hoặc chọn",
+            )),
+            Some(_) => {}
+        }
+        if !seen.insert(f.name.as_str()) {
+            errors.push(ContentError::new(
+                rel,
+                line,
+                format!("register.fields[{i}].name"),
+                format!("trường \"{}\" của sổ được ghi hai lần", f.name),
+                "mỗi trường của sổ ghi một lần",
+            ));
+        }
+    }
+    if register.fields.is_empty() {
+        errors.push(ContentError::new(
+            rel,
+            key_line(text, "register"),
+            "register.fields",
+            "register không có trường nào",
+            "liệt kê các trường của sổ theo thứ tự, mỗi trường có name và from",
+        ));
     }
     errors
 }

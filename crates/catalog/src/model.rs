@@ -58,6 +58,28 @@ pub struct Site {
     /// paid at the desk or to the postal worker.
     #[serde(default)]
     pub bank: Option<BankAccount>,
+    /// The commune's electronic receipt system (biên lai điện tử, Decree 123/2020), when
+    /// it has one: the desk records each receipt's lookup code and the citizen gets a
+    /// link to look it up.
+    #[serde(default)]
+    pub e_receipt: Option<EReceiptSystem>,
+}
+
+/// Where a citizen looks up the electronic receipt for a fee (the receipt system the
+/// commune's treasury uses issues it; Một Cửa only links to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EReceiptSystem {
+    /// Who issues it, as the citizen reads it ("Hệ thống biên lai điện tử của …").
+    pub issuer: String,
+    /// The lookup page; `{ma}` in it is replaced by the receipt's lookup code. Without
+    /// `{ma}` the page is linked as it is and the code is shown to type in.
+    pub lookup_url: String,
+}
+
+impl EReceiptSystem {
+    /// The marker in `lookup_url` the receipt's lookup code replaces.
+    pub const CODE_MARKER: &'static str = "{ma}";
 }
 
 /// A bank account citizens transfer fees to, shown as a VietQR code and as text.
@@ -150,6 +172,11 @@ pub struct Procedure {
     /// options means which way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_field: Option<DeliveryChoice>,
+    /// The civil-status register a settled dossier is entered in, and which form field
+    /// gives each of its fields (the console lists them in the register's order to
+    /// copy, and exports a day's settled dossiers), so nothing is typed twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub register: Option<RegisterMapping>,
     /// The date the facts were last checked against the legal texts.
     pub reviewed: Day,
     #[serde(default)]
@@ -256,6 +283,27 @@ pub struct DeliveryChoice {
     /// The address field the result is posted to, when the citizen chose post.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+}
+
+/// A register's fields, in its order, each filled from a form field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMapping {
+    /// The register, as the officer knows it ("Sổ đăng ký khai sinh").
+    pub name: String,
+    /// Where it is kept (the ministry's civil-status software).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+    pub fields: Vec<RegisterField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterField {
+    /// The register's name for it.
+    pub name: String,
+    /// The id of the form field that gives its value.
+    pub from: String,
 }
 
 impl DeliveryChoice {

@@ -4,12 +4,15 @@
 //! content and the notices' texts. Storage, delivery and HTTP live in other crates and
 //! call in here; nothing here waits on I/O.
 
+pub mod access;
 pub mod model;
 pub mod notice;
 pub mod payment;
 pub mod privacy;
 pub mod qr;
+pub mod rating;
 pub mod receipt;
+pub mod register;
 pub mod report;
 pub mod status;
 pub mod step;

@@ -129,6 +129,14 @@ pub struct Event {
     /// A fee paid (the step that records it keeps the status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,
+    /// Money given back: a fee paid twice or too much, or paid on a dossier that was
+    /// then refused (the step that records it keeps the status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Payment>,
+    /// The lookup code of the electronic receipt (biên lai điện tử) issued for a fee
+    /// paid, from the commune's receipt system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_receipt: Option<String>,
     /// The citizen's rating of the service (the step that records it keeps the status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
@@ -196,6 +204,8 @@ impl Event {
             postal_tracking: None,
             files: Vec::new(),
             payment: None,
+            refund: None,
+            e_receipt: None,
             rating: None,
         }
     }
@@ -213,6 +223,14 @@ pub fn current_appointment(m: &Manifest, events: &[Event]) -> Appointment {
         .rev()
         .find_map(|e| e.appointment)
         .unwrap_or(m.appointment)
+}
+
+/// Every file of the dossier, in the order the console lists them: the submission's,
+/// then those its events added (supplements, the result sent online).
+pub fn all_files<'a>(m: &'a Manifest, events: &'a [Event]) -> impl Iterator<Item = &'a Attachment> {
+    m.attachments
+        .iter()
+        .chain(events.iter().flat_map(|e| &e.files))
 }
 
 /// Is `code` shaped like `<unit>-YYMMDD-NNNN`? Returns (YYMMDD) when it is.

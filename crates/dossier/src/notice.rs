@@ -13,6 +13,9 @@ pub struct NoticeContext<'a> {
     pub site_name: &'a str,
     /// The dossier's tracking link ([`crate::tracking::url`]).
     pub tracking_url: String,
+    /// The dossier's rating link ([`crate::tracking::rating_url`]), sent once the
+    /// dossier is settled.
+    pub rating_url: String,
     /// SMS without diacritics (the cheap and safe choice in Vietnam).
     pub sms_ascii: bool,
 }
@@ -88,10 +91,12 @@ pub fn strip_marks(text: &str) -> String {
 pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<OutboxRecord> {
     // A payment keeps the status: it is not that status's step again. The tracking
     // page shows it.
-    if e.payment.is_some() {
+    // Nor is the citizen's rating, which they have just given.
+    if e.payment.is_some() || e.rating.is_some() {
         return None;
     }
     let url = &ctx.tracking_url;
+    let rate = &ctx.rating_url;
     let site = ctx.site_name;
     let short_site = catalog::text::fold(site).to_uppercase();
     let cut = |s: &str, n: usize| -> String {
@@ -153,14 +158,14 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
         ),
         Status::Returned => (
             format!("Hồ sơ {} đã trả kết quả", m.code),
-            format!("{short_site}: ho so {} da tra ket qua. Cam on Ong/Ba.", m.code),
+            format!("{short_site}: ho so {} da tra ket qua. Danh gia: {rate}", m.code),
             "Kết quả giải quyết hồ sơ đã được trao cho Ông/Bà tại Trung tâm Phục vụ hành chính công xã. Cảm ơn Ông/Bà đã sử dụng dịch vụ công trực tuyến.".into(),
         ),
         Status::Posted => {
             let n = e.postal_tracking.clone().unwrap_or_default();
             (
                 format!("Hồ sơ {} – kết quả đã gửi qua bưu điện", m.code),
-                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}.", m.code),
+                format!("{short_site}: ket qua ho so {} da gui qua buu dien, so buu gui {n}. Danh gia: {rate}", m.code),
                 format!("Kết quả giải quyết hồ sơ đã được gửi đến Ông/Bà qua bưu điện.\n\nSố hiệu bưu gửi: {n}"),
             )
         }
@@ -174,8 +179,18 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
         }
         Status::Received => return None,
     };
+    // Settled: one tap to rate the service. The SMS of an online result and of a
+    // refusal already carry a link (the tracking page, which offers the rating too); a
+    // second one would make them three messages long, so only the e-mail has both.
+    let rating_line = if crate::rating::settles(e.status) {
+        format!(
+            "\n\nÔng/Bà vui lòng dành một phút đánh giá mức độ hài lòng về việc giải quyết hồ sơ: {rate}"
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "Kính gửi {},\n\n{lines}\n\nMã hồ sơ: {}\nThủ tục: {}\n\nTra cứu tình trạng hồ sơ: {url}\n\n{site}\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
+        "Kính gửi {},\n\n{lines}{rating_line}\n\nMã hồ sơ: {}\nThủ tục: {}\n\nTra cứu tình trạng hồ sơ: {url}\n\n{site}\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
         if m.contact.name.is_empty() {
             "Ông/Bà"
         } else {
@@ -323,6 +338,7 @@ mod tests {
         NoticeContext {
             site_name: "Xã Ia Pết",
             tracking_url: "https://iapet.example/api/track?code=x&token=y".into(),
+            rating_url: "https://iapet.example/api/dossiers/x/rating?t=y".into(),
             sms_ascii: true,
         }
     }
@@ -353,6 +369,36 @@ mod tests {
         );
         assert!(crate::step::result_ready_text(Some(Delivery::Post)).contains("bưu điện"));
         assert!(!crate::step::result_ready_text(Some(Delivery::Post)).contains("Mời Ông/Bà đến"));
+    }
+
+    #[test]
+    fn settled_notices_carry_the_rating_link_and_a_rating_sends_none() {
+        let m = manifest(Some(Delivery::Desk), None);
+        let rate = "https://iapet.example/api/dossiers/x/rating?t=y";
+        for status in [Status::Returned, Status::Posted, Status::Refused] {
+            let mut e = Event::new("2026-12-02T08:00:00Z".into(), status);
+            e.postal_tracking = Some("EE1VN".into());
+            e.reason = Some("Thiếu giấy tờ".into());
+            let r = record_for_event(&ctx(), &m, &e).expect("a notice");
+            assert!(r.email.expect("an e-mail").body.contains(rate), "{status}");
+            let sms = r.sms.expect("an SMS").text;
+            // One link per SMS: the refusal's is the tracking page, which offers it.
+            assert_eq!(sms.matches("https://").count(), 1, "{sms}");
+            if status != Status::Refused {
+                assert!(sms.contains(rate), "{sms}");
+            }
+        }
+        let ready = Event::new("2026-12-02T08:00:00Z".into(), Status::ResultReady);
+        let r = record_for_event(&ctx(), &m, &ready).unwrap();
+        assert!(!r.email.unwrap().body.contains(rate));
+        let mut rated = Event::new("2026-12-02T09:00:00Z".into(), Status::Returned);
+        rated.rating = Some(crate::Rating {
+            overall: 5,
+            on_time: 5,
+            attitude: 5,
+            comment: None,
+        });
+        assert!(record_for_event(&ctx(), &m, &rated).is_none());
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! Vietnamese bank app scans, with the same facts as text to copy on a phone that
 //! cannot scan its own screen, and as a picture to save and open from the bank app.
 
-use catalog::BankAccount;
 use catalog::fee::dong;
+use catalog::{BankAccount, EReceiptSystem};
 use serde::Serialize;
 
 use crate::qr::{qr_png, qr_svg};
-use crate::{Event, Manifest};
+use crate::{Event, Manifest, Status, current_status};
 
 /// The amount, line by line, as the pages show it.
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +102,7 @@ impl PaymentState {
             PaymentState::Due => "Chờ nộp phí",
             PaymentState::Partial => "Đã nộp một phần phí",
             PaymentState::Paid => "Đã nộp phí",
-            PaymentState::Overpaid => "Đã nộp phí (nộp thừa)",
+            PaymentState::Overpaid => "Nộp thừa, chờ hoàn trả",
         }
     }
 
@@ -130,28 +130,71 @@ pub fn due(m: &Manifest) -> u64 {
     m.fee.as_ref().map_or(0, |q| q.total)
 }
 
-/// What its events record as paid, in đồng.
+/// What its events record as paid and kept, in đồng: the payments less what was given
+/// back.
 pub fn paid(events: &[Event]) -> u64 {
-    events
-        .iter()
-        .filter_map(|e| e.payment.as_ref())
-        .map(|p| p.amount)
-        .sum()
+    let sum = |pick: fn(&Event) -> Option<&crate::Payment>| -> u64 {
+        events.iter().filter_map(pick).map(|p| p.amount).sum()
+    };
+    sum(|e| e.payment.as_ref()).saturating_sub(sum(|e| e.refund.as_ref()))
 }
 
-/// Where the fee of dossier `m` stands after `events`; `None` when it asks nothing.
+/// Where the fee of dossier `m` stands after `events`; `None` when it asks nothing (a
+/// refused dossier asks nothing any more: what was paid on it is to be given back).
 pub fn state(m: &Manifest, events: &[Event]) -> Option<PaymentState> {
     let due = due(m);
+    let paid = paid(events);
+    if current_status(events) == Status::Refused {
+        return (paid > 0).then_some(PaymentState::Overpaid);
+    }
     if due == 0 {
         return None;
     }
-    let paid = paid(events);
     Some(match paid {
         0 => PaymentState::Due,
         p if p < due => PaymentState::Partial,
         p if p == due => PaymentState::Paid,
         _ => PaymentState::Overpaid,
     })
+}
+
+/// What is to be given back to the citizen, in đồng: what was paid beyond the amount
+/// asked (twice, or too much), or everything paid on a refused dossier.
+pub fn refundable(m: &Manifest, events: &[Event]) -> u64 {
+    let kept = if current_status(events) == Status::Refused {
+        0
+    } else {
+        due(m)
+    };
+    paid(events).saturating_sub(kept)
+}
+
+/// An electronic receipt (biên lai điện tử) issued for a fee: its lookup code, and the
+/// page of the commune's receipt system where it is looked up.
+#[derive(Debug, Clone, Serialize)]
+pub struct EReceiptLink {
+    pub code: String,
+    pub url: String,
+    pub issuer: String,
+}
+
+/// The receipts recorded on a dossier, newest last; none when the commune has no
+/// receipt system configured.
+pub fn e_receipts(system: Option<&EReceiptSystem>, events: &[Event]) -> Vec<EReceiptLink> {
+    let Some(system) = system else {
+        return Vec::new();
+    };
+    events
+        .iter()
+        .filter_map(|e| e.e_receipt.as_deref())
+        .map(|code| EReceiptLink {
+            code: code.to_owned(),
+            url: system
+                .lookup_url
+                .replace(EReceiptSystem::CODE_MARKER, &crate::tracking::encode(code)),
+            issuer: system.issuer.clone(),
+        })
+        .collect()
 }
 
 /// One credit of the commune's bank statement.
@@ -198,15 +241,21 @@ impl MatchVerdict {
         match self {
             MatchVerdict::Exact => "Khớp: đúng số tiền còn phải nộp",
             MatchVerdict::Partial => "Nộp thiếu: ít hơn số còn phải nộp",
-            MatchVerdict::Over => "Nộp thừa: nhiều hơn số còn phải nộp",
-            MatchVerdict::AlreadyPaid => "Nộp trùng: hồ sơ đã nộp đủ phí",
+            MatchVerdict::Over => {
+                "Nộp thừa: nhiều hơn số còn phải nộp; ghi nhận rồi hoàn trả phần thừa"
+            }
+            MatchVerdict::AlreadyPaid => {
+                "Nộp trùng: hồ sơ đã nộp đủ phí; ghi nhận rồi hoàn trả khoản này"
+            }
             MatchVerdict::NoDossier => "Không thấy mã hồ sơ trong nội dung chuyển khoản",
         }
     }
 
-    /// A credit the desk can record as the dossier's payment as it stands.
+    /// A credit the desk can record as the dossier's payment: any that names a dossier.
+    /// Money over what is owed is recorded as it came in and then given back (the
+    /// dossier's refund step), so the books show both.
     pub fn recordable(self) -> bool {
-        matches!(self, MatchVerdict::Exact | MatchVerdict::Partial)
+        self != MatchVerdict::NoDossier
     }
 }
 
@@ -225,6 +274,8 @@ pub struct StatementMatch {
     pub seq: Option<u32>,
     pub verdict: MatchVerdict,
     pub verdict_label: &'static str,
+    /// The console offers to record it (`MatchVerdict::recordable`).
+    pub recordable: bool,
 }
 
 /// Matches a statement's credits to the dossiers that ask a fee, by the code in the
@@ -264,6 +315,7 @@ pub fn match_statement(lines: &[StatementLine], owing: &[Owing]) -> Vec<Statemen
                 remaining,
                 seq,
                 verdict_label: verdict.label(),
+                recordable: verdict.recordable(),
                 verdict,
             }
         })
@@ -328,6 +380,89 @@ mod tests {
             Some(3_000),
             "the second credit meets what the first left"
         );
-        assert!(m[1].verdict.recordable() && !m[2].verdict.recordable());
+        assert!(m[1].recordable && m[2].recordable && m[3].recordable);
+        assert!(
+            !m[4].recordable,
+            "a credit naming no dossier is not recorded on one"
+        );
+    }
+
+    fn manifest(total: u64) -> Manifest {
+        let mut m: Manifest = serde_json::from_value(serde_json::json!({
+            "version": 1, "code": "H21.IAPET-261202-0001",
+            "procedure": {"code": "2.000635", "title": "Cấp bản sao trích lục hộ tịch", "level": 4},
+            "unit_code": "H21.IAPET", "fields": {}, "attachments": [],
+            "contact": {"name": "Nguyễn Văn An", "phone": "0912345678"},
+            "appointment": {"day": "2026-12-04", "time": "16:00"},
+            "received_at": "2026-12-02T08:00:00+07:00", "channel": "online",
+            "tracking_token_sha256": "", "idempotency_key_sha256": "",
+        }))
+        .unwrap();
+        m.fee = Some(catalog::fee::Quote {
+            lines: Vec::new(),
+            total,
+            exemption_claimed: false,
+        });
+        m
+    }
+
+    fn moved(status: Status, payment: Option<u64>, refund: Option<u64>) -> Event {
+        let money = |amount| crate::Payment {
+            amount,
+            method: crate::PaymentMethod::Transfer,
+            reference: Some("FT1".into()),
+        };
+        let mut e = Event::new("2026-12-02T09:00:00+07:00".into(), status);
+        e.payment = payment.map(money);
+        e.refund = refund.map(money);
+        e
+    }
+
+    #[test]
+    fn money_paid_twice_is_owed_back_until_it_is_given_back() {
+        let m = manifest(8_000);
+        let mut events = vec![
+            moved(Status::Accepted, None, None),
+            moved(Status::Accepted, Some(8_000), None),
+            moved(Status::Accepted, Some(8_000), None),
+        ];
+        assert_eq!(state(&m, &events), Some(PaymentState::Overpaid));
+        assert_eq!(refundable(&m, &events), 8_000);
+        events.push(moved(Status::Accepted, None, Some(8_000)));
+        assert_eq!(state(&m, &events), Some(PaymentState::Paid));
+        assert_eq!((paid(&events), refundable(&m, &events)), (8_000, 0));
+    }
+
+    #[test]
+    fn a_refused_dossier_asks_nothing_and_owes_back_what_was_paid() {
+        let m = manifest(8_000);
+        let unpaid = [moved(Status::Refused, None, None)];
+        assert_eq!(
+            state(&m, &unpaid),
+            None,
+            "no 'Chờ nộp phí' on a refused dossier"
+        );
+        let paid_then_refused = [
+            moved(Status::Accepted, Some(8_000), None),
+            moved(Status::Refused, None, None),
+        ];
+        assert_eq!(state(&m, &paid_then_refused), Some(PaymentState::Overpaid));
+        assert_eq!(refundable(&m, &paid_then_refused), 8_000);
+    }
+
+    #[test]
+    fn receipts_link_to_the_communes_lookup_page() {
+        let system = EReceiptSystem {
+            issuer: "Kho bạc".into(),
+            lookup_url: "https://bienlai.example.vn/tra-cuu?ma={ma}".into(),
+        };
+        let mut e = moved(Status::Accepted, Some(8_000), None);
+        e.e_receipt = Some("BL 26/01".into());
+        let links = e_receipts(Some(&system), &[e.clone()]);
+        assert_eq!(
+            links[0].url,
+            "https://bienlai.example.vn/tra-cuu?ma=BL%2026%2F01"
+        );
+        assert!(e_receipts(None, &[e]).is_empty());
     }
 }

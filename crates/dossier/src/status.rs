@@ -163,6 +163,10 @@ pub enum Action {
     Refuse,
     /// Record a fee paid (a transfer seen on the account, cash): the status stays.
     RecordPayment,
+    /// Record money given back (paid twice or too much, or on a refused dossier).
+    RecordRefund,
+    /// Record the lookup code of the electronic receipt issued for a fee.
+    RecordReceipt,
 }
 
 impl Action {
@@ -183,14 +187,29 @@ impl Action {
             Action::HandOver => "hand-over",
             Action::Refuse => "refuse",
             Action::RecordPayment => "record-payment",
+            Action::RecordRefund => "record-refund",
+            Action::RecordReceipt => "record-receipt",
         }
     }
+
+    /// The steps about the fee, open beside the status machine's: they keep the
+    /// status.
+    pub const MONEY: [Action; 3] = [
+        Action::RecordPayment,
+        Action::RecordRefund,
+        Action::RecordReceipt,
+    ];
 
     pub fn parse(s: &str) -> Option<Action> {
         Action::ALL
             .into_iter()
-            .chain([Action::RecordPayment])
+            .chain(Action::MONEY)
             .find(|a| a.as_str() == s)
+    }
+
+    /// A step about the fee, that leaves the dossier where it was.
+    pub fn keeps_status(self) -> bool {
+        Action::MONEY.contains(&self)
     }
 
     /// The step's name on the console's button.
@@ -202,6 +221,8 @@ impl Action {
             Action::HandOver => "Trả kết quả",
             Action::Refuse => "Từ chối",
             Action::RecordPayment => "Ghi nhận đã nộp phí",
+            Action::RecordRefund => "Ghi nhận đã hoàn trả tiền",
+            Action::RecordReceipt => "Ghi nhận biên lai điện tử",
         }
     }
 
@@ -213,8 +234,8 @@ impl Action {
             Action::ResultReady => &[Status::ResultReady],
             Action::HandOver => &[Status::Returned, Status::Posted],
             Action::Refuse => &[Status::Refused],
-            // Whatever it was at: a payment does not move the dossier.
-            Action::RecordPayment => &Status::ALL,
+            // Whatever it was at: money does not move the dossier.
+            Action::RecordPayment | Action::RecordRefund | Action::RecordReceipt => &Status::ALL,
         }
     }
 }
@@ -226,15 +247,44 @@ pub struct ActionOffer {
     pub label: &'static str,
 }
 
-/// The steps open from `status`, each with its label, for the console; recording a
-/// payment too when the dossier owes a fee.
-pub fn offers(status: Status, owes_fee: bool) -> Vec<ActionOffer> {
-    let payment = (owes_fee && status.takes_payment()).then_some(Action::RecordPayment);
+/// Where a dossier's money stands, as far as the steps about the fee need it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    /// It asks a fee.
+    pub owes_fee: bool,
+    /// Paid and kept, in đồng.
+    pub paid: u64,
+    /// To be given back, in đồng.
+    pub refundable: u64,
+    /// The commune has an electronic receipt system.
+    pub e_receipts: bool,
+}
+
+impl Action {
+    /// Is this step about the fee open on a dossier in `status` with `money`? (The
+    /// status machine's steps answer through [`Status::allows`].)
+    pub fn open_for_money(self, status: Status, money: Money) -> bool {
+        match self {
+            Action::RecordPayment => money.owes_fee && status.takes_payment(),
+            Action::RecordRefund => money.refundable > 0,
+            Action::RecordReceipt => money.e_receipts && money.paid > 0,
+            _ => false,
+        }
+    }
+}
+
+/// The steps open from `status`, each with its label, for the console; the steps
+/// about the fee too when `money` opens them.
+pub fn offers(status: Status, money: Money) -> Vec<ActionOffer> {
     status
         .actions()
         .iter()
         .copied()
-        .chain(payment)
+        .chain(
+            Action::MONEY
+                .into_iter()
+                .filter(|a| a.open_for_money(status, money)),
+        )
         .map(|id| ActionOffer {
             id,
             label: id.label(),

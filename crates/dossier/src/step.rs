@@ -6,6 +6,7 @@ use catalog::{Appointment, Calendar, Day, Delivery, Procedure};
 use serde::Deserialize;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::status::Money;
 use crate::{Action, Event, Payment, PaymentMethod, Status, current_status};
 
 /// What another officer's step in between gets.
@@ -50,6 +51,9 @@ pub struct StepRequest {
     /// record-payment: the bank's transaction reference (a transfer).
     #[serde(default)]
     pub reference: Option<String>,
+    /// record-payment, record-receipt: the electronic receipt's lookup code.
+    #[serde(default)]
+    pub e_receipt: Option<String>,
 }
 
 /// A fee paid through a payment gateway, as the gateway confirmed it: the dossier stays
@@ -76,6 +80,58 @@ pub fn gateway_payment(
     event
 }
 
+/// The amount, the way and the reference of money received or given back, as the
+/// officer typed them; `ask` begins the message when the amount is missing.
+fn money_moved(req: &StepRequest, ask: &str) -> Result<Payment, StepRefused> {
+    let amount = req
+        .amount
+        .as_deref()
+        .map(|a| a.trim().replace(['.', ',', ' '], ""))
+        .and_then(|a| a.parse::<u64>().ok())
+        .filter(|a| (1..100_000_000).contains(a))
+        .ok_or_else(|| invalid(format!("{ask}, chỉ gồm chữ số, ví dụ 49000.")))?;
+    let method = match req.payment_method.as_deref().map(str::trim) {
+        Some("transfer") | None | Some("") => PaymentMethod::Transfer,
+        Some("cash") => PaymentMethod::Cash,
+        Some(_) => {
+            return Err(invalid("Vui lòng chọn cách: chuyển khoản hoặc tiền mặt."));
+        }
+    };
+    let reference = clean(&req.reference, 80);
+    if method == PaymentMethod::Transfer && reference.is_none() {
+        return Err(invalid(
+            "Vui lòng nhập mã giao dịch in trên sao kê ngân hàng, để đối chiếu khi cần.",
+        ));
+    }
+    Ok(Payment {
+        amount,
+        method,
+        reference,
+    })
+}
+
+/// The electronic receipt's lookup code the officer typed, if any: letters, digits and
+/// a few marks, as receipt systems print them.
+fn receipt_code(req: &StepRequest, facts: Facts) -> Result<Option<String>, StepRefused> {
+    let Some(code) = clean(&req.e_receipt, 60) else {
+        return Ok(None);
+    };
+    if !facts.money.e_receipts {
+        return Err(invalid(
+            "Xã chưa khai báo hệ thống biên lai điện tử (e_receipt trong site.yaml).",
+        ));
+    }
+    if !code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        return Err(invalid(format!(
+            "Mã tra cứu biên lai \"{code}\" có ký tự lạ; chỉ gồm chữ, số và các dấu - _ . /, đúng như in trên biên lai."
+        )));
+    }
+    Ok(Some(code))
+}
+
 /// A result file the officer sends with a hand-over online.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResultFile {
@@ -89,16 +145,28 @@ pub struct ResultFile {
 pub struct Facts {
     /// How the citizen chose to receive the result.
     pub delivery: Option<Delivery>,
-    /// The amount the dossier asks, in đồng.
-    pub fee_due: u64,
+    /// Where its money stands (which steps about the fee are open).
+    pub money: Money,
 }
 
 impl Facts {
-    pub fn of(m: &crate::Manifest) -> Facts {
+    /// The facts of dossier `m` after `events`; `e_receipts`: the commune has an
+    /// electronic receipt system.
+    pub fn of(m: &crate::Manifest, events: &[Event], e_receipts: bool) -> Facts {
         Facts {
             delivery: m.delivery,
-            fee_due: crate::payment::due(m),
+            money: money(m, events, e_receipts),
         }
+    }
+}
+
+/// Where the money of dossier `m` stands after `events`.
+pub fn money(m: &crate::Manifest, events: &[Event], e_receipts: bool) -> Money {
+    Money {
+        owes_fee: crate::payment::due(m) > 0,
+        paid: crate::payment::paid(events),
+        refundable: crate::payment::refundable(m, events),
+        e_receipts,
     }
 }
 
@@ -196,10 +264,7 @@ pub fn take(
         return Err(StepRefused::Conflict);
     }
     let status = current_status(events);
-    let open = |a: &Action| {
-        status.allows(*a)
-            || (*a == Action::RecordPayment && facts.fee_due > 0 && status.takes_payment())
-    };
+    let open = |a: &Action| status.allows(*a) || a.open_for_money(status, facts.money);
     let Some(action) = Action::parse(&req.action).filter(open) else {
         return Err(invalid(format!(
             "Hồ sơ đang ở trạng thái \"{}\", không thể thực hiện bước này.",
@@ -316,43 +381,48 @@ pub fn take(
             event.reason = Some(reason);
         }
         Action::RecordPayment => {
-            let amount = req
-                .amount
-                .as_deref()
-                .map(|a| a.trim().replace(['.', ',', ' '], ""))
-                .and_then(|a| a.parse::<u64>().ok())
-                .filter(|a| (1..100_000_000).contains(a))
-                .ok_or_else(|| {
-                    invalid("Vui lòng nhập số tiền đã nhận, chỉ gồm chữ số, ví dụ 49000.")
-                })?;
-            let method = match req.payment_method.as_deref().map(str::trim) {
-                Some("transfer") | None | Some("") => PaymentMethod::Transfer,
-                Some("cash") => PaymentMethod::Cash,
-                Some(_) => {
-                    return Err(invalid(
-                        "Vui lòng chọn cách nộp: chuyển khoản hoặc tiền mặt.",
-                    ));
-                }
-            };
-            let reference = clean(&req.reference, 80);
-            if method == PaymentMethod::Transfer && reference.is_none() {
-                return Err(invalid(
-                    "Vui lòng nhập mã giao dịch in trên sao kê ngân hàng, để đối chiếu khi cần.",
-                ));
-            }
+            let money = money_moved(req, "Vui lòng nhập số tiền đã nhận")?;
             // The dossier stays where it was.
             event.status = status;
             event.label = format!(
                 "Đã nộp phí {} ({})",
-                catalog::fee::dong(amount),
-                method.label()
+                catalog::fee::dong(money.amount),
+                money.method.label()
             );
             event.note = note;
-            event.payment = Some(Payment {
-                amount,
-                method,
-                reference,
-            });
+            event.e_receipt = receipt_code(req, facts)?;
+            event.payment = Some(money);
+            return Ok(event);
+        }
+        Action::RecordRefund => {
+            let money = money_moved(req, "Vui lòng nhập số tiền đã hoàn trả")?;
+            if money.amount > facts.money.refundable {
+                return Err(invalid(format!(
+                    "Chỉ có {} cần hoàn trả cho hồ sơ này; vui lòng kiểm tra lại số tiền.",
+                    catalog::fee::dong(facts.money.refundable)
+                )));
+            }
+            event.status = status;
+            event.label = format!(
+                "Đã hoàn trả {} ({})",
+                catalog::fee::dong(money.amount),
+                money.method.label()
+            );
+            event.note = note;
+            event.refund = Some(money);
+            return Ok(event);
+        }
+        Action::RecordReceipt => {
+            event.status = status;
+            event.e_receipt =
+                Some(receipt_code(req, facts)?.ok_or_else(|| {
+                    invalid("Vui lòng nhập mã tra cứu in trên biên lai điện tử.")
+                })?);
+            event.label = format!(
+                "Đã phát hành biên lai điện tử (mã tra cứu {})",
+                event.e_receipt.as_deref().unwrap_or_default()
+            );
+            event.note = note;
             return Ok(event);
         }
     }
@@ -608,7 +678,12 @@ mod tests {
 
     const OWES: Facts = Facts {
         delivery: Some(Delivery::Post),
-        fee_due: 49_000,
+        money: Money {
+            owes_fee: true,
+            paid: 0,
+            refundable: 0,
+            e_receipts: false,
+        },
     };
 
     #[test]
@@ -666,11 +741,109 @@ mod tests {
         assert!(refused(payment("không", "cash", ""), OWES, &events).contains("số tiền"));
         assert!(refused(payment("0", "cash", ""), OWES, &events).contains("số tiền"));
         assert!(refused(payment("49000", "transfer", " "), OWES, &events).contains("mã giao dịch"));
-        assert!(refused(payment("49000", "vi", ""), OWES, &events).contains("cách nộp"));
+        assert!(
+            refused(payment("49000", "vi", ""), OWES, &events)
+                .contains("chuyển khoản hoặc tiền mặt")
+        );
         let refused_dossier = [event(Status::Received), event(Status::Refused)];
         assert!(
             refused(payment("49000", "cash", ""), OWES, &refused_dossier)
                 .contains("không thể thực hiện")
         );
+    }
+
+    fn money_step(action: &str, amount: &str, e_receipt: &str) -> StepRequest {
+        serde_json::from_value(serde_json::json!({
+            "action": action, "amount": amount, "payment_method": "transfer",
+            "reference": "FT26336999", "e_receipt": e_receipt,
+        }))
+        .unwrap()
+    }
+
+    fn with_money(money: Money) -> Facts {
+        Facts {
+            delivery: None,
+            money,
+        }
+    }
+
+    #[test]
+    fn money_given_back_is_recorded_up_to_what_is_owed_back() {
+        let events = [event(Status::Received), event(Status::Returned)];
+        let paid_twice = with_money(Money {
+            owes_fee: true,
+            paid: 98_000,
+            refundable: 49_000,
+            e_receipts: false,
+        });
+        let take_with = |req: &StepRequest, facts: Facts| {
+            take(req, &events, OFFICER, &calendar(), proposed(), facts, NOW)
+        };
+        let e = take_with(&money_step("record-refund", "49.000", ""), paid_twice).unwrap();
+        assert_eq!(e.status, Status::Returned, "the dossier stays where it was");
+        assert_eq!(e.label, "Đã hoàn trả 49.000 đồng (chuyển khoản)");
+        assert_eq!(e.refund.as_ref().map(|r| r.amount), Some(49_000));
+        assert!(e.payment.is_none());
+        match take_with(&money_step("record-refund", "50000", ""), paid_twice) {
+            Err(StepRefused::Invalid(text)) => assert!(text.contains("49.000 đồng"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+        // Nothing to give back: the step is not open.
+        let settled = with_money(Money {
+            refundable: 0,
+            ..paid_twice.money
+        });
+        match take_with(&money_step("record-refund", "1000", ""), settled) {
+            Err(StepRefused::Invalid(text)) => assert!(text.contains("không thể thực hiện")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_electronic_receipt_is_recorded_only_where_the_commune_has_a_system() {
+        let events = [event(Status::Received), event(Status::Accepted)];
+        let take_with = |req: &StepRequest, facts: Facts| {
+            take(req, &events, OFFICER, &calendar(), proposed(), facts, NOW)
+        };
+        let paid = Money {
+            owes_fee: true,
+            paid: 49_000,
+            refundable: 0,
+            e_receipts: true,
+        };
+        let e = take_with(
+            &money_step("record-receipt", "", "BL26-000123"),
+            with_money(paid),
+        )
+        .unwrap();
+        assert_eq!(e.e_receipt.as_deref(), Some("BL26-000123"));
+        assert_eq!(e.status, Status::Accepted);
+        // With the payment itself.
+        let e = take_with(&money_step("record-payment", "49000", "BL26-000124"), OWES);
+        assert!(matches!(e, Err(StepRefused::Invalid(t)) if t.contains("e_receipt")));
+        let e = take_with(
+            &money_step("record-payment", "49000", "BL26-000124"),
+            with_money(Money { paid: 0, ..paid }),
+        )
+        .unwrap();
+        assert_eq!(e.e_receipt.as_deref(), Some("BL26-000124"));
+        for (code, why) in [("", "mã tra cứu"), ("<script>", "ký tự lạ")] {
+            match take_with(&money_step("record-receipt", "", code), with_money(paid)) {
+                Err(StepRefused::Invalid(text)) => assert!(text.contains(why), "{text}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Nothing paid yet, or no receipt system: not open.
+        for money in [
+            Money { paid: 0, ..paid },
+            Money {
+                e_receipts: false,
+                ..paid
+            },
+        ] {
+            assert!(
+                take_with(&money_step("record-receipt", "", "BL1"), with_money(money)).is_err()
+            );
+        }
     }
 }

@@ -44,6 +44,16 @@ pub fn url(public_url: &str, code: &str, token: &str) -> String {
     )
 }
 
+/// `{public_url}/api/dossiers/{code}/rating?t=…`: the rating form, one tap from a
+/// notice (`t` rather than `token`, to keep the SMS short).
+pub fn rating_url(public_url: &str, code: &str, token: &str) -> String {
+    format!(
+        "{public_url}/api/dossiers/{}/rating?t={}",
+        encode(code),
+        encode(token)
+    )
+}
+
 /// What the citizen sees of a dossier on the tracking page (and its JSON): the status,
 /// the appointment that holds, and the history without who did each step.
 #[derive(Debug, Serialize)]
@@ -66,8 +76,20 @@ pub struct TrackView {
     pub payment_label: Option<String>,
     /// What is still to pay, in đồng (0: nothing).
     pub due_now: u64,
+    /// What the commune is to give back ("8.000 đồng"): paid twice or too much, or
+    /// paid on a refused dossier.
+    pub refund_due_text: Option<String>,
+    /// The electronic receipts issued for the fee, each with its lookup link.
+    pub e_receipts: Vec<crate::payment::EReceiptLink>,
     /// The result files sent online, by their number in the download link.
     pub result_files: Vec<ResultLink>,
+    /// The rating can be given now (settled, not rated yet).
+    pub can_rate: bool,
+    /// The rating given, in words.
+    pub rating: Option<crate::rating::RatingView>,
+    /// When the commune's officers opened the dossier or its files, newest first
+    /// (`crate::access`); filled in by the caller, who lists them.
+    pub access: Vec<crate::access::AccessLine>,
     pub history: Vec<Event>,
 }
 
@@ -93,13 +115,9 @@ pub fn result_files(events: &[Event]) -> impl Iterator<Item = &crate::Attachment
         .flat_map(|e| &e.files)
 }
 
-/// The citizen's view of dossier `manifest` with its `events`; `bank` is the
-/// commune's account fees are transferred to, if it has one.
-pub fn track_view(
-    manifest: &Manifest,
-    events: Vec<Event>,
-    bank: Option<&catalog::BankAccount>,
-) -> TrackView {
+/// The citizen's view of dossier `manifest` with its `events`; `site` gives the
+/// commune's account fees are transferred to and its receipt system, if it has them.
+pub fn track_view(manifest: &Manifest, events: Vec<Event>, site: &catalog::Site) -> TrackView {
     // Who did it stays inside the desk.
     let history: Vec<Event> = events
         .into_iter()
@@ -128,9 +146,17 @@ pub fn track_view(
         fee: crate::payment::fee_view(manifest),
         transfer: payment
             .filter(|p| !p.settled())
-            .and_then(|_| crate::payment::transfer(bank, manifest)),
+            .and_then(|_| crate::payment::transfer(site.bank.as_ref(), manifest)),
         payment_label: payment.map(|p| p.label().to_owned()),
-        due_now: crate::payment::due(manifest).saturating_sub(crate::payment::paid(&history)),
+        due_now: if status == Status::Refused {
+            0
+        } else {
+            crate::payment::due(manifest).saturating_sub(crate::payment::paid(&history))
+        },
+        refund_due_text: Some(crate::payment::refundable(manifest, &history))
+            .filter(|r| *r > 0)
+            .map(catalog::fee::dong),
+        e_receipts: crate::payment::e_receipts(site.e_receipt.as_ref(), &history),
         result_files: result_files(&history)
             .enumerate()
             .map(|(n, a)| ResultLink {
@@ -139,6 +165,9 @@ pub fn track_view(
                 size_kb: a.size.div_ceil(1024),
             })
             .collect(),
+        can_rate: crate::rating::open(&history),
+        rating: crate::rating::given(&history).map(crate::rating::view),
+        access: Vec::new(),
         history,
     }
 }
@@ -154,6 +183,14 @@ mod tests {
             "https://x.vn/api/track?code=H21.IAPET-261201-0001&token=a_b-c"
         );
         assert_eq!(encode("a b&c=đ"), "a%20b%26c%3D%C4%91");
+    }
+
+    #[test]
+    fn the_rating_link_is_short_and_escaped() {
+        assert_eq!(
+            rating_url("https://x.vn", "H21.IAPET-261201-0001", "a_b-c"),
+            "https://x.vn/api/dossiers/H21.IAPET-261201-0001/rating?t=a_b-c"
+        );
     }
 
     #[test]

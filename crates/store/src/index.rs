@@ -302,6 +302,20 @@ pub async fn with_summaries<T>(
     Ok(f(&mut index.map.values()))
 }
 
+/// Refreshes the index and returns every summary `keep` takes, in no order: for the
+/// views that need them all (the statement's match, the day's payments), where the
+/// list's pages would cut some off.
+pub async fn matching(
+    index: &Mutex<Index>,
+    storage: &Storage,
+    now: OffsetDateTime,
+    keep: impl Fn(&Summary) -> bool,
+) -> StorageResult<Vec<Summary>> {
+    let mut index = index.lock().await;
+    index.refresh(storage, now).await?;
+    Ok(index.map.values().filter(|s| keep(s)).cloned().collect())
+}
+
 /// Refreshes the index and answers a list query.
 pub async fn list(
     index: &Mutex<Index>,

@@ -268,6 +268,85 @@ pub fn track_page(
 }
 
 #[derive(Template)]
+#[template(path = "rating.html")]
+struct RatingPage<'a> {
+    shell: &'a Shell,
+    code: &'a str,
+    procedure: &'a str,
+    token: &'a str,
+    back: &'a str,
+    error: Option<&'a str>,
+    questions: &'static [dossier::rating::Question],
+    scores: &'static [(u8, &'static str)],
+    /// The score chosen for each question (0: none), when the form comes back.
+    selected: [u8; 3],
+    comment: &'a str,
+    max_comment: usize,
+}
+
+/// The rating form of a dossier, perhaps sent back with `error` and the answers given.
+pub struct RatingFormPage<'a> {
+    pub code: &'a str,
+    pub procedure: &'a str,
+    pub token: &'a str,
+    /// The tracking page's link.
+    pub back: &'a str,
+    pub error: Option<&'a str>,
+    pub selected: [u8; 3],
+    pub comment: &'a str,
+}
+
+impl RatingPage<'_> {
+    /// Was `score` chosen for question `i` (the form sent back)?
+    fn checked(&self, i: &usize, score: &u8) -> bool {
+        self.selected.get(*i) == Some(score)
+    }
+}
+
+pub fn rating_page(shell: &Shell, p: &RatingFormPage) -> String {
+    render(&RatingPage {
+        shell,
+        code: p.code,
+        procedure: p.procedure,
+        token: p.token,
+        back: p.back,
+        error: p.error,
+        questions: &dossier::rating::QUESTIONS,
+        scores: &dossier::rating::SCORES,
+        selected: p.selected,
+        comment: p.comment,
+        max_comment: dossier::rating::MAX_COMMENT,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "rating_thanks.html")]
+struct RatingThanks<'a> {
+    shell: &'a Shell,
+    code: &'a str,
+    message: &'a str,
+    rating: Option<&'a dossier::rating::RatingView>,
+    back: &'a str,
+}
+
+/// Thanks after a rating (`rating`: what was recorded, when there is one to show).
+pub fn rating_thanks_page(
+    shell: &Shell,
+    code: &str,
+    message: &str,
+    rating: Option<&dossier::rating::RatingView>,
+    back: &str,
+) -> String {
+    render(&RatingThanks {
+        shell,
+        code,
+        message,
+        rating,
+        back,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "track_form.html")]
 struct TrackFormPage<'a> {
     shell: &'a Shell,

@@ -138,6 +138,11 @@ impl AppState {
         self.inner.procedures.get(code)
     }
 
+    /// Every procedure this function holds.
+    pub fn procedures(&self) -> impl Iterator<Item = &Procedure> {
+        self.inner.procedures.values()
+    }
+
     /// The version of a procedure's online form that this function holds.
     pub fn form_version(&self, code: &str) -> Option<&str> {
         self.inner.form_versions.get(code).map(String::as_str)

@@ -617,6 +617,292 @@ async fn the_desk_records_a_payment_and_the_citizen_sees_it_paid() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
 
+/// Money paid twice is shown as owed back and its refund recorded; a refused dossier
+/// owes back all it was paid; the electronic receipt's lookup code reaches the citizen
+/// as a link to the commune's receipt system.
+#[tokio::test]
+async fn double_payments_are_refunded_and_receipts_linked() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+    let (code, token) = h.submit_trich_luc("refund-0001").await;
+    let track = format!("/api/track?code={code}&token={token}");
+    let uri = format!("/api/admin/dossiers/{code}/actions");
+    let detail = |code: String| {
+        let (s, h) = (&s, &h);
+        async move {
+            s.get(h, &format!("/api/admin/dossiers/{code}"))
+                .await
+                .json()
+        }
+    };
+    let offered = |d: &Value, id: &str| {
+        d["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id)
+    };
+    // Paid by transfer, then again in cash at the desk.
+    for (seq, body) in [
+        (
+            1,
+            json!({"amount": "8000", "payment_method": "transfer", "reference": "FT26336000777",
+                   "e_receipt": "BL26-0001"}),
+        ),
+        (2, json!({"amount": "8000", "payment_method": "cash"})),
+    ] {
+        let mut body = body;
+        body["action"] = json!("record-payment");
+        body["expected_seq"] = json!(seq);
+        let r = s.post(&h, &uri, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = detail(code.clone()).await;
+    assert_eq!(d["payment_label"], "Nộp thừa, chờ hoàn trả");
+    assert_eq!(
+        (d["refundable"].as_u64(), d["refundable_text"].as_str()),
+        (Some(8000), Some("8.000 đồng"))
+    );
+    assert!(
+        offered(&d, "record-refund") && offered(&d, "record-receipt"),
+        "{d}"
+    );
+    let page = h.get(&track).await.text();
+    assert!(
+        page.contains("Tiền được hoàn trả</th><td>8.000 đồng"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Mã tra cứu <strong>BL26-0001</strong>")
+            && page.contains("href=\"https://bienlai.example.vn/tra-cuu?ma=BL26-0001\""),
+        "{page}"
+    );
+    // More than was paid over is refused; the whole excess is recorded.
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-refund", "expected_seq": 3, "amount": "16000",
+              "payment_method": "cash"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().contains("Chỉ có 8.000 đồng cần hoàn trả"),
+        "{}",
+        r.text()
+    );
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-refund", "expected_seq": 3, "amount": "8.000",
+              "payment_method": "cash", "note": "Trả lại tại quầy"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let d = detail(code.clone()).await;
+    assert_eq!(d["payment_label"], "Đã nộp phí");
+    assert!(
+        !offered(&d, "record-refund") && d["refundable_text"].is_null(),
+        "{d}"
+    );
+    let page = h.get(&track).await.text();
+    assert!(!page.contains("Tiền được hoàn trả"), "{page}");
+    assert!(page.contains("Đã hoàn trả 8.000 đồng (tiền mặt)"), "{page}");
+    // The accountant's day: both payments in, the refund out.
+    let csv = s.get(&h, "/api/admin/payments.csv").await.text();
+    let ours: Vec<&str> = csv.lines().filter(|l| l.contains(&code)).collect();
+    assert_eq!(ours.len(), 3, "{csv}");
+    assert!(
+        ours.iter()
+            .any(|l| l.contains(";-8000;hoàn trả, tiền mặt;")),
+        "{csv}"
+    );
+    // A receipt issued later for the payment.
+    let r = s
+        .post(
+            &h,
+            &uri,
+            &json!({"action": "record-receipt", "expected_seq": 4, "e_receipt": "BL26-0002"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let json = h
+        .get(&format!("/api/dossiers/{code}?token={token}"))
+        .await
+        .json();
+    let codes: Vec<&str> = json["e_receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["BL26-0001", "BL26-0002"]);
+
+    // Paid, then refused: all of it is owed back, nothing more is asked.
+    let (other, other_token) = h.submit_trich_luc("refund-0002").await;
+    let other_uri = format!("/api/admin/dossiers/{other}/actions");
+    for body in [
+        json!({"action": "record-payment", "expected_seq": 1, "amount": "8000", "payment_method": "cash"}),
+        json!({"action": "refuse", "expected_seq": 2, "reason": "Không thuộc thẩm quyền của xã"}),
+    ] {
+        let r = s.post(&h, &other_uri, &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = detail(other.clone()).await;
+    assert_eq!(d["refundable"], 8000);
+    assert!(
+        !offered(&d, "record-payment") && offered(&d, "record-refund"),
+        "{d}"
+    );
+    let page = h
+        .get(&format!("/api/track?code={other}&token={other_token}"))
+        .await
+        .text();
+    assert!(
+        page.contains("Tiền được hoàn trả</th><td>8.000 đồng"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("data-vietqr=") && !page.contains("Chờ nộp phí"),
+        "{page}"
+    );
+}
+
+/// A settled birth registration's fields, in the register's order, to copy into the
+/// ministry's civil-status software one by one, or a day's settled dossiers as CSV and
+/// JSON; a dossier not settled yet, or settled another day, is not exported.
+#[tokio::test]
+async fn settled_dossiers_export_in_the_registers_fields() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+    let mut codes = Vec::new();
+    for key in ["register-0001", "register-0002"] {
+        let (file, altcha, _) = h.stage("giay_chung_sinh", "a.pdf", PDF).await;
+        let a = h
+            .dossier_as(
+                &altcha,
+                key,
+                khai_sinh_values(),
+                json!([{"field": "giay_chung_sinh", "key": file, "name": "a.pdf"}]),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        codes.push(a.json()["receipt"]["code"].as_str().unwrap().to_owned());
+    }
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{}", codes[0]))
+        .await
+        .json();
+    assert_eq!(d["register"]["register"], "Sổ đăng ký khai sinh");
+    let entries: Vec<(String, String)> = d["register"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("Ngày, tháng, năm sinh".to_owned(), "01/05/2025".to_owned()),
+            ("Người đi đăng ký".into(), "Nguyễn Thị Lan".into()),
+            (
+                "Số định danh cá nhân người đi đăng ký".into(),
+                "064190000123".into()
+            ),
+            (
+                "Nơi cư trú".into(),
+                "Thôn 1, Xã Thử Nghiệm, Tỉnh Mẫu".into()
+            ),
+        ]
+    );
+    // The first is settled (taken in, result ready, handed over); the second is not.
+    let uri = format!("/api/admin/dossiers/{}/actions", codes[0]);
+    for (seq, action) in [(1, "receive"), (2, "result-ready"), (3, "hand-over")] {
+        let r = s
+            .post(
+                &h,
+                &uri,
+                &json!({"action": action, "expected_seq": seq, "method": "desk"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.text());
+    }
+    let today = catalog::vn_time::now().date();
+    let day = catalog::Day(today).iso();
+    let export = s
+        .get(
+            &h,
+            &format!("/api/admin/register.json?procedure=1.001193&day={day}"),
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::OK, "{}", export.text());
+    let export = export.json();
+    let rows = export["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only the settled one: {export}");
+    assert_eq!(rows[0]["code"], codes[0].as_str());
+    assert_eq!(rows[0]["values"][1], "Nguyễn Thị Lan");
+    assert_eq!(export["columns"][0], "Ngày, tháng, năm sinh");
+    let csv = s
+        .get(
+            &h,
+            &format!("/api/admin/register.csv?procedure=1.001193&day={day}"),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0]
+            .starts_with("\u{feff}Mã hồ sơ;Có kết quả lúc;Ngày, tháng, năm sinh;Người đi đăng ký;"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].starts_with(&codes[0])
+            && lines[1].contains(";01/05/2025;Nguyễn Thị Lan;064190000123;"),
+        "{text}"
+    );
+    // Another day: nothing; a procedure without a register: told which have one.
+    let yesterday = catalog::Day(today.previous_day().unwrap()).iso();
+    let none = s
+        .get(
+            &h,
+            &format!("/api/admin/register.json?procedure=1.001193&day={yesterday}"),
+        )
+        .await
+        .json();
+    assert!(none["rows"].as_array().unwrap().is_empty(), "{none}");
+    let wrong = s
+        .get(&h, "/api/admin/register.csv?procedure=2.000635")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.text().contains("1.001193 (Đăng ký khai sinh)"),
+        "{}",
+        wrong.text()
+    );
+    let bad_day = s
+        .get(&h, "/api/admin/register.csv?procedure=1.001193&day=hôm-qua")
+        .await;
+    assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Officers only.
+    assert_eq!(
+        h.get("/api/admin/register.csv?procedure=1.001193")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 /// A result sent online: only to a citizen who chose it, with a checked file; the
 /// notice says so and never asks the citizen to come; the tracking page links the file
 /// through a short-lived presigned URL that only the tracking token opens.

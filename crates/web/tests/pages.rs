@@ -156,7 +156,12 @@ fn track_view() -> TrackView {
         transfer: None,
         payment_label: None,
         due_now: 0,
+        refund_due_text: None,
+        e_receipts: Vec::new(),
         result_files: Vec::new(),
+        can_rate: false,
+        rating: None,
+        access: Vec::new(),
         history: vec![
             event("2025-04-30T07:05:00Z", Status::Received),
             accepted,

@@ -74,7 +74,7 @@ pub async fn apply(
         officer,
         calendar,
         proposed,
-        step::Facts::of(&manifest),
+        step::Facts::of(&manifest, &events, state.site().e_receipt.is_some()),
         now,
     ) {
         Ok(event) => event,
@@ -98,7 +98,10 @@ pub async fn apply(
     let summary = summarize(&manifest, &events);
     state.index().lock().await.record(summary.clone());
     Ok(axum::Json(StepAnswer {
-        actions: offers(summary.status, summary.payment.is_some()),
+        actions: offers(
+            summary.status,
+            step::money(&manifest, &events, state.site().e_receipt.is_some()),
+        ),
         code: summary.code,
         status: summary.status,
         status_label: summary.status_label,

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod auth;
 pub mod desk_receipt;
 pub mod outbox_panel;
+pub mod register;
 pub mod statement;
 
 use std::time::Duration;
@@ -61,6 +62,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/reports", get(crate::figures::report_json))
         .route("/reports.csv", get(crate::figures::report_csv_route))
         .route("/reports/print", get(crate::figures::report_page))
+        .route("/register.csv", get(register::export_csv))
+        .route("/register.json", get(register::export_json))
         .route(
             "/payments/statement",
             post(statement::statement).layer(axum::extract::DefaultBodyLimit::max(
@@ -77,6 +80,46 @@ pub fn routes(state: AppState) -> Router<AppState> {
         })
         .layer(middleware::from_fn_with_state(state, require_session));
     Router::new().route("/login", post(login)).merge(protected)
+}
+
+/// The day a report asks for (`?day=YYYY-MM-DD`, Vietnam's day), today when absent;
+/// the officer's message when it is not a date.
+pub(crate) fn day_asked(text: Option<&str>) -> Result<catalog::Day, &'static str> {
+    match text.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(catalog::Day(catalog::vn_time::now().date())),
+        Some(text) => catalog::Day::parse_input(text)
+            .ok_or("Ngày không đúng dạng: ghi YYYY-MM-DD, ví dụ 2026-12-02."),
+    }
+}
+
+/// The dossiers `keep` takes among those changed on `day` or after, read whole: a step
+/// or payment recorded that day changed its dossier that day or later, so a day's
+/// report reads only those, however many dossiers the commune has.
+pub(crate) async fn changed_since(
+    state: &AppState,
+    day: catalog::Day,
+    keep: impl Fn(&dossier::Summary) -> bool,
+) -> store::StorageResult<Vec<(dossier::Manifest, Vec<Event>)>> {
+    use futures_util::{StreamExt, TryStreamExt, stream};
+    let day_start = time::PrimitiveDateTime::new(day.0, time::Time::MIDNIGHT)
+        .assume_offset(catalog::vn_time::VN);
+    let codes: Vec<String> = store::index::matching(
+        state.index(),
+        state.storage(),
+        OffsetDateTime::now_utc(),
+        |s| keep(s) && catalog::vn_time::parse_time(&s.updated_at).is_some_and(|t| t >= day_start),
+    )
+    .await?
+    .into_iter()
+    .map(|s| s.code)
+    .collect();
+    let storage = state.storage();
+    let reads: Vec<_> = codes
+        .iter()
+        .map(|code| store::dossiers::read_dossier(storage, code))
+        .collect();
+    let read: Vec<_> = stream::iter(reads).buffered(16).try_collect().await?;
+    Ok(read.into_iter().flatten().collect())
 }
 
 /// Rejects requests without a valid session (401) or, when they change something,
@@ -318,13 +361,30 @@ struct DetailAnswer<'a> {
     /// The amount asked ("49.000 đồng") and where it stands, when there is one.
     fee_total: Option<String>,
     payment_label: Option<&'a str>,
+    /// What is to be given back, in đồng (the refund step's amount).
+    refundable: u64,
+    refundable_text: Option<String>,
+    /// The commune has an electronic receipt system (the payment step asks its code).
+    e_receipts: bool,
+    /// The civil-status register's fields to copy, when the procedure maps them.
+    register: Option<dossier::register::RegisterCopy>,
+    /// The citizen's rating, in words, once given.
+    rating: Option<dossier::rating::RatingView>,
 }
 
 /// `GET /api/admin/dossiers/{code}`: the form values with their labels, the
 /// attachments (each with a presigned GET URL valid five minutes), the history, and the
 /// steps open now.
-async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Response {
-    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
+async fn detail(
+    State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(code): Path<String>,
+) -> Response {
+    let (read, ()) = tokio::join!(
+        store::dossiers::read_dossier(state.storage(), &code),
+        log_access(&state, &session, &code, dossier::access::Opened::Dossier)
+    );
+    let (manifest, events) = match read {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
@@ -352,11 +412,19 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         }
     }
     let ttl = Duration::from_secs(ATTACHMENT_URL_SECS);
-    let all = manifest
-        .attachments
-        .iter()
-        .map(|a| (a, "nộp lần đầu"))
-        .chain(events.iter().flat_map(|e| &e.files).map(|a| (a, "bổ sung")));
+    let submitted = manifest.attachments.len();
+    let all = dossier::all_files(&manifest, &events)
+        .enumerate()
+        .map(|(i, a)| {
+            (
+                a,
+                if i < submitted {
+                    "nộp lần đầu"
+                } else {
+                    "bổ sung"
+                },
+            )
+        });
     let mut attachments = Vec::new();
     for (attachment, origin) in all {
         attachments.push(AttachmentView {
@@ -367,6 +435,7 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
     }
     let now = OffsetDateTime::now_utc();
     let proposed = step::proposed_appointment(&state.inner.calendar, procedure, now);
+    let money = step::money(&manifest, &events, state.site().e_receipt.is_some());
     axum::Json(DetailAnswer {
         code: &manifest.code,
         procedure: &manifest.procedure,
@@ -381,7 +450,7 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
         attachments,
         attachment_url_secs: ATTACHMENT_URL_SECS,
         history: &events,
-        actions: offers(summary.status, summary.payment.is_some()),
+        actions: offers(summary.status, money),
         proposed_appointment: proposed.day.iso(),
         printable_receipt: events.iter().any(|e| e.status.is_acceptance()),
         fee_total: manifest
@@ -390,8 +459,54 @@ async fn detail(State(state): State<AppState>, Path(code): Path<String>) -> Resp
             .filter(|q| q.total > 0)
             .map(|q| catalog::fee::dong(q.total)),
         payment_label: summary.payment_label.as_deref(),
+        refundable: money.refundable,
+        refundable_text: (money.refundable > 0).then(|| catalog::fee::dong(money.refundable)),
+        e_receipts: money.e_receipts,
+        register: procedure.and_then(|p| {
+            Some(dossier::register::copy_fields(
+                p.register.as_ref()?,
+                p.form.as_ref()?,
+                &manifest,
+            ))
+        }),
+        rating: dossier::rating::given(&events).map(dossier::rating::view),
     })
     .into_response()
+}
+
+/// Writes one line of the dossier's access log (`dossier::access`): the time, the
+/// officer's role (not the login nor the name) and what was opened, for the citizen's
+/// tracking page. Run beside the view's own reads, so it costs the officer no wait.
+///
+/// Best effort, by choice: a failed write is logged, never the officer's error, since
+/// the log is the citizen's window on how their data is used, not the record that
+/// decides anything (the events are), and a store hiccup must not stop the desk's
+/// work. A line may so be missing, never invented.
+async fn log_access(
+    state: &AppState,
+    session: &Session,
+    code: &str,
+    opened: dossier::access::Opened<'_>,
+) {
+    use dossier::access::{Viewer, key, record};
+    let Some(prefix) = dossier_prefix(code) else {
+        return;
+    };
+    let viewer = match session.role {
+        auth::Role::Officer => Viewer::Officer,
+        auth::Role::Admin => Viewer::Admin,
+    };
+    let now = OffsetDateTime::now_utc();
+    let key = key(&prefix, now, viewer, opened, rand::random());
+    let body = Bytes::from(record(now, viewer, opened));
+    match state
+        .storage()
+        .put_if_absent(&key, body, "application/json")
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => tracing::error!(code, "access log line not written: {e}"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -403,6 +518,7 @@ struct KeyQuery {
 /// for a file of that dossier.
 async fn attachment(
     State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
     Path(code): Path<String>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
@@ -412,7 +528,18 @@ async fn attachment(
     if !q.key.starts_with(&prefix) || q.key.contains("..") {
         return message(StatusCode::NOT_FOUND, "Tệp này không thuộc hồ sơ.");
     }
-    let (manifest, events) = match store::dossiers::read_dossier(state.storage(), &code).await {
+    // Logged beside the read; a key of the folder that names no file of the dossier
+    // (refused below) leaves a line the tracking page leaves out.
+    let (read, ()) = tokio::join!(
+        store::dossiers::read_dossier(state.storage(), &code),
+        log_access(
+            &state,
+            &session,
+            &code,
+            dossier::access::Opened::File(&q.key)
+        )
+    );
+    let (manifest, events) = match read {
         Ok(Some(d)) => d,
         Ok(None) => return message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use dossier::RETRY_MESSAGE;
 use dossier::payment::{Owing, StatementLine, StatementMatch, match_statement};
-use dossier::summary::ListQuery;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -121,32 +120,24 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
         Err(problem) => return message(StatusCode::UNPROCESSABLE_ENTITY, &problem),
     };
     // Every dossier that asks a fee, paid or not (a second transfer is then seen).
-    let query = ListQuery {
-        limit: Some(500),
-        ..ListQuery::default()
+    let owing: Vec<Owing> = match store::index::matching(
+        state.index(),
+        state.storage(),
+        OffsetDateTime::now_utc(),
+        |s| s.payment.is_some(),
+    )
+    .await
+    {
+        Ok(summaries) => summaries
+            .into_iter()
+            .map(|s| Owing {
+                remaining: s.fee_remaining.unwrap_or(0),
+                seq: s.seq,
+                code: s.code,
+            })
+            .collect(),
+        Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    let mut owing = Vec::new();
-    for filter in ["due", "paid"] {
-        let q = ListQuery {
-            payment: Some(filter.into()),
-            ..query.clone()
-        };
-        match store::index::list(
-            state.index(),
-            state.storage(),
-            &q,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        {
-            Ok(answer) => owing.extend(answer.items.iter().map(|v| Owing {
-                code: v.summary.code.clone(),
-                remaining: v.summary.fee_remaining.unwrap_or(0),
-                seq: v.summary.seq,
-            })),
-            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
-        }
-    }
     axum::Json(StatementAnswer {
         matches: match_statement(&lines, &owing),
     })
@@ -157,7 +148,7 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
 pub struct DayQuery {
     /// YYYY-MM-DD, Vietnam's day; today when absent.
     #[serde(default)]
-    day: Option<String>,
+    pub day: Option<String>,
 }
 
 /// `GET /api/admin/payments.csv?day=YYYY-MM-DD`: the day's payments recorded on the
@@ -167,50 +158,17 @@ pub async fn payments_csv(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
 ) -> Response {
-    use futures_util::{StreamExt, TryStreamExt, stream};
-    let today = catalog::vn_time::now().date();
-    let day = match q.day.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        None => catalog::Day(today),
-        Some(text) => match catalog::Day::parse_input(text) {
-            Some(day) => day,
-            None => {
-                return message(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Ngày không đúng dạng: ghi YYYY-MM-DD, ví dụ 2026-12-02.",
-                );
-            }
-        },
+    let day = match super::day_asked(q.day.as_deref()) {
+        Ok(day) => day,
+        Err(problem) => return message(StatusCode::UNPROCESSABLE_ENTITY, problem),
     };
-    let mut codes = Vec::new();
-    for filter in ["due", "paid"] {
-        let q = ListQuery {
-            payment: Some(filter.into()),
-            limit: Some(500),
-            ..ListQuery::default()
-        };
-        match store::index::list(
-            state.index(),
-            state.storage(),
-            &q,
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        {
-            Ok(answer) => codes.extend(answer.items.into_iter().map(|v| v.summary.code)),
-            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
-        }
-    }
-    let storage = state.storage();
-    let reads: Vec<_> = codes
-        .iter()
-        .map(|code| store::dossiers::read_dossier(storage, code))
-        .collect();
-    let dossiers: Vec<_> = match stream::iter(reads)
-        .buffered(16)
-        .try_collect::<Vec<_>>()
-        .await
+    // A refused dossier whose money was all given back asks nothing any more.
+    let dossiers = match super::changed_since(&state, day, |s| {
+        s.payment.is_some() || s.status == dossier::Status::Refused
+    })
+    .await
     {
-        Ok(d) => d.into_iter().flatten().collect(),
+        Ok(d) => d,
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
     let mut out = csv::WriterBuilder::new()
@@ -226,31 +184,49 @@ pub async fn payments_csv(
         "Mã giao dịch",
         "Cán bộ ghi nhận",
     ];
-    let mut rows = vec![header.map(String::from).to_vec()];
+    // Each row with its event's time, to put them in order of time.
+    let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
     for (m, events) in &dossiers {
         for e in events {
-            let Some(p) = &e.payment else { continue };
+            // Money given back shows as a negative amount.
+            let (p, sign, how) = match (&e.payment, &e.refund) {
+                (Some(p), _) => (p, "", p.method.label().to_owned()),
+                (None, Some(r)) => (r, "-", format!("hoàn trả, {}", r.method.label())),
+                (None, None) => continue,
+            };
             let at = catalog::vn_time::parse_time(&e.at);
             if at.map(|t| t.to_offset(catalog::vn_time::VN).date()) != Some(day.0) {
                 continue;
             }
-            rows.push(vec![
-                catalog::vn_time::received_text(&e.at),
-                m.code.clone(),
-                m.procedure.title.clone(),
-                m.contact.name.clone(),
-                p.amount.to_string(),
-                p.method.label().to_owned(),
-                p.reference.clone().unwrap_or_default(),
-                e.by_name.clone().unwrap_or_default(),
-            ]);
+            rows.push((
+                e.at.as_str(),
+                vec![
+                    catalog::vn_time::received_text(&e.at),
+                    m.code.clone(),
+                    m.procedure.title.clone(),
+                    m.contact.name.clone(),
+                    format!("{sign}{}", p.amount),
+                    how,
+                    p.reference.clone().unwrap_or_default(),
+                    e.by_name.clone().unwrap_or_default(),
+                ],
+            ));
         }
     }
-    rows[1..].sort();
-    for row in &rows {
-        if out.write_record(row.iter().map(|c| inert(c))).is_err() {
-            return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
-        }
+    rows.sort();
+    // The amount is ours, a number (negative for a refund): the rest may be text a
+    // citizen typed or a bank wrote.
+    const AMOUNT: usize = 4;
+    let written = std::iter::once(header.map(String::from).to_vec())
+        .chain(rows.into_iter().map(|(_, row)| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, c)| if i == AMOUNT { c } else { inert(&c) })
+                .collect()
+        }))
+        .try_for_each(|row: Vec<String>| out.write_record(&row));
+    if written.is_err() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
     }
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend(out.into_inner().unwrap_or_default());

@@ -183,6 +183,11 @@ impl AppState {
         NoticeContext {
             site_name: &self.inner.site.name,
             tracking_url: self.tracking_url(&m.code, &token),
+            rating_url: dossier::tracking::rating_url(
+                &self.inner.config.public_url,
+                &m.code,
+                &token,
+            ),
             sms_ascii: self.inner.config.notify.sms_ascii,
         }
     }

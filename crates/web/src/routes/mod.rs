@@ -4,6 +4,7 @@ mod door;
 pub mod form;
 pub mod json;
 pub mod payments;
+pub mod rating;
 pub mod supplement;
 pub mod track;
 
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{code}", get(track::track_json))
         .route("/dossiers/{code}/result", get(track::result_file))
         .route("/dossiers/{code}/pay", post(payments::pay))
+        .route(
+            "/dossiers/{code}/rating",
+            get(rating::form).post(rating::rate),
+        )
         .route("/payments/vnpay/ipn", get(payments::vnpay_ipn))
         .route("/payments/vnpay/return", get(payments::vnpay_return))
         .route("/track", get(track::track_html))

@@ -33,7 +33,24 @@ pub async fn lookup(
 ) -> Result<Option<TrackView>, StorageError> {
     Ok(lookup_dossier(state, code, token)
         .await?
-        .map(|(manifest, events)| track_view(&manifest, events, state.site().bank.as_ref())))
+        .map(|(manifest, events)| track_view(&manifest, events, state.site())))
+}
+
+/// What the tracking page shows: [`lookup`] with the officers' openings of the dossier
+/// (`dossier::access`), listed beside the other reads.
+pub async fn lookup_tracking(
+    state: &AppState,
+    code: &str,
+    token: &str,
+) -> Result<Option<TrackView>, StorageError> {
+    Ok(read_checked(state, code, token, true)
+        .await?
+        .map(|(manifest, events, access)| {
+            let lines = dossier::access::lines(&access, dossier::all_files(&manifest, &events));
+            let mut view = track_view(&manifest, events, state.site());
+            view.access = lines;
+            view
+        }))
 }
 
 /// The dossier's manifest and events, if `token` is its tracking token; `Ok(None)` for
@@ -43,6 +60,19 @@ pub async fn lookup_dossier(
     code: &str,
     token: &str,
 ) -> Result<Option<(Manifest, Vec<Event>)>, StorageError> {
+    Ok(read_checked(state, code, token, false)
+        .await?
+        .map(|(m, events, _)| (m, events)))
+}
+
+/// The manifest, the events and (with `access`) the keys of the access log, if `token`
+/// is the dossier's tracking token.
+async fn read_checked(
+    state: &AppState,
+    code: &str,
+    token: &str,
+    access: bool,
+) -> Result<Option<(Manifest, Vec<Event>, Vec<String>)>, StorageError> {
     let code = code.trim();
     let token = token.trim();
     let Some(prefix) = dossier_prefix(code) else {
@@ -52,11 +82,28 @@ pub async fn lookup_dossier(
         return Ok(None);
     }
     let storage = state.storage();
-    // The manifest and the events' listing side by side, then the events (see
+    // The manifest and the events' listing side by side (and the access log's, which
+    // holds all it shows in its keys), then the events (see
     // `store::dossiers::read_dossier`); the token is checked before any event is read.
     let manifest_key = format!("{prefix}dossier.json");
     let events_prefix = format!("{prefix}events/");
-    let (bytes, keys) = tokio::try_join!(storage.get(&manifest_key), storage.list(&events_prefix))?;
+    let access_prefix = dossier::access::folder(&prefix);
+    let access_keys = async {
+        if !access {
+            return Ok::<_, StorageError>(Vec::new());
+        }
+        // The list is a courtesy to the citizen: without it the page still shows the
+        // dossier.
+        Ok(storage.list(&access_prefix).await.unwrap_or_else(|e| {
+            tracing::warn!(code, "access log not listed: {e}");
+            Vec::new()
+        }))
+    };
+    let (bytes, keys, access_keys) = tokio::try_join!(
+        storage.get(&manifest_key),
+        storage.list(&events_prefix),
+        access_keys
+    )?;
     let Some(bytes) = bytes else {
         return Ok(None);
     };
@@ -72,7 +119,7 @@ pub async fn lookup_dossier(
         return Ok(None);
     }
     let events = store::dossiers::read_events(storage, &keys).await?;
-    Ok(Some((manifest, events)))
+    Ok(Some((manifest, events, access_keys)))
 }
 
 pub async fn track_json(
@@ -80,7 +127,7 @@ pub async fn track_json(
     Path(code): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> Response {
-    match lookup(&state, &code, q.token.as_deref().unwrap_or("")).await {
+    match lookup_tracking(&state, &code, q.token.as_deref().unwrap_or("")).await {
         Ok(Some(view)) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(view)).into_response(),
         Ok(None) => message(StatusCode::NOT_FOUND, NOT_FOUND),
         Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
@@ -92,7 +139,7 @@ pub async fn track_html(State(state): State<AppState>, Query(q): Query<TrackQuer
     let (Some(code), Some(token)) = (q.code.as_deref(), q.token.as_deref()) else {
         return html(StatusCode::OK, track_form_page(shell, None));
     };
-    match lookup(&state, code, token).await {
+    match lookup_tracking(&state, code, token).await {
         Ok(Some(view)) => {
             let supplement = view.status.awaits_papers().then(|| token.trim());
             html(
