@@ -58,6 +58,10 @@ async fn seed(
         "tracking_token_sha256": "", "idempotency_key_sha256": ""
     }))
     .unwrap();
+    // As a submission does: the index's hint first, then the manifest.
+    store::index::hint(h.storage(), &code, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let prefix = store::dossiers::stored_prefix(&code).unwrap();
     assert!(
         h.storage()
@@ -245,6 +249,43 @@ async fn the_schedule_writes_the_public_page_into_the_site_bucket() {
         serde_json::to_value(again).unwrap()["figures"],
         json!({"outcome": "unchanged"})
     );
+    // And it makes no S3 request of its own: with every request failing, it still
+    // finds the figures unchanged (from the index in memory).
+    h.storage().fail_after(Some(0));
+    let quiet = web::figures::publish(
+        &h.state,
+        OffsetDateTime::now_utc(),
+        web::figures::Pace::Schedule,
+    )
+    .await;
+    h.storage().fail_after(None);
+    assert_eq!(quiet, web::figures::PublishReport::Unchanged);
+    // A new dossier reaches the page with the index's next upkeep (at most 10 minutes
+    // later): then the figures changed, and the page is written again.
+    let now = OffsetDateTime::now_utc().to_offset(VN);
+    seed(
+        &h,
+        9,
+        ("1.001193", "Đăng ký khai sinh"),
+        now,
+        now + Duration::days(3),
+        &[],
+    )
+    .await;
+    let soon = web::figures::publish(
+        &h.state,
+        OffsetDateTime::now_utc() + Duration::minutes(1),
+        web::figures::Pace::Schedule,
+    )
+    .await;
+    assert_eq!(soon, web::figures::PublishReport::Unchanged);
+    let later = web::figures::publish(
+        &h.state,
+        OffsetDateTime::now_utc() + Duration::minutes(11),
+        web::figures::Pace::Schedule,
+    )
+    .await;
+    assert_eq!(later, web::figures::PublishReport::Written { puts: 4 });
 }
 
 #[tokio::test]
