@@ -121,7 +121,8 @@ pub fn link_resolves(written: &HashSet<String>, target: &str) -> bool {
     if rel.is_empty() {
         return true;
     }
-    if rel == "api/track" {
+    // The function's tracking page, and the statistics page the schedule writes.
+    if rel == "api/track" || format!("{rel}/").starts_with(catalog::bundle::STATS_PREFIX) {
         return true;
     }
     if rel.ends_with('/') {
@@ -458,10 +459,15 @@ fn sibling(out: &Path, what: &str) -> PathBuf {
 }
 
 /// Puts the staging folder in place of the output: two renames, so the published
-/// folder is either the old site or the new one.
+/// folder is either the old site or the new one. The statistics page the local server
+/// wrote (`catalog::bundle::STATS_PREFIX`) is not the build's: it moves over.
 fn swap(staging: &Path, out: &Path) -> Result<(), BuildError> {
     let old = sibling(out, "old");
     let _ = std::fs::remove_dir_all(&old);
+    let stats = catalog::bundle::STATS_PREFIX.trim_end_matches('/');
+    if out.join(stats).is_dir() && !staging.join(stats).exists() {
+        let _ = std::fs::rename(out.join(stats), staging.join(stats));
+    }
     if out.exists() {
         std::fs::rename(out, &old).map_err(io_error(out))?;
     }

@@ -13,6 +13,10 @@
 //! Order: fingerprinted and other non-page files first, pages (HTML/JSON/XML) after
 //! them, so that no published page points at an asset not yet there; then objects
 //! whose files are gone are deleted; the manifest goes last.
+//!
+//! The public statistics page under `thong-ke/` (`catalog::bundle::STATS_PREFIX`) is
+//! the schedule's, not the build's: a deploy neither uploads a local copy of it nor
+//! deletes it from the bucket.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -216,8 +220,11 @@ fn scan(site: &Path) -> anyhow::Result<Vec<LocalFile>> {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        // Hidden files (editor leftovers, and a stray copy of the manifest) stay local.
-        if rel.split('/').any(|part| part.starts_with('.')) {
+        // Hidden files (editor leftovers, and a stray copy of the manifest) stay local,
+        // and so does the statistics page the local server wrote into the site.
+        if rel.split('/').any(|part| part.starts_with('.'))
+            || rel.starts_with(catalog::bundle::STATS_PREFIX)
+        {
             continue;
         }
         paths.push((rel, entry.into_path()));
@@ -384,9 +391,10 @@ pub async fn deploy(client: &Client, site: &Path, options: &Options) -> anyhow::
 
     let local: std::collections::HashSet<String> =
         files.iter().map(|f| format!("{prefix}{}", f.rel)).collect();
+    let stats = format!("{prefix}{}", catalog::bundle::STATS_PREFIX);
     let mut gone: Vec<String> = listed
         .keys()
-        .filter(|k| **k != manifest_key && !local.contains(*k))
+        .filter(|k| **k != manifest_key && !local.contains(*k) && !k.starts_with(&stats))
         .cloned()
         .collect();
     gone.sort();

@@ -64,7 +64,8 @@ pub async fn router(
     let path = crate::bundle::path(&site.paths.out);
     let stamp = modified(&path);
     let bundle = web::serve::load_bundle(&path)?;
-    let (state, store) = web::serve::dev_state(bundle, data, public_url).await?;
+    let (state, store) =
+        web::serve::dev_state(bundle, data, public_url, Some(&site.paths.out)).await?;
     let live = Arc::new(Live {
         path,
         current: Mutex::new((stamp, state.clone(), web::router(state))),
@@ -77,6 +78,15 @@ pub async fn router(
         widgets::fold::spawn(every, move || {
             let current = live.current.lock().unwrap_or_else(|e| e.into_inner());
             current.1.widgets()
+        });
+    }
+    // The public statistics page, written into the site's folder as the schedule
+    // writes it into the site bucket (`MOTCUA_STATS_INTERVAL` seconds, default 5).
+    if let Some(every) = web::figures::interval_from_env().map_err(anyhow::Error::msg)? {
+        let live = live.clone();
+        web::figures::spawn(every, move || {
+            let current = live.current.lock().unwrap_or_else(|e| e.into_inner());
+            current.1.clone()
         });
     }
     let service = tower::service_fn(move |request: Request<Body>| {

@@ -258,3 +258,41 @@ async fn a_prefix_and_a_foreign_bucket() {
     assert!(!all.contains_key("www/old.html"));
     assert!(all.contains_key("elsewhere/keep.txt"));
 }
+
+/// The statistics page the schedule writes into the site bucket (thong-ke/) is not the
+/// build's: a deploy leaves it in place and never uploads a local copy over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_page_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    build(&site);
+    let store = web::serve::dev_store(&tmp.path().join("s3")).await.unwrap();
+    let client = deploy::static_client(
+        &store.endpoint,
+        &store.region,
+        &store.access_key,
+        &store.secret_key,
+    );
+    client.create_bucket().bucket("site").send().await.unwrap();
+    let options = Options::new("site");
+    deploy::deploy(&client, &site, &options).await.unwrap();
+    // The schedule writes the page; the local server left an older copy in the folder.
+    client
+        .put_object()
+        .bucket("site")
+        .key("thong-ke/index.html")
+        .body(b"<p>so lieu moi</p>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    std::fs::create_dir_all(site.join("thong-ke")).unwrap();
+    std::fs::write(site.join("thong-ke/index.html"), "<p>ban cu</p>").unwrap();
+    let again = deploy::deploy(&client, &site, &options).await.unwrap();
+    assert!(again.uploaded.is_empty(), "{:?}", again.uploaded);
+    assert!(again.deleted.is_empty(), "{:?}", again.deleted);
+    let all = objects(&client, "site").await;
+    assert_eq!(all["thong-ke/index.html"].3, b"<p>so lieu moi</p>");
+    // A rebuild keeps the local copy, for the local server to update.
+    build(&site);
+    assert!(site.join("thong-ke/index.html").is_file());
+}

@@ -72,8 +72,12 @@ fn resolves(all: &HashSet<String>, url: &str) -> bool {
         .next()
         .unwrap()
         .trim_start_matches('/');
-    // Routes of the function, served by it rather than by files.
-    if path.starts_with("api/") && !path.ends_with(".json") || path.starts_with("__dev/") {
+    // Routes of the function, served by it rather than by files, and the statistics
+    // page its schedule writes into the site.
+    if path.starts_with("api/") && !path.ends_with(".json")
+        || path.starts_with("__dev/")
+        || path.starts_with(catalog::bundle::STATS_PREFIX)
+    {
         return true;
     }
     path.is_empty()

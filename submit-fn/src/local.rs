@@ -55,7 +55,14 @@ pub async fn run() -> anyhow::Result<()> {
         {
             let data =
                 PathBuf::from(std::env::var("MOTCUA_DATA_DIR").unwrap_or_else(|_| "data".into()));
-            let (state, store) = web::serve::dev_state(bundle, &data, &public_url).await?;
+            // The site `generator build` wrote beside the bundle (`site.function/` →
+            // `site/`), if it is there.
+            let site = catalog_path.parent().and_then(|dir| {
+                let name = dir.file_name()?.to_str()?.strip_suffix(".function")?;
+                Some(dir.with_file_name(name)).filter(|p| p.is_dir())
+            });
+            let (state, store) =
+                web::serve::dev_state(bundle, &data, &public_url, site.as_deref()).await?;
             tracing::info!(
                 "kho S3 nhúng: {} (dữ liệu ở {})",
                 store.endpoint,
@@ -78,6 +85,16 @@ pub async fn run() -> anyhow::Result<()> {
             Some(widgets::fold::spawn(every, move || widgets.clone()))
         }
         None => None,
+    };
+    // The public statistics page, when there is a site folder to write it into.
+    let _figures = match web::figures::interval_from_env().map_err(anyhow::Error::msg)? {
+        Some(every)
+            if state.config().site_dir.is_some() || state.config().site_bucket.is_some() =>
+        {
+            let state = state.clone();
+            Some(web::figures::spawn(every, move || state.clone()))
+        }
+        _ => None,
     };
     tracing::info!("submit-fn: http://{local}/api/health");
     // With read timeouts (axum::serve has none): a slow client cannot hold a connection.

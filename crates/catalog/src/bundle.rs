@@ -43,6 +43,11 @@ pub const FORMAT: u32 = 2;
 /// The bundle's file name, beside the function's bootstrap in production.
 pub const FILE_NAME: &str = "catalog.json";
 
+/// The folder of the site that the schedule's pass writes (the public statistics page,
+/// `web::figures`), not the build: `generator deploy` neither uploads nor deletes what
+/// is under it, and `generator build` keeps it when it swaps in a new site.
+pub const STATS_PREFIX: &str = "thong-ke/";
+
 /// The layout around every page of the function: the site's stylesheet (by its
 /// published, hashed name) and the site's own header and footer, rendered by the
 /// generator from the same templates as the site's pages.

@@ -13,6 +13,7 @@ pub mod qr;
 pub mod rating;
 pub mod receipt;
 pub mod register;
+pub mod report;
 pub mod status;
 pub mod step;
 pub mod summary;

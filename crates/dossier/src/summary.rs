@@ -32,6 +32,88 @@ pub struct Summary {
     /// What is still to pay, in đồng, when it asks a fee.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_remaining: Option<u64>,
+    /// What the service figures need (`crate::report`): no personal data.
+    #[serde(default)]
+    pub timing: Timing,
+}
+
+/// A dossier's course as the service figures read it (`crate::report`), kept in the
+/// summary so that the figures come from the console's index, without reading a
+/// dossier again. Times as stored (RFC 3339 at +07:00), appointments as "2025-04-30T16:00".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// How it came in (`Manifest.channel`: `form`, `json`, `desk`); empty in a summary
+    /// from before the figures, which the index then rebuilds.
+    pub channel: String,
+    /// The appointment on the receipt.
+    pub receipt_appointment: String,
+    /// When the papers last asked for arrived, before it was settled: the time is
+    /// counted again from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub papers_in_at: Option<String>,
+    /// The appointment the desk set after the time last started (it holds over the
+    /// receipt's, or over the one counted from the papers' arrival).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_set: Option<String>,
+    /// Waiting for the papers asked for since then (the time is stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub papers_asked_at: Option<String>,
+    /// The first step that settled it: result ready, handed over, posted or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<String>,
+    /// Refused rather than settled with a result.
+    #[serde(default)]
+    pub refused: bool,
+    /// The citizen's latest overall score (1–5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+}
+
+impl Timing {
+    /// Built by this version of [`summarize`] (a snapshot from before lacks it).
+    pub fn complete(&self) -> bool {
+        !self.channel.is_empty() && !self.receipt_appointment.is_empty()
+    }
+}
+
+/// Walks the events once: status changes only (a payment or a rating keeps the status).
+fn timing(m: &Manifest, events: &[Event]) -> Timing {
+    let mut t = Timing {
+        channel: m.channel.clone(),
+        receipt_appointment: appointment_minute(&m.appointment),
+        ..Timing::default()
+    };
+    let mut previous = Status::Received;
+    for e in events {
+        if let Some(r) = &e.rating {
+            t.rating = Some(r.overall);
+        }
+        if t.settled_at.is_some() {
+            continue;
+        }
+        if let Some(a) = &e.appointment {
+            t.due_set = Some(appointment_minute(a));
+        }
+        if e.status != previous {
+            match e.status {
+                Status::SupplementRequested => t.papers_asked_at = Some(e.at.clone()),
+                Status::Supplemented => {
+                    // The time starts again; an appointment set before no longer holds.
+                    t.papers_in_at = Some(e.at.clone());
+                    t.papers_asked_at = None;
+                    t.due_set = None;
+                }
+                s if !s.is_open() => {
+                    t.settled_at = Some(e.at.clone());
+                    t.refused = s == Status::Refused;
+                    t.papers_asked_at = None;
+                }
+                _ => {}
+            }
+            previous = e.status;
+        }
+    }
+    t
 }
 
 impl Summary {
@@ -74,6 +156,7 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         payment_label: payment.map(|p| p.label().to_owned()),
         fee_remaining: payment
             .map(|_| crate::payment::due(m).saturating_sub(crate::payment::paid(events))),
+        timing: timing(m, events),
     }
 }
 
@@ -254,6 +337,7 @@ mod tests {
             payment: None,
             payment_label: None,
             fee_remaining: None,
+            timing: Timing::default(),
         }
     }
 

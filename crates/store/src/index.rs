@@ -100,7 +100,11 @@ impl Index {
                 None => None,
             };
             match snapshot {
-                Some(s) if now - s.watermark_ms <= HINTS_TRUSTED_MS => {
+                // A snapshot from before the service figures' timing is rebuilt once.
+                Some(s)
+                    if now - s.watermark_ms <= HINTS_TRUSTED_MS
+                        && s.summaries.iter().all(|x| x.timing.complete()) =>
+                {
                     self.map = s
                         .summaries
                         .into_iter()
@@ -280,6 +284,22 @@ pub async fn upkeep(
         return Ok(None);
     }
     index.refresh(storage, now).await.map(Some)
+}
+
+/// Brings the index up to date (at most every [`UPKEEP_EVERY_MS`], as [`upkeep`]) and
+/// hands its summaries to `f`: the service figures (`dossier::report`).
+pub async fn with_summaries<T>(
+    index: &Mutex<Index>,
+    storage: &Storage,
+    now: OffsetDateTime,
+    fresh: bool,
+    f: impl FnOnce(&mut dyn Iterator<Item = &Summary>) -> T,
+) -> StorageResult<T> {
+    let mut index = index.lock().await;
+    if fresh || !index.loaded || now_ms(now) - index.watermark_ms >= UPKEEP_EVERY_MS {
+        index.refresh(storage, now).await?;
+    }
+    Ok(f(&mut index.map.values()))
 }
 
 /// Refreshes the index and returns every summary `keep` takes, in no order: for the

@@ -55,6 +55,19 @@ pub trait ObjectStore: Send + Sync {
     /// Writes `body` under `key`, replacing what is there.
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()>;
 
+    /// Like [`ObjectStore::put`], with the `Cache-Control` a CDN and browsers keep it by:
+    /// a page of the public site.
+    async fn put_public(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        cache_control: &str,
+    ) -> StorageResult<()>;
+
+    /// The same store's bucket `bucket`, through the same client (the site bucket).
+    fn bucket(&self, bucket: &str) -> Arc<dyn ObjectStore>;
+
     /// A GET, whole or of the first `first_bytes`, with the ETag.
     async fn fetch(
         &self,
@@ -177,6 +190,28 @@ impl Storage {
     pub async fn put(&self, key: &str, body: Bytes, content_type: &str) -> StorageResult<()> {
         self.tick("put", key)?;
         self.store.put(key, body, content_type).await
+    }
+
+    /// See [`ObjectStore::put_public`].
+    pub async fn put_public(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        cache_control: &str,
+    ) -> StorageResult<()> {
+        self.tick("put", key)?;
+        self.store
+            .put_public(key, body, content_type, cache_control)
+            .await
+    }
+
+    /// Another bucket of the same store, through the same client.
+    pub fn other_bucket(&self, bucket: &str) -> Storage {
+        Storage {
+            store: self.store.bucket(bucket),
+            fail_after: self.fail_after.clone(),
+        }
     }
 
     pub async fn get(&self, key: &str) -> StorageResult<Option<Bytes>> {

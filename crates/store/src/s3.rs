@@ -166,6 +166,30 @@ impl ObjectStore for S3Store {
             .map_err(|e| unavailable("put", key, e))
     }
 
+    async fn put_public(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        cache_control: &str,
+    ) -> StorageResult<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("put", key, e))
+    }
+
+    fn bucket(&self, bucket: &str) -> std::sync::Arc<dyn ObjectStore> {
+        std::sync::Arc::new(S3Store::new(self.client.clone(), bucket))
+    }
+
     /// A GET, whole or of a range, with the ETag. A missing object is `None`, and so is a
     /// range past the end of an empty one (416).
     async fn fetch(

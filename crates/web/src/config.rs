@@ -54,6 +54,12 @@ pub struct Config {
     /// VNPAY (`MOTCUA_VNPAY_TMN_CODE`, `MOTCUA_VNPAY_HASH_SECRET`, `MOTCUA_VNPAY_URL`,
     /// default its sandbox); none: no gateway, fees are paid by transfer or in cash.
     pub vnpay: Option<crate::gateway::vnpay::Vnpay>,
+    /// The site's bucket (`MOTCUA_SITE_BUCKET`), where the schedule writes the public
+    /// service figures under `thong-ke/` (`crate::figures`); none: not written.
+    pub site_bucket: Option<String>,
+    /// Locally, the built site's folder instead (`MOTCUA_SITE_DIR`; `generator serve`
+    /// sets its output folder).
+    pub site_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -144,6 +150,8 @@ impl Config {
             origin_secret: None,
             dossiers_per_source_per_day: DEFAULT_DOSSIERS_PER_SOURCE_PER_DAY.into(),
             vnpay: None,
+            site_bucket: None,
+            site_dir: None,
         }
     }
 
@@ -305,6 +313,15 @@ impl Config {
                 None
             }
         };
+        let site_bucket = get("MOTCUA_SITE_BUCKET");
+        if let Some(b) = &site_bucket
+            && !valid_bucket(b)
+        {
+            problems.push(format!(
+                "MOTCUA_SITE_BUCKET=\"{b}\" không phải tên bucket hợp lệ: 3–63 ký tự a-z, 0-9, dấu chấm hoặc gạch nối"
+            ));
+        }
+        let site_dir = get("MOTCUA_SITE_DIR").map(PathBuf::from);
         let mut notify = outbox::NotifyConfig::from_lookup(&get, &mut problems);
         // Recipients are counted under a keyed hash: the signing key, never stored.
         notify.recipient_key = signing_key.clone();
@@ -331,6 +348,8 @@ impl Config {
             origin_secret: origin_secret.map(String::into_bytes),
             dossiers_per_source_per_day,
             vnpay,
+            site_bucket,
+            site_dir,
         })
     }
 }

@@ -118,6 +118,8 @@ pub struct ScheduleReport {
     /// The sweep of failed submissions' leftovers (`store::sweep`), or why it failed
     /// (the next pass tries the day again).
     pub sweep: Swept,
+    /// The public statistics page (`crate::figures`): written, unchanged, or off.
+    pub figures: crate::figures::PublishReport,
 }
 
 #[derive(Debug, Serialize)]
@@ -152,7 +154,8 @@ pub async fn run_schedule(state: AppState) -> Result<(), lambda_http::Error> {
 }
 
 /// The schedule's pass (infra/template.yaml, `OutboxSchedule`): one outbox delivery
-/// pass, the console index's upkeep, and the sweep of failed submissions' leftovers.
+/// pass, the console index's upkeep, the sweep of failed submissions' leftovers, and
+/// the public statistics page when its figures changed.
 pub async fn scheduled(
     state: &AppState,
     event: EventBridgeEvent,
@@ -193,12 +196,18 @@ pub async fn scheduled(
             }
         },
     );
+    // After the index's upkeep: the figures come from the summaries it keeps.
+    let figures = crate::figures::publish(state, now, crate::figures::Pace::Schedule).await;
+    if let crate::figures::PublishReport::Failed { error } = &figures {
+        tracing::warn!("service figures: {error}");
+    }
     let delivery = delivery?;
-    tracing::info!(?delivery, "outbox delivery pass");
+    tracing::info!(?delivery, ?figures, "outbox delivery pass");
     Ok(ScheduleReport {
         delivery,
         index,
         sweep,
+        figures,
     })
 }
 

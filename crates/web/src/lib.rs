@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod captcha;
 pub mod config;
+pub mod figures;
 pub mod gate;
 pub mod gateway;
 pub mod html;

@@ -59,12 +59,18 @@ pub async fn dev_store(dir: &Path) -> anyhow::Result<EmbeddedS3> {
 #[cfg(feature = "dev-store")]
 /// State for development: the embedded store in `data_dir/s3`, secrets kept in
 /// `data_dir/secrets`. The store must be kept alive as long as the state is used.
+/// `site_dir`: the built site's folder, where the statistics page is written
+/// (`crate::figures`), unless `MOTCUA_SITE_DIR` says otherwise.
 pub async fn dev_state(
     bundle: Bundle,
     data_dir: &Path,
     public_url: &str,
+    site_dir: Option<&Path>,
 ) -> anyhow::Result<(AppState, EmbeddedS3)> {
     let mut config = Config::from_env_for_dev(data_dir, public_url)?;
+    if config.site_dir.is_none() {
+        config.site_dir = site_dir.map(Path::to_path_buf);
+    }
     let store = dev_store(&data_dir.join("s3")).await?;
     config.s3_endpoint = Some(store.endpoint.clone());
     let storage = config.storage(Some(store.keys())).await;

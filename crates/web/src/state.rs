@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The per-client limits counted in this process (kept across a dev rebuild).
     pub client_limiter: Arc<crate::limits::ClientLimiter>,
+    /// The public service figures' last write (`crate::figures`).
+    pub published: std::sync::Mutex<crate::figures::Published>,
 }
 
 impl AppState {
@@ -107,6 +109,7 @@ impl AppState {
                 password_checks: Arc::new(tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE)),
                 widgets,
                 client_limiter,
+                published: Default::default(),
             }),
         }
     }

@@ -59,6 +59,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
             )),
         )
         .route("/payments.csv", get(statement::payments_csv))
+        .route("/reports", get(crate::figures::report_json))
+        .route("/reports.csv", get(crate::figures::report_csv_route))
+        .route("/reports/print", get(crate::figures::report_page))
         .route("/register.csv", get(register::export_csv))
         .route("/register.json", get(register::export_json))
         .route(
