@@ -141,14 +141,21 @@ async fn export(state: &AppState, q: &ExportQuery) -> Result<Export, Refused> {
             mapped()
         )));
     };
-    let settled = |s: &dossier::Summary| {
+    // The index knows when each was settled: only that day's are read.
+    let settled_that_day = |s: &dossier::Summary| {
         s.procedure == procedure.code
             && matches!(
                 s.status,
                 Status::ResultReady | Status::Returned | Status::Posted
             )
+            && !s.timing.refused
+            && s.timing
+                .settled_at
+                .as_deref()
+                .and_then(catalog::vn_time::parse_time)
+                .is_some_and(|t| t.to_offset(catalog::vn_time::VN).date() == day.0)
     };
-    let dossiers = super::changed_since(state, day, settled)
+    let dossiers = super::changed_since(state, day, settled_that_day)
         .await
         .map_err(|_| Refused::Unavailable)?;
     let mut rows: Vec<ExportRow> = dossiers
