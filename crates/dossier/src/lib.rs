@@ -18,6 +18,7 @@ pub mod status;
 pub mod step;
 pub mod summary;
 pub mod tracking;
+pub mod url;
 
 pub use model::*;
 pub use status::{Action, Status};

@@ -191,7 +191,7 @@ pub fn e_receipts(system: Option<&EReceiptSystem>, events: &[Event]) -> Vec<ERec
             code: code.to_owned(),
             url: system
                 .lookup_url
-                .replace(EReceiptSystem::CODE_MARKER, &crate::tracking::encode(code)),
+                .replace(EReceiptSystem::CODE_MARKER, &crate::url::encode(code)),
             issuer: system.issuer.clone(),
         })
         .collect()

@@ -32,12 +32,12 @@ pub struct Summary {
     /// What is still to pay, in đồng, when it asks a fee.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_remaining: Option<u64>,
-    /// What the service figures need (`crate::report`): no personal data.
+    /// What the service figures need (the `report` module): no personal data.
     #[serde(default)]
     pub timing: Timing,
 }
 
-/// A dossier's course as the service figures read it (`crate::report`), kept in the
+/// A dossier's course as the service figures read it (the `report` module), kept in the
 /// summary so that the figures come from the console's index, without reading a
 /// dossier again. Times as stored (RFC 3339 at +07:00), appointments as "2025-04-30T16:00".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,23 +4,12 @@
 use base64::Engine;
 use catalog::vn_time::{appointment_minute, hhmm};
 use hmac::{Hmac, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use sha2::Sha256;
 
 use crate::{Event, Manifest, Status, current_appointment, current_status};
 
-/// Everything but the URL-safe marks RFC 3986 leaves unreserved.
-pub const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// `s` percent-encoded for a query value or a path segment.
-pub fn encode(s: &str) -> String {
-    utf8_percent_encode(s, QUERY_VALUE).to_string()
-}
+pub use crate::url::{QUERY_VALUE, encode};
 
 /// The tracking token of a dossier: derived from the signing key, the code and the
 /// idempotency key's hash, so a repeated submission gets the same receipt; only the

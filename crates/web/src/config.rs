@@ -55,7 +55,7 @@ pub struct Config {
     /// default its sandbox); none: no gateway, fees are paid by transfer or in cash.
     pub vnpay: Option<crate::gateway::vnpay::Vnpay>,
     /// The site's bucket (`MOTCUA_SITE_BUCKET`), where the schedule writes the public
-    /// service figures under `thong-ke/` (`crate::figures`); none: not written.
+    /// service figures under `thong-ke/` (the `figures` module); none: not written.
     pub site_bucket: Option<String>,
     /// Locally, the built site's folder instead (`MOTCUA_SITE_DIR`; `generator serve`
     /// sets its output folder).

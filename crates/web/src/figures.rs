@@ -40,12 +40,7 @@ const CACHE_CONTROL: &str = "public, max-age=300, must-revalidate";
 /// The shortest time between two writes (the schedule runs every minute).
 pub const MIN_WRITE_GAP_MS: i64 = 5 * 60_000;
 
-/// What the last write was, in this process.
-#[derive(Default)]
-pub struct Published {
-    fingerprint: Option<String>,
-    at_ms: i64,
-}
+pub use crate::state::Published;
 
 /// What one pass did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -201,16 +196,9 @@ fn render(t: &impl Template) -> String {
 
 /// The figures as a spreadsheet opens them (UTF-8 with its mark, `;` between columns).
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
-    let _ = out.write_record(header);
-    for row in rows {
-        let _ = out.write_record(row.iter().map(|c| crate::admin::statement::inert(c)));
-    }
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(out.into_inner().unwrap_or_default());
-    body
+    // The names (a procedure's title) come from content; the rest are our numbers, but
+    // inert costs nothing on a number that is not negative.
+    crate::spreadsheet::table(header, rows, &[])
 }
 
 const COLUMNS: [&str; 15] = [
@@ -557,22 +545,10 @@ pub async fn report_csv_route(
     Query(q): Query<RangeQuery>,
 ) -> Response {
     match report_for(&state, &q).await {
-        Ok(r) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"bao-cao-{}-{}.csv\"",
-                        r.period.from.iso(),
-                        r.period.to.iso()
-                    ),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
+        Ok(r) => crate::spreadsheet::download(
+            &format!("bao-cao-{}-{}.csv", r.period.from.iso(), r.period.to.iso()),
             report_csv(&r),
-        )
-            .into_response(),
+        ),
         Err(r) => r,
     }
 }

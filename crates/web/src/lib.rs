@@ -15,6 +15,7 @@ pub mod multipart;
 pub mod respond;
 pub mod routes;
 pub mod serve;
+pub mod spreadsheet;
 pub mod state;
 
 pub use config::Config;

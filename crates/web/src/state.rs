@@ -43,8 +43,8 @@ pub(crate) struct Inner {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The per-client limits counted in this process (kept across a dev rebuild).
     pub client_limiter: Arc<crate::limits::ClientLimiter>,
-    /// The public service figures' last write (`crate::figures`).
-    pub published: std::sync::Mutex<crate::figures::Published>,
+    /// The public service figures' last write (the `figures` module).
+    pub published: std::sync::Mutex<Published>,
 }
 
 impl AppState {
@@ -191,4 +191,12 @@ impl AppState {
     pub fn catalog_sha256(&self) -> &str {
         &self.inner.catalog_sha256
     }
+}
+
+/// What the public service figures' last write was, in this process (kept here, with
+/// the rest of the process's memory; the `figures` module reads and sets it).
+#[derive(Default)]
+pub struct Published {
+    pub fingerprint: Option<String>,
+    pub at_ms: i64,
 }

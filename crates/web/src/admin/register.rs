@@ -3,14 +3,13 @@
 //! enters in the ministry's civil-status software without typing it again.
 
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use dossier::Status;
 use dossier::register::{copy_fields, result_at};
 
-use super::statement::inert;
 use crate::respond::message;
 use crate::state::AppState;
 
@@ -78,45 +77,24 @@ pub async fn export_csv(State(state): State<AppState>, Query(q): Query<ExportQue
         Ok(export) => export,
         Err(refused) => return refused.into_response(),
     };
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
-    let header = ["Mã hồ sơ".to_owned(), "Có kết quả lúc".to_owned()]
+    let header: Vec<&str> = ["Mã hồ sơ", "Có kết quả lúc"]
         .into_iter()
-        .chain(export.columns.iter().cloned())
-        .collect::<Vec<_>>();
-    let written = std::iter::once(header)
-        .chain(export.rows.iter().map(|r| {
-            [
-                r.code.clone(),
-                catalog::vn_time::received_text(&r.result_at),
-            ]
-            .into_iter()
-            .chain(r.values.iter().map(|v| inert(v)))
-            .collect()
-        }))
-        .try_for_each(|row: Vec<String>| out.write_record(&row));
-    let Ok(bytes) = written.and_then(|()| out.into_inner().map_err(|e| e.into_error().into()))
-    else {
-        return message(StatusCode::SERVICE_UNAVAILABLE, dossier::RETRY_MESSAGE);
-    };
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(bytes);
-    (
+        .chain(export.columns.iter().map(String::as_str))
+        .collect();
+    let rows = export.rows.iter().map(|r| {
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"so-ho-tich-{}-{}.csv\"",
-                    export.procedure, export.day
-                ),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
+            r.code.clone(),
+            catalog::vn_time::received_text(&r.result_at),
+        ]
+        .into_iter()
+        .chain(r.values.iter().cloned())
+        .collect()
+    });
+    // Every value is what the citizen typed: all of it inert.
+    crate::spreadsheet::download(
+        &format!("so-ho-tich-{}-{}.csv", export.procedure, export.day),
+        crate::spreadsheet::table(&header, rows, &[]),
     )
-        .into_response()
 }
 
 async fn export(state: &AppState, q: &ExportQuery) -> Result<Export, Refused> {

@@ -171,9 +171,6 @@ pub async fn payments_csv(
         Ok(d) => d,
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
     let header = [
         "Thời gian",
         "Mã hồ sơ",
@@ -217,49 +214,17 @@ pub async fn payments_csv(
     // The amount is ours, a number (negative for a refund): the rest may be text a
     // citizen typed or a bank wrote.
     const AMOUNT: usize = 4;
-    let written = std::iter::once(header.map(String::from).to_vec())
-        .chain(rows.into_iter().map(|(_, row)| {
-            row.into_iter()
-                .enumerate()
-                .map(|(i, c)| if i == AMOUNT { c } else { inert(&c) })
-                .collect()
-        }))
-        .try_for_each(|row: Vec<String>| out.write_record(&row));
-    if written.is_err() {
-        return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE);
-    }
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(out.into_inner().unwrap_or_default());
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"nop-phi-{}.csv\"", day.iso()),
-            ),
-            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
+    crate::spreadsheet::download(
+        &format!("nop-phi-{}.csv", day.iso()),
+        crate::spreadsheet::table(&header, rows.into_iter().map(|(_, row)| row), &[AMOUNT]),
     )
-        .into_response()
-}
-
-/// A cell as a spreadsheet shows it and never runs it: text a citizen typed (a name) or
-/// a bank wrote that begins like a formula gets a leading apostrophe.
-pub(crate) fn inert(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::spreadsheet::inert;
 
     #[test]
     fn a_name_typed_as_a_formula_stays_text() {
