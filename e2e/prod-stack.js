@@ -511,6 +511,37 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
       fns.push(spawnLogged(`function-${name}`, binaries[name], [], fnEnv, pkg));
     }
     const fn = fns[0];
+    // The functions that only the schedule invokes (the outbox worker: notices, the
+    // console index's upkeep, the public statistics page), each under its own emulator
+    // too, as on AWS.
+    const scheduledOnly = { OutboxWorkerFunction: path.join(binDir, 'outbox-worker') };
+    for (const [name, bin] of Object.entries(scheduledOnly)) {
+      if (!template.Resources[name]) continue;
+      const runtimePort = await freePort();
+      ports.runtimes[name] = runtimePort;
+      const runtime = spawnLogged(`emulator-${name}`, cargoLambda(), ['lambda', 'watch', '--only-lambda-apis', '-A', '127.0.0.1', '-P', String(runtimePort)]);
+      await waitFor(() => new Promise((resolve) => {
+        const c = net.connect(runtimePort, '127.0.0.1', () => { c.end(); resolve(true); });
+        c.on('error', () => resolve(false));
+      }), 'cargo lambda watch', runtime);
+      const props = template.Resources[name].Properties;
+      fns.push(spawnLogged(`function-${name}`, bin, [], {
+        ...aws,
+        AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${runtimePort}/.rt`,
+        AWS_LAMBDA_FUNCTION_NAME: '_',
+        AWS_LAMBDA_FUNCTION_VERSION: '1',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize || 128),
+        MOTCUA_BUCKET: DOSSIER_BUCKET,
+        // `!Ref SiteBucket` in the template.
+        MOTCUA_SITE_BUCKET: SITE_BUCKET,
+        MOTCUA_S3_ENDPOINT: motoUrl,
+        MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+        MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
+        MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
+        RUST_LOG: 'info,aws=warn',
+        ...functionEnvFromTemplate(template, name),
+      }, pkg));
+    }
 
     // EventBridge's schedules, sped up: a started function with a Schedule event in the
     // template (the widgets' FoldSchedule) gets a Scheduled Event every
@@ -542,6 +573,14 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
           }
         }, every));
       }
+    }
+
+    // A deployed site has had its first minute: the worker's first pass has written the
+    // statistics page the home page shows.
+    if (ports.runtimes.OutboxWorkerFunction) {
+      // Read as the bucket's owner, as the edge does (moto refuses anonymous reads).
+      const owner = { authorization: 'AWS4-HMAC-SHA256 Credential=local/20261201/ap-southeast-1/s3/aws4_request, SignedHeaders=host, Signature=0' };
+      await waitFor(async () => (await fetch(`${motoUrl}/${SITE_BUCKET}/thong-ke/tom-tat.svg`, { method: 'HEAD', headers: owner })).ok, 'the statistics page from the worker\'s first pass', fns[fns.length - 1], 120);
     }
 
     const distribution = distributionFromTemplate(template, local);

@@ -10,14 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, vnuErrors, BASE } from '../lib.js';
 
-// The production-shaped stack runs only the functions behind routes, not the schedule's
-// worker that writes the page.
-const skip = process.env.E2E_S3_ENDPOINT ? 'the schedule worker is not part of the production-shaped stack' : false;
+// The production-shaped stack runs the schedule's worker as AWS does: its first pass
+// writes the page before the stack is ready, but a new dossier shows only after the
+// index's upkeep (10 minutes) and the page's write gap (5 minutes), longer than a test
+// waits. There the page is checked as written (axe, vnu, under CloudFront's headers);
+// the figures that move, under `generator serve`, which writes every few seconds.
+const skip = process.env.E2E_S3_ENDPOINT ? 'figures move only every 5 to 10 minutes on the production-shaped stack' : false;
 const LOGIN = 'canbo-thongke';
 const PASSWORD = 'mat-khau-thong-ke-du-dai-123';
 let browser;
 
-before(async () => { if (!skip) browser = await launch(); });
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 /** The figures the page was last written with, once they count `atLeast` dossiers. */
@@ -82,7 +85,7 @@ test('the statistics page reads without JavaScript', { skip }, async () => {
   await home.context().close();
 });
 
-test('axe-core and vnu find nothing on the statistics page and the printed report', { skip }, async () => {
+test('axe-core and vnu find nothing on the statistics page and the printed report', async () => {
   const page = await newPage(browser);
   await page.goto(`${BASE}/thong-ke/`);
   const v = await runAxe(page);
