@@ -8,6 +8,8 @@ import path from 'node:path';
 import os from 'node:os';
 import zlib from 'node:zlib';
 
+import assert from 'node:assert/strict';
+
 export const E2E_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(E2E_DIR, '..');
 export const SITE_DIR = process.env.SITE_DIR || path.join(ROOT, 'site');
@@ -323,4 +325,38 @@ export async function vnuErrors(files, base = SITE_DIR) {
   return JSON.parse(out).messages
     .filter((m) => m.type === 'error' || m.subType === 'fatal')
     .map((m) => `${path.relative(base, decodeURIComponent(new URL(m.url).pathname))}:${m.lastLine}: ${m.message}`);
+}
+
+// ---------- the console, as an officer uses it ----------
+
+const CONSOLE_WAIT = 15_000;
+
+/** A page of the console (/can-bo/) signed in as `o` (made first with addOfficer). */
+export async function consoleAs(browser, o) {
+  const page = await newPage(browser);
+  await page.goto(`${BASE}/can-bo/`);
+  await page.fill('#cb-user', o.login);
+  await page.fill('#cb-pass', o.password);
+  await page.click('#cb-login-form button[type=submit]');
+  await page.locator('#cb-app').waitFor({ state: 'visible' });
+  return page;
+}
+
+/** Opens dossier `code` from the console's list. */
+export async function openDossier(page, code) {
+  await page.click('#cb-filter button[type=submit]');
+  await page.locator(`#cb-rows a[data-code="${code}"]`).click();
+  await page.waitForFunction((c) => document.getElementById('cb-d-h').textContent.includes(c), code, { timeout: CONSOLE_WAIT });
+}
+
+/** Takes the desk's step `action` on the open dossier (`fill` fills its form); the console must say "Đã ghi". */
+export async function takeStep(page, action, fill = async () => {}) {
+  const form = page.locator(`form.cb-action[data-action="${action}"]`);
+  await form.waitFor({ timeout: CONSOLE_WAIT });
+  await page.evaluate(() => { document.getElementById('cb-msg').textContent = ''; });
+  await fill(form);
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(() => document.getElementById('cb-msg').textContent !== '', null, { timeout: CONSOLE_WAIT });
+  const said = await page.locator('#cb-msg').textContent();
+  assert.match(said, /^Đã ghi/, `${action}: ${said}`);
 }

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, addOfficer, BASE } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, makePdf, addOfficer, BASE, consoleAs, openDossier, takeStep } from '../lib.js';
 
 const O = { login: 'canbo-muc4-e2e', name: 'Phạm Thị Trả Kết Quả', password: 'mat-khau-can-bo-muc4-123' };
 const WAIT = 15_000;
@@ -19,12 +19,7 @@ before(async () => {
   browser = await launch();
   trichLuc = (await onlineProcedures()).find((p) => p.code === '2.000635');
   addOfficer(O);
-  officer = await newPage(browser);
-  await officer.goto(`${BASE}/can-bo/`);
-  await officer.fill('#cb-user', O.login);
-  await officer.fill('#cb-pass', O.password);
-  await officer.click('#cb-login-form button[type=submit]');
-  await officer.locator('#cb-app').waitFor({ state: 'visible' });
+  officer = await consoleAs(browser, O);
 });
 after(async () => { await browser?.close(); });
 
@@ -42,37 +37,20 @@ async function submit(delivery) {
   return { code, track: BASE + link.pathname + link.search, token: link.searchParams.get('token') };
 }
 
-async function open(code) {
-  await officer.click('#cb-filter button[type=submit]');
-  await officer.locator(`#cb-rows a[data-code="${code}"]`).click();
-  await officer.waitForFunction((c) => document.getElementById('cb-d-h').textContent.includes(c), code, { timeout: WAIT });
-}
-
-async function step(action, fill = async () => {}) {
-  const form = officer.locator(`form.cb-action[data-action="${action}"]`);
-  await form.waitFor({ timeout: WAIT });
-  await officer.evaluate(() => { document.getElementById('cb-msg').textContent = ''; });
-  await fill(form);
-  await form.locator('button[type=submit]').click();
-  await officer.waitForFunction(() => document.getElementById('cb-msg').textContent !== '', null, { timeout: WAIT });
-  const said = await officer.locator('#cb-msg').textContent();
-  assert.match(said, /^Đã ghi/, `${action}: ${said}`);
-}
-
 test('a result received online: paid by transfer, recorded by the desk, downloaded at home', async () => {
   const d = await submit('ban_dien_tu');
-  await open(d.code);
+  await openDossier(officer, d.code);
   assert.match(await officer.locator('#cb-d-body').textContent(), /Phí: 8\.000 đồng – Chờ nộp phí/);
-  await step('record-payment', async (f) => {
+  await takeStep(officer, 'record-payment', async (f) => {
     await f.locator('input[name=amount]').fill('8000');
     await f.locator('input[name=reference]').fill('FT26336000999');
   });
-  await open(d.code);
+  await openDossier(officer, d.code);
   assert.match(await officer.locator('#cb-d-body').textContent(), /Đã nộp phí/);
-  await step('receive');
-  await step('result-ready');
+  await takeStep(officer, 'receive');
+  await takeStep(officer, 'result-ready');
   const scan = makePdf('Trich luc khai sinh ban sao');
-  await step('hand-over', async (f) => {
+  await takeStep(officer, 'hand-over', async (f) => {
     await f.locator('input[name=method][value=online]').check();
     await f.locator('input[name=result_file]').setInputFiles({ name: 'trich-luc-khai-sinh.pdf', mimeType: 'application/pdf', buffer: scan });
   });
@@ -101,10 +79,10 @@ test('a result received online: paid by transfer, recorded by the desk, download
 
 test('a result by post: the postal number, and never a call to come to the commune', async () => {
   const d = await submit('buu_dien');
-  await open(d.code);
-  await step('receive');
-  await step('result-ready');
-  await step('hand-over', async (f) => {
+  await openDossier(officer, d.code);
+  await takeStep(officer, 'receive');
+  await takeStep(officer, 'result-ready');
+  await takeStep(officer, 'hand-over', async (f) => {
     await f.locator('input[name=method][value=post]').check();
     await f.locator('input[name=postal_tracking]').fill('EB987654321VN');
   });
@@ -120,8 +98,8 @@ test('a result by post: the postal number, and never a call to come to the commu
 
 test('paid twice: the money owed back is shown to both sides until the desk records its refund', async () => {
   const d = await submit('buu_dien');
-  await open(d.code);
-  await step('record-payment', async (f) => {
+  await openDossier(officer, d.code);
+  await takeStep(officer, 'record-payment', async (f) => {
     // The copy's fee and the postage, all of it.
     await f.locator('input[name=amount]').fill('33000');
     await f.locator('input[name=reference]').fill('FT26336000555');
@@ -130,7 +108,7 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
   // step just taken (its sequence number) before the next.
   const shown = (action, seq) => officer.locator(`form.cb-action[data-action="${action}"][data-seq="${seq}"]`).waitFor({ timeout: WAIT });
   await shown('record-payment', 2);
-  await step('record-payment', async (f) => {
+  await takeStep(officer, 'record-payment', async (f) => {
     await f.locator('input[name=amount]').fill('8000');
     await f.locator('input[name=payment_method][value=cash]').check();
   });
@@ -144,7 +122,7 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
   assert.equal(await refund.locator('input[name=amount]').inputValue(), '8000');
   const v = await runAxe(officer);
   assert.deepEqual(v, [], 'axe on the console:\n' + v.join('\n'));
-  await step('record-refund', async (f) => {
+  await takeStep(officer, 'record-refund', async (f) => {
     await f.locator('input[name=payment_method][value=cash]').check();
   });
   await page.goto(`${BASE}/tra-cuu/?code=${encodeURIComponent(d.code)}&token=${encodeURIComponent(d.token)}`);

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, BASE, ARTIFACTS, vnuErrors } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, BASE, ARTIFACTS, vnuErrors, consoleAs, openDossier, takeStep } from '../lib.js';
 
 const O = { login: 'canbo-danhgia-e2e', name: 'Đỗ Thị Mười Hai', password: 'mat-khau-can-bo-danh-gia-123' };
 const WAIT = 15_000;
@@ -20,12 +20,7 @@ before(async () => {
   browser = await launch();
   trichLuc = (await onlineProcedures()).find((p) => p.code === '2.000635');
   addOfficer(O);
-  officer = await newPage(browser);
-  await officer.goto(`${BASE}/can-bo/`);
-  await officer.fill('#cb-user', O.login);
-  await officer.fill('#cb-pass', O.password);
-  await officer.click('#cb-login-form button[type=submit]');
-  await officer.locator('#cb-app').waitFor({ state: 'visible' });
+  officer = await consoleAs(browser, O);
 });
 after(async () => { await browser?.close(); });
 
@@ -43,28 +38,12 @@ async function submit() {
   return { code, track: BASE + link.pathname + link.search, token: link.searchParams.get('token') };
 }
 
-async function open(code) {
-  await officer.click('#cb-filter button[type=submit]');
-  await officer.locator(`#cb-rows a[data-code="${code}"]`).click();
-  await officer.waitForFunction((c) => document.getElementById('cb-d-h').textContent.includes(c), code, { timeout: WAIT });
-}
-
-async function step(action) {
-  const form = officer.locator(`form.cb-action[data-action="${action}"]`);
-  await form.waitFor({ timeout: WAIT });
-  await officer.evaluate(() => { document.getElementById('cb-msg').textContent = ''; });
-  await form.locator('button[type=submit]').click();
-  await officer.waitForFunction(() => document.getElementById('cb-msg').textContent !== '', null, { timeout: WAIT });
-  const said = await officer.locator('#cb-msg').textContent();
-  assert.match(said, /^Đã ghi/, `${action}: ${said}`);
-}
-
 test('handed over at the desk, rated without JavaScript, and the officer\'s view listed by role', async () => {
   const d = await submit();
-  await open(d.code);
-  await step('receive');
-  await step('result-ready');
-  await step('hand-over');
+  await openDossier(officer, d.code);
+  await takeStep(officer, 'receive');
+  await takeStep(officer, 'result-ready');
+  await takeStep(officer, 'hand-over');
 
   // The tracking page offers the rating; JavaScript off, as on a basic phone browser.
   const citizen = await newPage(browser, { javaScriptEnabled: false });
@@ -125,7 +104,7 @@ test('handed over at the desk, rated without JavaScript, and the officer\'s view
 
   // The console shows the rating on the dossier (opened afresh: the old view goes).
   await officer.evaluate(() => { document.getElementById('cb-d-h').textContent = ''; });
-  await open(d.code);
+  await openDossier(officer, d.code);
   const body = await officer.locator('#cb-d-body').textContent();
   assert.match(body, /Đánh giá của công dân/);
   assert.match(body, /Cán bộ hướng dẫn tận tình/);

@@ -4,33 +4,18 @@
 // (the console's "Xuất sang phần mềm hộ tịch" form) has its row.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, BASE } from '../lib.js';
+import { launch, newPage, runAxe, onlineProcedures, answers, fillForm, attachmentsFor, addOfficer, BASE, consoleAs, openDossier, takeStep } from '../lib.js';
 
 const O = { login: 'canbo-hotich-e2e', name: 'Đỗ Văn Hộ Tịch', password: 'mat-khau-can-bo-hotich-1' };
-const WAIT = 15_000;
 let browser, khaiSinh, officer;
 
 before(async () => {
   browser = await launch();
   khaiSinh = (await onlineProcedures()).find((p) => p.code === '1.001193');
   addOfficer(O);
-  officer = await newPage(browser);
-  await officer.goto(`${BASE}/can-bo/`);
-  await officer.fill('#cb-user', O.login);
-  await officer.fill('#cb-pass', O.password);
-  await officer.click('#cb-login-form button[type=submit]');
-  await officer.locator('#cb-app').waitFor({ state: 'visible' });
+  officer = await consoleAs(browser, O);
 });
 after(async () => { await browser?.close(); });
-
-async function step(action) {
-  const form = officer.locator(`form.cb-action[data-action="${action}"]`);
-  await form.waitFor({ timeout: WAIT });
-  await officer.evaluate(() => { document.getElementById('cb-msg').textContent = ''; });
-  await form.locator('button[type=submit]').click();
-  await officer.waitForFunction(() => document.getElementById('cb-msg').textContent !== '', null, { timeout: WAIT });
-  assert.match(await officer.locator('#cb-msg').textContent(), /^Đã ghi/, action);
-}
 
 test('a birth registration is copied into the register field by field, and exported once settled', async () => {
   const page = await newPage(browser);
@@ -42,9 +27,7 @@ test('a birth registration is copied into the register field by field, and expor
   const code = (await page.locator('#receipt .receipt-code strong').textContent()).trim();
   await page.context().close();
 
-  await officer.click('#cb-filter button[type=submit]');
-  await officer.locator(`#cb-rows a[data-code="${code}"]`).click();
-  await officer.waitForFunction((c) => document.getElementById('cb-d-h').textContent.includes(c), code, { timeout: WAIT });
+  await openDossier(officer, code);
   const body = officer.locator('#cb-d-body');
   assert.match(await body.textContent(), /Chép vào Sổ đăng ký khai sinh/);
   const child = officer.locator('#cb-d-body tr', { hasText: 'Họ, chữ đệm, tên người được khai sinh' });
@@ -53,8 +36,8 @@ test('a birth registration is copied into the register field by field, and expor
   const v = await runAxe(officer);
   assert.deepEqual(v, [], 'axe on the console:\n' + v.join('\n'));
 
-  await step('receive');
-  await step('result-ready');
+  await takeStep(officer, 'receive');
+  await takeStep(officer, 'result-ready');
   // The export form names the register; the officer's browser downloads the CSV.
   assert.match(await officer.locator('#cb-reg-proc').textContent(), /Sổ đăng ký khai sinh/);
   const csv = await officer.request.get(`${BASE}/api/admin/register.csv?procedure=1.001193`);
