@@ -350,7 +350,6 @@ struct DetailAnswer<'a> {
     seq: u32,
     fields: Vec<FieldView<'a>>,
     attachments: Vec<AttachmentView<'a>>,
-    attachment_url_secs: u64,
     history: &'a [Event],
     /// The steps open now, each with its button label.
     actions: Vec<ActionOffer>,
@@ -442,7 +441,6 @@ async fn detail(
         seq: summary.seq,
         fields,
         attachments,
-        attachment_url_secs: ATTACHMENT_URL_SECS,
         history: &events,
         actions: offers(summary.status, money),
         proposed_appointment: proposed.day.iso(),
