@@ -222,6 +222,7 @@ impl<'a> Renderer<'a> {
                 errors: &[],
                 human_check: Some(HumanCheck::Framed),
                 idempotency_key: "",
+                desk: false,
             });
             ctx.insert("form_html", &form_html);
             files.push(self.render(
@@ -548,9 +549,18 @@ impl<'a> Renderer<'a> {
                 Some(serde_json::json!({"code": p.code, "title": p.title, "register": register.name}))
             })
             .collect();
+        // Every procedure with a form: the desk types its paper dossiers in.
+        let desk_procedures: Vec<serde_json::Value> = self
+            .content
+            .procedures
+            .iter()
+            .filter(|p| p.form.is_some())
+            .map(|p| serde_json::json!({"code": p.code, "title": p.title}))
+            .collect();
         files.push(self.page("can-bo/index.html", "can-bo.html", |c| {
             c.insert("section", "staff");
             c.insert("registers", &registers);
+            c.insert("desk_procedures", &desk_procedures);
         })?);
         files.push(self.page("tim-kiem/index.html", "search.html", |c| {
             c.insert("section", "procedures")

@@ -119,6 +119,35 @@
         .catch(function (e) { say(e.message, true); });
     } else if (f.id === "cb-filter") {
       ev.preventDefault(); list();
+    } else if (f.id === "cb-desk-open") {
+      // A paper dossier: the server renders the procedure's form for the desk.
+      ev.preventDefault();
+      call("GET", "/desk/form?procedure=" + encodeURIComponent($("cb-desk-proc").value)).then(function (d) {
+        $("cb-desk").innerHTML = "<h3>" + esc(d.title) + "</h3>" + d.form_html;
+        var first = $("cb-desk").querySelector("input:not([type=hidden]),select,textarea");
+        if (first) { first.focus(); }
+      }).catch(function (e) { say(e.message, true); });
+    } else if (f.id === "desk-form") {
+      ev.preventDefault();
+      var values = {};
+      new FormData(f).forEach(function (v, k) { (values[k] = values[k] || []).push(String(v)); });
+      var go = f.querySelector("button[type=submit]");
+      go.disabled = true;
+      fetch(API + "/desk", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+        body: JSON.stringify({ procedure: f.dataset.procedure, idempotency_key: (values.idempotency_key || [""])[0], values: values }) })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (j) {
+            if (r.ok) {
+              $("cb-desk").innerHTML = "<p class=\"notice\">" + esc(j.message) + " <a href=\"" + esc(j.receipt_url) + "\" target=\"_blank\">In giấy tiếp nhận</a></p>";
+              say(j.message); list(); open(j.code);
+              return;
+            }
+            // The form comes back filled, with each mistake beside its field.
+            if (j.form_html) { f.outerHTML = j.form_html; var sum = $("error-summary"); if (sum) { sum.focus(); } }
+            throw new Error(j.message || "Lỗi " + r.status);
+          });
+        })
+        .catch(function (e) { go.disabled = false; say(e.message, true); });
     } else if (f.id === "cb-statement") {
       ev.preventDefault();
       var file = $("cb-st-file").files[0];

@@ -145,6 +145,7 @@ async fn seed_one(
             .unwrap()
             .clone(),
         attachments: Vec::new(),
+        paper: Vec::new(),
         contact: ContactInfo {
             name: name.to_owned(),
             phone: "0987654321".into(),

@@ -19,6 +19,9 @@ pub struct FormView<'a> {
     /// instead and hides it).
     pub human_check: Option<HumanCheck<'a>>,
     pub idempotency_key: &'a str,
+    /// Typed in by the desk from a paper dossier (the console): each file field becomes
+    /// a box the officer ticks for the paper in hand, and there is no spam check.
+    pub desk: bool,
 }
 
 /// Where the no-JavaScript question comes from.
@@ -63,7 +66,12 @@ pub fn render_form(view: &FormView) -> String {
     let mut h = String::with_capacity(8192);
     let _ = write!(
         h,
-        r#"<form class="dossier-form" id="dossier-form" method="post" action="{}" enctype="multipart/form-data" accept-charset="utf-8" data-procedure="{}" data-api="{}">"#,
+        r#"<form class="dossier-form" id="{}" method="post" action="{}" enctype="multipart/form-data" accept-charset="utf-8" data-procedure="{}" data-api="{}">"#,
+        if view.desk {
+            "desk-form"
+        } else {
+            "dossier-form"
+        },
         escape(view.action),
         escape(&p.code),
         escape(view.api_base)
@@ -75,10 +83,15 @@ pub fn render_form(view: &FormView) -> String {
     // form is told to reload rather than checked against rules it did not show.
     let _ = write!(
         h,
-        r#"<input type="hidden" name="procedure" value="{}"><input type="hidden" name="form_version" value="{}"><input type="hidden" name="idempotency_key" value="{}"><input type="hidden" name="altcha" value="">"#,
+        r#"<input type="hidden" name="procedure" value="{}"><input type="hidden" name="form_version" value="{}"><input type="hidden" name="idempotency_key" value="{}">{}"#,
         escape(&p.code),
         form.version(),
-        escape(view.idempotency_key)
+        escape(view.idempotency_key),
+        if view.desk {
+            ""
+        } else {
+            r#"<input type="hidden" name="altcha" value="">"#
+        }
     );
     h.push_str(r#"<p class="form-note">Các ô có dấu <span class="req">*</span> là bắt buộc.</p>"#);
     for section in &form.sections {
@@ -94,7 +107,11 @@ pub fn render_form(view: &FormView) -> String {
                 .iter()
                 .find(|e| e.field == field.id)
                 .map(|e| e.message.as_str());
-            render_field(&mut h, field, view.values, error);
+            if view.desk && field.kind == FieldType::File {
+                render_paper(&mut h, field, view.values, error);
+            } else {
+                render_field(&mut h, field, view.values, error);
+            }
         }
         h.push_str("</fieldset>");
     }
@@ -144,10 +161,39 @@ pub fn render_form(view: &FormView) -> String {
             },
         );
     }
+    if view.desk {
+        h.push_str(r#"<div class="form-actions"><button type="submit" class="button">Tiếp nhận hồ sơ</button></div></form>"#);
+        return h;
+    }
     // A field people never see; bots that fill every input give themselves away.
     h.push_str(r#"<div class="hp" aria-hidden="true"><label for="f-website">Để trống ô này</label><input type="text" id="f-website" name="website" tabindex="-1" autocomplete="off"></div>"#);
     h.push_str(r#"<div class="form-actions"><button type="submit" class="button">Gửi hồ sơ</button></div></form>"#);
     h
+}
+
+/// A file field at the desk: the citizen hands the paper over, the officer ticks it
+/// (`paper` = the field's id); a required paper must be ticked.
+fn render_paper(h: &mut String, field: &Field, values: &RawValues, error: Option<&str>) {
+    let id = &field.id;
+    let ticked = values
+        .get("paper")
+        .is_some_and(|ids| ids.iter().any(|v| v == id));
+    let _ = write!(
+        h,
+        r#"<div class="field check{}" id="field-{id}" data-field="{id}" data-type="paper">{}<input type="checkbox" id="f-{id}" name="paper" value="{}"{}{}{}><label for="f-{id}">Đã nhận bản giấy: {}{}</label></div>"#,
+        if error.is_some() { " has-error" } else { "" },
+        error_line(id, error),
+        escape(id),
+        if ticked { " checked" } else { "" },
+        if field.required { " required" } else { "" },
+        if error.is_some() {
+            format!(r#" aria-invalid="true" aria-describedby="f-{id}-error""#)
+        } else {
+            String::new()
+        },
+        escape(&field.label),
+        required_mark(field),
+    );
 }
 
 fn error_summary(p: &Procedure, errors: &[FieldError]) -> String {

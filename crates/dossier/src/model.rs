@@ -60,6 +60,10 @@ pub struct Manifest {
     pub unit_code: String,
     pub fields: serde_json::Map<String, Value>,
     pub attachments: Vec<Attachment>,
+    /// A paper dossier's file fields whose papers the desk holds (typed in at the
+    /// desk: nothing was uploaded for them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paper: Vec<String>,
     pub contact: ContactInfo,
     pub appointment: Appointment,
     pub received_at: String,

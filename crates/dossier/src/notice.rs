@@ -259,9 +259,14 @@ pub fn received_notice(ctx: &NoticeContext, m: &Manifest) -> OutboxRecord {
         to: to.to_owned(),
         subject: format!("Đã tiếp nhận hồ sơ {} – {}", m.code, m.procedure.title),
         body: format!(
-            "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ trực tuyến của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}{email_fee}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
+            "Kính gửi {},\n\n{} đã tiếp nhận hồ sơ {} của Ông/Bà.\n\nMã hồ sơ: {}\nThủ tục: {}\nThời gian tiếp nhận: {}\nHẹn trả kết quả: {}{email_fee}\n\nTra cứu tình trạng hồ sơ: {}\n\nĐây là thư tự động, vui lòng không trả lời thư này.\n",
             m.contact.name,
             ctx.site_name,
+            if m.channel == "desk" {
+                "nộp tại Trung tâm Phục vụ hành chính công xã"
+            } else {
+                "trực tuyến"
+            },
             m.code,
             m.procedure.title,
             received_text(&m.received_at),
@@ -306,6 +311,7 @@ mod tests {
             unit_code: "H21.IAPET".into(),
             fields: serde_json::Map::new(),
             attachments: Vec::new(),
+            paper: Vec::new(),
             contact: ContactInfo {
                 name: "Trần Văn Bình".into(),
                 phone: "0987654321".into(),

@@ -96,6 +96,22 @@ pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
 }
 
 /// The receipt of dossier `m`, with the tracking link its QR code opens.
+/// How the paper of form field `field` was received: the files uploaded for it, or the
+/// paper the desk holds.
+fn received_as(m: &Manifest, field: &str) -> Vec<String> {
+    if m.paper.iter().any(|p| p == field) {
+        return vec![PAPER_AT_DESK.to_owned()];
+    }
+    m.attachments
+        .iter()
+        .filter(|a| a.field == field)
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// What a paper received at the desk reads as in a receipt's list of papers.
+pub const PAPER_AT_DESK: &str = "bản giấy nộp tại quầy";
+
 pub fn build(
     site: &Site,
     unit_code: &str,
@@ -108,12 +124,7 @@ pub fn build(
     let mut covered = Vec::new();
     for doc in &procedure.documents {
         let Some(field) = &doc.upload else { continue };
-        let files: Vec<String> = m
-            .attachments
-            .iter()
-            .filter(|a| &a.field == field)
-            .map(|a| a.name.clone())
-            .collect();
+        let files = received_as(m, field);
         if files.is_empty() {
             continue;
         }
@@ -131,16 +142,16 @@ pub fn build(
             if covered.contains(&field.id) {
                 continue;
             }
-            let files: Vec<String> = m
-                .attachments
-                .iter()
-                .filter(|a| a.field == field.id)
-                .map(|a| a.name.clone())
-                .collect();
+            let files = received_as(m, &field.id);
             if !files.is_empty() {
                 documents.push(DocumentReceived {
                     name: field.label.clone(),
-                    kind: "bản chụp/bản quét".into(),
+                    kind: if m.paper.contains(&field.id) {
+                        "bản giấy"
+                    } else {
+                        "bản chụp/bản quét"
+                    }
+                    .into(),
                     copies: 1,
                     files,
                 });

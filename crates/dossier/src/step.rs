@@ -171,7 +171,7 @@ pub fn money(m: &crate::Manifest, events: &[Event], e_receipts: bool) -> Money {
 }
 
 /// Who takes the step.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Officer<'a> {
     pub login: &'a str,
     pub name: &'a str,
@@ -213,6 +213,29 @@ pub fn proposed_appointment(
         days,
         cutoff.or(Some(time::macros::time!(15:00))),
     )
+}
+
+/// The event of a dossier taken in by the desk with appointment `a`, at `at`: for the
+/// console's step on a dossier sent online, and for a paper dossier the desk types in
+/// (`web::intake`), which is taken in as it is received.
+pub fn taken_in(at: String, officer: Officer<'_>, a: Appointment, note: Option<&str>) -> Event {
+    let mut event = Event::new(at, Status::Received);
+    event.by = Some(officer.login.to_owned());
+    event.by_name = Some(officer.name.to_owned());
+    accept(&mut event, a, note);
+    event
+}
+
+fn accept(event: &mut Event, a: Appointment, note: Option<&str>) {
+    event.status = Status::Accepted;
+    event.label = Status::Accepted.label().to_owned();
+    event.note = Some(format!(
+        "Đã tiếp nhận hồ sơ. Hẹn trả kết quả: {} giờ, ngày {}.{}",
+        hhmm(a.time),
+        a.day.vietnamese(),
+        note.map(|n| format!(" {n}")).unwrap_or_default()
+    ));
+    event.appointment = Some(a);
 }
 
 fn clean(text: &Option<String>, max: usize) -> Option<String> {
@@ -311,15 +334,7 @@ pub fn take(
                     invalid("Giờ hẹn không hợp lệ; hãy viết dạng GG:PP, ví dụ 16:00.")
                 })?,
             };
-            let a = Appointment { day, time };
-            event.status = Status::Accepted;
-            event.note = Some(format!(
-                "Đã tiếp nhận hồ sơ. Hẹn trả kết quả: {} giờ, ngày {}.{}",
-                hhmm(a.time),
-                a.day.vietnamese(),
-                note.map(|n| format!(" {n}")).unwrap_or_default()
-            ));
-            event.appointment = Some(a);
+            accept(&mut event, Appointment { day, time }, note.as_deref());
         }
         Action::RequestPapers => {
             let missing = clean(&req.missing, 1000)

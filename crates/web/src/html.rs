@@ -137,6 +137,7 @@ pub fn form_errors_page(
             token: &gate.token,
         }),
         idempotency_key,
+        desk: false,
     });
     render(&FormErrorsPage {
         shell,

@@ -1401,3 +1401,158 @@ async fn disabling_or_resetting_an_officer_ends_their_sessions() {
         "a disabled officer's session ends"
     );
 }
+
+#[tokio::test]
+async fn a_paper_dossier_typed_in_at_the_desk_is_taken_in_once_and_counted_at_the_desk() {
+    let h = harness().await;
+    officer(&h, "lan", Role::Officer).await;
+    let s = login(&h, "lan").await;
+
+    // The form as the desk sees it: a box per paper, no upload, no spam check.
+    let form = s.get(&h, "/api/admin/desk/form?procedure=1.001193").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+    let html = form.json()["form_html"].as_str().unwrap().to_owned();
+    assert!(html.contains(r#"id="desk-form""#), "{html}");
+    assert!(
+        html.contains(r#"name="paper" value="giay_chung_sinh""#),
+        "{html}"
+    );
+    assert!(html.contains("Đã nhận bản giấy: Giấy chứng sinh"), "{html}");
+    for absent in [r#"type="file""#, r#"name="website""#, r#"name="altcha""#] {
+        assert!(!html.contains(absent), "{absent} in {html}");
+    }
+    let unknown = s.get(&h, "/api/admin/desk/form?procedure=9.999999").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
+    let values = |paper: bool| {
+        let mut v = serde_json::Map::new();
+        for (k, x) in khai_sinh_values().as_object().unwrap() {
+            let list: Vec<Value> = match x {
+                Value::Array(a) => a.clone(),
+                Value::Object(parts) => {
+                    for (part, pv) in parts {
+                        v.insert(format!("{k}.{part}"), json!([pv]));
+                    }
+                    continue;
+                }
+                other => vec![other.clone()],
+            };
+            v.insert(k.clone(), Value::Array(list));
+        }
+        if paper {
+            v.insert("paper".into(), json!(["giay_chung_sinh"]));
+        }
+        Value::Object(v)
+    };
+    let post = |values: Value| json!({"procedure": "1.001193", "idempotency_key": "desk-0123456789ab", "values": values});
+
+    // The required paper not ticked: refused beside its field, nothing stored.
+    let refused = s.post(&h, "/api/admin/desk", &post(values(false))).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text()
+    );
+    let j = refused.json();
+    assert_eq!(j["errors"][0]["field"], "giay_chung_sinh", "{j}");
+    assert!(
+        j["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chưa đánh dấu đã nhận bản giấy: Giấy chứng sinh"),
+        "{j}"
+    );
+    let again = j["form_html"].as_str().unwrap();
+    assert!(again.contains("error-summary"), "{again}");
+    assert!(
+        again.contains("Nguyễn Thị Lan"),
+        "the form comes back filled: {again}"
+    );
+    assert!(h.manifests().await.is_empty());
+
+    // Without the session's CSRF nonce: refused before anything is read.
+    let forged = h
+        .send(
+            Request::post("/api/admin/desk")
+                .header("cookie", &s.cookie)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&post(values(true))).unwrap()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // Ticked: received and taken in at once, by this officer, with the appointment.
+    let taken = s.post(&h, "/api/admin/desk", &post(values(true))).await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text());
+    let code = taken.json()["code"].as_str().unwrap().to_owned();
+    assert!(
+        taken.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Đã tiếp nhận hồ sơ {code}")),
+        "{}",
+        taken.text()
+    );
+    // The same form sent twice (a double click) is one dossier.
+    let twice = s.post(&h, "/api/admin/desk", &post(values(true))).await;
+    assert_eq!(twice.status, StatusCode::OK, "{}", twice.text());
+    assert_eq!(twice.json()["code"], code.as_str());
+    assert_eq!(h.manifests().await.len(), 1);
+
+    let d = s
+        .get(&h, &format!("/api/admin/dossiers/{code}"))
+        .await
+        .json();
+    assert_eq!(d["channel"], "desk");
+    assert_eq!(d["status"], "accepted", "{d}");
+    let history = d["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{d}");
+    assert_eq!(history[0]["by"], "lan");
+    assert!(
+        history[0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("Bản giấy đã nhận: Giấy chứng sinh"),
+        "{d}"
+    );
+    assert_eq!(history[1]["status"], "accepted");
+    assert!(history[1]["appointment"].is_object(), "{d}");
+    assert_eq!(d["printable_receipt"], true);
+
+    // The receipt to hand over lists the paper as received at the desk.
+    let receipt = s
+        .get(&h, &format!("/api/admin/dossiers/{code}/receipt"))
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK, "{}", receipt.text());
+    assert!(
+        receipt.text().contains("bản giấy nộp tại quầy"),
+        "{}",
+        receipt.text()
+    );
+
+    // The citizen is told as for a dossier sent online, with the tracking link.
+    let notices = h.storage().list("outbox/").await.unwrap();
+    assert!(
+        notices
+            .iter()
+            .any(|k| k.contains(&format!("{code}-received"))),
+        "{notices:?}"
+    );
+
+    // The console's report counts it as received at the desk.
+    // (After 15:00 or on a day off a dossier counts from the next working day.)
+    let today = catalog::vn_time::now().date();
+    let later = today + time::Duration::days(14);
+    let r = s
+        .get(&h, &format!("/api/admin/reports?from={today}&to={later}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let j = r.json();
+    assert_eq!(
+        (&j["total"]["received"], &j["total"]["received_desk"]),
+        (&json!(1), &json!(1)),
+        "{j}"
+    );
+}

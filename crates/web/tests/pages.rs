@@ -69,6 +69,7 @@ fn manifest(procedure: &Procedure, contact: ContactInfo, attachments: Vec<Attach
         unit_code: "T00.01.01".into(),
         fields: serde_json::Map::new(),
         attachments,
+        paper: Vec::new(),
         contact,
         appointment: Appointment {
             day: Day(date!(2025 - 05 - 02)),

@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod desk;
 pub mod desk_receipt;
 pub mod outbox_panel;
 pub mod register;
@@ -58,6 +59,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 actions::MAX_ACTION_BODY,
             )),
         )
+        .route("/desk", post(desk::take_in))
+        .route("/desk/form", get(desk::form))
         .route("/payments.csv", get(statement::payments_csv))
         .route("/reports", get(crate::figures::report_json))
         .route("/reports.csv", get(crate::figures::report_csv_route))

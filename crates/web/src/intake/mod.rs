@@ -50,6 +50,9 @@ pub enum HumanProof {
     /// The answer to the plain form's question (no JavaScript) and the question's
     /// token (`gate`), from the frame's cookie or the function's page.
     Answer { answer: String, token: String },
+    /// A paper dossier the desk types in from the console: the officer's session is
+    /// the proof, and the officer is named in its first steps.
+    Desk { login: String, name: String },
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +87,10 @@ pub struct Submission {
     pub website: String,
     pub values: RawValues,
     pub files: Vec<IncomingFile>,
-    /// "json" or "form".
+    /// A desk dossier's file fields whose papers the officer holds (ticked in the
+    /// console); ignored for any other proof.
+    pub paper: Vec<String>,
+    /// "json", "form" or "desk".
     pub channel: &'static str,
     /// The client address, when known: its day's allowance of dossiers is counted.
     pub source: Option<std::net::IpAddr>,
@@ -203,7 +209,13 @@ impl AppState {
         let procedure = self
             .procedure(sub.procedure.trim())
             .ok_or_else(|| SubmitError::UnknownProcedure(sub.procedure.clone()))?;
-        let form = match (&procedure.form, procedure.is_online()) {
+        let desk = match &sub.proof {
+            HumanProof::Desk { login, name } => Some(dossier::step::Officer { login, name }),
+            _ => None,
+        };
+        // The desk takes paper dossiers of every procedure that has a form, online or
+        // not.
+        let form = match (&procedure.form, procedure.is_online() || desk.is_some()) {
             (Some(form), true) => form,
             _ => return Err(SubmitError::NotOnline(procedure.title.clone())),
         };
@@ -230,14 +242,16 @@ impl AppState {
 
         // The spam check that needs no storage comes first.
         let challenge = match &sub.proof {
-            HumanProof::Altcha(payload) => captcha::verify(
-                &self.inner.config.captcha_key,
-                payload,
-                now.unix_timestamp(),
-            )
-            .map_err(SubmitError::Captcha)?,
+            HumanProof::Altcha(payload) => Some(
+                captcha::verify(
+                    &self.inner.config.captcha_key,
+                    payload,
+                    now.unix_timestamp(),
+                )
+                .map_err(SubmitError::Captcha)?,
+            ),
             // Used once, like a challenge: its nonce goes the same way below.
-            HumanProof::Answer { answer, token } => format!(
+            HumanProof::Answer { answer, token } => Some(format!(
                 "gate-{}",
                 gate::verify(
                     &self.inner.config.captcha_key,
@@ -246,7 +260,8 @@ impl AppState {
                     now.unix_timestamp()
                 )
                 .map_err(SubmitError::Gate)?
-            ),
+            )),
+            HumanProof::Desk { .. } => None,
         };
 
         let storage = self.storage();
@@ -255,15 +270,39 @@ impl AppState {
             procedure,
             &sub.files,
             // Staged uploads are bound to the proof of work they were issued under.
-            matches!(sub.proof, HumanProof::Altcha(_)).then_some(challenge.as_str()),
+            challenge
+                .as_deref()
+                .filter(|_| matches!(sub.proof, HumanProof::Altcha(_))),
         );
 
         // The values first, without storage: a form with mistakes uses nothing up (its
         // proof, its allowance) and writes nothing. Every problem at once: the files'
         // verdicts are read to list theirs too.
-        let attached: Vec<&str> = sub.files.iter().map(|f| f.field.as_str()).collect();
+        // The papers the desk holds, among the form's file fields.
+        let paper: Vec<String> = form
+            .fields()
+            .filter(|f| {
+                desk.is_some() && f.kind == catalog::FieldType::File && sub.paper.contains(&f.id)
+            })
+            .map(|f| f.id.clone())
+            .collect();
+        let mut attached: Vec<&str> = sub.files.iter().map(|f| f.field.as_str()).collect();
+        attached.extend(paper.iter().map(String::as_str));
         let clean = match validate_values(form, &sub.values, &attached, now.date()) {
             Ok(clean) => clean,
+            Err(mut errors) if desk.is_some() => {
+                for e in &mut errors {
+                    if let Some(field) = form.field(&e.field)
+                        && field.kind == catalog::FieldType::File
+                    {
+                        e.message = format!(
+                            "Chưa đánh dấu đã nhận bản giấy: {}. Hồ sơ cần giấy tờ này; nhận bản giấy của người nộp rồi đánh dấu.",
+                            field.label
+                        );
+                    }
+                }
+                return Err(SubmitError::Invalid(sort_errors(procedure, errors)));
+            }
             Err(mut errors) => {
                 match checking_files.await {
                     Ok(files) => errors.extend(file_errors(&files)),
@@ -287,7 +326,7 @@ impl AppState {
                 &source.to_string(),
             )
         });
-        let used = format!("captcha/used/{challenge}");
+        let used = challenge.as_ref().map(|c| format!("captcha/used/{c}"));
         let (files, seen, allowance, proof_taken, prepared) = tokio::join!(
             checking_files,
             storage.get_tagged(&record_key),
@@ -297,7 +336,16 @@ impl AppState {
                     None => Ok(None),
                 }
             },
-            storage.put_if_absent(&used, Bytes::from(key_hash.clone()), "text/plain"),
+            async {
+                match &used {
+                    Some(used) => {
+                        storage
+                            .put_if_absent(used, Bytes::from(key_hash.clone()), "text/plain")
+                            .await
+                    }
+                    None => Ok(true),
+                }
+            },
             self.inner.sequence.prepare(storage, now),
         );
         let files = files?;
@@ -306,14 +354,17 @@ impl AppState {
             return Err(SubmitError::Invalid(sort_errors(procedure, refused)));
         }
 
-        let body_hash = sha256_hex(
-            serde_json::to_vec(&json!({
-                "procedure": procedure.code,
-                "values": sub.values,
-                "files": files.iter().map(|f| json!([f.field, f.name, f.size])).collect::<Vec<_>>(),
-            }))
-            .expect("json"),
-        );
+        let mut body = json!({
+            "procedure": procedure.code,
+            "values": sub.values,
+            "files": files.iter().map(|f| json!([f.field, f.name, f.size])).collect::<Vec<_>>(),
+        });
+        // Only a desk dossier's: the hash of every other stays what retries sent
+        // before this existed.
+        if !paper.is_empty() {
+            body["paper"] = json!(paper);
+        }
+        let body_hash = sha256_hex(serde_json::to_vec(&body).expect("json"));
 
         // Exactly once: an existing record means this submission was seen before.
         let mut attempt = match seen? {
@@ -331,11 +382,16 @@ impl AppState {
                 // A new dossier: its proof must be its own, its address within the
                 // day's allowance (decided from the read when it is already spent).
                 let proof_ours = proof_taken?
-                    || storage.get(&used).await?.unwrap_or_default() == key_hash.as_bytes();
+                    || match &used {
+                        Some(used) => {
+                            storage.get(used).await?.unwrap_or_default() == key_hash.as_bytes()
+                        }
+                        None => true,
+                    };
                 if !proof_ours {
                     return Err(match sub.proof {
-                        HumanProof::Altcha(_) => SubmitError::Captcha(CaptchaError::Replayed),
                         HumanProof::Answer { .. } => SubmitError::Gate(GateError::Used),
+                        _ => SubmitError::Captcha(CaptchaError::Replayed),
                     });
                 }
                 let cap = self.inner.config.dossiers_per_source_per_day;
@@ -439,6 +495,7 @@ impl AppState {
                 unit_code: self.inner.unit_code.clone(),
                 fields: clean.clone(),
                 attachments,
+                paper: paper.clone(),
                 contact: contact_of(procedure, &clean),
                 appointment,
                 received_at: record.received_at.clone(),
@@ -450,11 +507,21 @@ impl AppState {
                 fee: catalog::fee::quote(procedure, &clean),
             };
             let mut event = Event::new(record.received_at.clone(), Status::Received);
-            event.note = Some(format!(
-                "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
-                hhmm(appointment.time),
-                appointment.day.vietnamese()
-            ));
+            // A paper dossier is taken in as it is typed: its second step, the desk's,
+            // is written with its first.
+            let taken_in = desk.map(|officer| {
+                event.by = Some(officer.login.to_owned());
+                event.by_name = Some(officer.name.to_owned());
+                event.note = Some(desk_note(form, &paper));
+                dossier::step::taken_in(record.received_at.clone(), officer, appointment, None)
+            });
+            if taken_in.is_none() {
+                event.note = Some(format!(
+                    "Hồ sơ nộp trực tuyến. Hẹn trả kết quả: {} giờ, ngày {}.",
+                    hhmm(appointment.time),
+                    appointment.day.vietnamese()
+                ));
+            }
             let notice = received_notice(&self.notice_context(&manifest), &manifest);
 
             // Round 3: the idempotency record (when new), the files, the first event,
@@ -467,7 +534,7 @@ impl AppState {
             let record_bytes = attempt
                 .new_record
                 .then(|| Bytes::from(serde_json::to_vec(record).expect("json")));
-            let (recorded, stored, event_written, notice_written, hinted) = tokio::join!(
+            let (recorded, stored, event_written, taken_in_written, notice_written, hinted) = tokio::join!(
                 async {
                     match record_bytes {
                         Some(bytes) => {
@@ -484,6 +551,20 @@ impl AppState {
                     Bytes::from(serde_json::to_vec(&event).expect("json")),
                     "application/json",
                 ),
+                async {
+                    match &taken_in {
+                        Some(step) => {
+                            storage
+                                .put_if_absent(
+                                    &format!("{prefix}events/000002.json"),
+                                    Bytes::from(serde_json::to_vec(step).expect("json")),
+                                    "application/json",
+                                )
+                                .await
+                        }
+                        None => Ok(true),
+                    }
+                },
                 async {
                     let body = Bytes::from(serde_json::to_vec_pretty(&notice).expect("json"));
                     if attempt.took_over {
@@ -513,6 +594,7 @@ impl AppState {
             }
             stored?;
             event_written?;
+            taken_in_written?;
             notice_written?;
             hinted?;
 
@@ -611,6 +693,25 @@ struct Attempt {
     new_record: bool,
     /// Taken over from an unfinished attempt with other content.
     took_over: bool,
+}
+
+/// The first step's note of a paper dossier: where it came from and the papers the desk
+/// holds, by their labels.
+fn desk_note(form: &catalog::Form, paper: &[String]) -> String {
+    let held: Vec<&str> = form
+        .fields()
+        .filter(|f| f.kind == catalog::FieldType::File && paper.contains(&f.id))
+        .map(|f| f.label.as_str())
+        .collect();
+    if held.is_empty() {
+        "Hồ sơ giấy nộp tại Trung tâm Phục vụ hành chính công xã, cán bộ nhập vào hệ thống."
+            .to_owned()
+    } else {
+        format!(
+            "Hồ sơ giấy nộp tại Trung tâm Phục vụ hành chính công xã, cán bộ nhập vào hệ thống. Bản giấy đã nhận: {}.",
+            held.join("; ")
+        )
+    }
 }
 
 /// The refusals beside the files' fields.

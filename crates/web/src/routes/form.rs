@@ -79,6 +79,7 @@ pub async fn post_form(State(state): State<AppState>, request: Request) -> Respo
                 source: FileSource::Inline { bytes },
             })
             .collect(),
+        paper: Vec::new(),
         channel: "form",
         source,
     };

@@ -465,6 +465,7 @@ pub async fn dossiers(
         website: req.website,
         values,
         files,
+        paper: Vec::new(),
         channel: "json",
         source: client.map(|Extension(ClientAddress(ip))| ip),
     };
