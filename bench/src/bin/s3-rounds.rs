@@ -486,6 +486,23 @@ async fn main() -> anyhow::Result<()> {
                 .0
         })
         .await;
+    // A paper dossier the desk types in (the console's "Nhập hồ sơ nộp tại quầy"): the
+    // same intake as a citizen's, without the proof of work or files to copy.
+    let desk = json!({
+        "procedure": "1.001193", "idempotency_key": "desk-rounds-0001",
+        "values": {
+            "ho_ten": ["Nguyễn Thị Lan"], "so_dinh_danh": ["064190000123"],
+            "dien_thoai": ["0912 345 678"], "nhan_thong_bao": ["sms"],
+            "noi_cu_tru.detail": ["Thôn 1"], "noi_cu_tru.commune": ["Xã Thử Nghiệm"],
+            "noi_cu_tru.province": ["Tỉnh Mẫu"], "ngay_sinh_tre": ["2025-05-01"],
+            "so_ban": ["2"], "paper": ["giay_chung_sinh"]
+        }
+    });
+    bench
+        .measure("desk: a paper dossier typed in", async {
+            officer.post(&bench, "/api/admin/desk", &desk).await.0
+        })
+        .await;
     drop(store);
     Ok(())
 }
