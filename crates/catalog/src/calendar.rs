@@ -78,6 +78,18 @@ pub struct Appointment {
 /// The hour the result is ready on its appointment day.
 const RESULT_TIME: Time = time::macros::time!(16:00);
 
+/// The hour after which a dossier counts as received the next working day, when its
+/// procedure names none (`processing.cutoff`).
+pub const DEFAULT_CUTOFF: Time = time::macros::time!(15:00);
+
+/// The cut-off hour of `procedure`: its own `processing.cutoff`, or [`DEFAULT_CUTOFF`].
+pub fn cutoff_of(procedure: Option<&crate::model::Procedure>) -> Time {
+    procedure
+        .and_then(|p| p.processing.cutoff.as_deref())
+        .and_then(parse_hhmm)
+        .unwrap_or(DEFAULT_CUTOFF)
+}
+
 impl Calendar {
     pub fn new(file: &HolidayFile) -> Calendar {
         let mut calendar = Calendar::default();

@@ -31,10 +31,6 @@ pub const MIN_FOR_PERCENT: u32 = 5;
 /// How many months the public page shows (the current one included).
 pub const PUBLIC_MONTHS: u32 = 12;
 
-/// A cut-off hour after which a dossier counts as received the next working day (the
-/// desk's default, `step::proposed_appointment`).
-const CUTOFF: Time = time::macros::time!(15:00);
-
 /// The figures of a group of dossiers over a period.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
@@ -219,20 +215,22 @@ pub fn working_days_between(calendar: &Calendar, from: Day, to: Day) -> u32 {
 }
 
 impl Course {
-    fn of(s: &Summary, calendar: &Calendar) -> Option<Course> {
+    /// `cutoff`: the hour after which the dossier's procedure counts a dossier (or its
+    /// papers) as received the next working day.
+    fn of(s: &Summary, calendar: &Calendar, cutoff: Time) -> Option<Course> {
         let t = &s.timing;
         let received = local_time(&s.received_at)?;
         let receipt = parse_local_minute(&t.receipt_appointment);
-        let reception = calendar.reception_day(received, Some(CUTOFF));
+        let reception = calendar.reception_day(received, Some(cutoff));
         let promised_by_receipt = receipt.map_or(0, |r| {
             working_days_between(calendar, reception, Day(r.date()))
         });
         let papers_in = t.papers_in_at.as_deref().and_then(local_time);
-        let started = papers_in.map_or(reception, |p| calendar.reception_day(p, Some(CUTOFF)));
+        let started = papers_in.map_or(reception, |p| calendar.reception_day(p, Some(cutoff)));
         let due = match (t.due_set.as_deref().and_then(parse_local_minute), papers_in) {
             (Some(set), _) => Some(set),
             (None, Some(p)) => {
-                let a = calendar.appointment(p, promised_by_receipt, Some(CUTOFF));
+                let a = calendar.appointment(p, promised_by_receipt, Some(cutoff));
                 Some(PrimitiveDateTime::new(a.day.0, a.time))
             }
             (None, None) => receipt,
@@ -356,12 +354,16 @@ fn decimal(x: f64) -> String {
     }
 }
 
+/// Each procedure's cut-off hour, by its code (`catalog::calendar::cutoff_of`).
+pub type Cutoffs<'a> = &'a dyn Fn(&str) -> Time;
+
 fn courses<'a>(
     all: impl IntoIterator<Item = &'a Summary>,
     calendar: &Calendar,
+    cutoffs: Cutoffs,
 ) -> Vec<(&'a Summary, Course)> {
     all.into_iter()
-        .filter_map(|s| Some((s, Course::of(s, calendar)?)))
+        .filter_map(|s| Some((s, Course::of(s, calendar, cutoffs(&s.procedure))?)))
         .collect()
 }
 
@@ -425,10 +427,11 @@ pub struct Report {
 pub fn report<'a>(
     all: impl IntoIterator<Item = &'a Summary>,
     calendar: &Calendar,
+    cutoffs: Cutoffs,
     period: Period,
     now: OffsetDateTime,
 ) -> Report {
-    let courses = courses(all, calendar);
+    let courses = courses(all, calendar, cutoffs);
     let (rows, total) = by_procedure(&courses, period, local(now));
     Report {
         period,
@@ -465,6 +468,7 @@ fn next_month(d: Date) -> Date {
 pub fn public_stats<'a>(
     all: impl IntoIterator<Item = &'a Summary>,
     calendar: &Calendar,
+    cutoffs: Cutoffs,
     now: OffsetDateTime,
 ) -> PublicStats {
     let now_local = local(now);
@@ -473,7 +477,7 @@ pub fn public_stats<'a>(
     for _ in 1..PUBLIC_MONTHS {
         first = month_start(first - Duration::days(1));
     }
-    let courses = courses(all, calendar);
+    let courses = courses(all, calendar, cutoffs);
     let mut months = Vec::new();
     let mut start = first;
     while start <= today {
@@ -671,6 +675,47 @@ mod tests {
     // 20/05/2025 10:00 in Vietnam.
     const NOW: OffsetDateTime = datetime!(2025-05-20 03:00 UTC);
 
+    fn default_cutoff(_: &str) -> Time {
+        catalog::calendar::DEFAULT_CUTOFF
+    }
+
+    #[test]
+    fn a_procedure_with_an_earlier_cut_off_counts_from_the_next_working_day() {
+        // Received Monday 28/04 at 14:00, promised Monday 05/05 (after the holiday),
+        // ready on 05/05: by the desk's 15:00 the time ran from 28/04 (29/04 and 05/05,
+        // 2 working days); by the procedure's own 11:00, from 29/04 (05/05 only).
+        let one = vec![summarize(
+            &manifest(
+                "H-250428-0009",
+                "2.000635",
+                "2025-04-28T14:00:00+07:00",
+                "2025-05-05T16:00",
+            ),
+            &[step("2025-05-05T10:00:00+07:00", Status::ResultReady)],
+        )];
+        let both = period(
+            Some("2025-04-01"),
+            Some("2025-05-31"),
+            Day::parse("2025-05-20").unwrap(),
+        )
+        .unwrap();
+        let by_default = report(&one, &calendar(), &default_cutoff, both, NOW).total;
+        assert_eq!(
+            (by_default.avg_days_taken, by_default.avg_days_promised),
+            (Some(2.0), Some(2.0))
+        );
+        let eleven = |code: &str| {
+            assert_eq!(code, "2.000635");
+            time::macros::time!(11:00)
+        };
+        let own = report(&one, &calendar(), &eleven, both, NOW).total;
+        assert_eq!(
+            (own.avg_days_taken, own.avg_days_promised),
+            (Some(1.0), Some(1.0))
+        );
+        assert_eq!((own.on_time, own.late), (1, 0));
+    }
+
     #[test]
     fn the_timing_is_read_from_the_events() {
         let all = seeded();
@@ -716,7 +761,7 @@ mod tests {
 
     #[test]
     fn april_by_procedure() {
-        let r = report(&seeded(), &calendar(), april(), NOW);
+        let r = report(&seeded(), &calendar(), &default_cutoff, april(), NOW);
         let t = &r.total;
         assert_eq!((t.received, t.received_online, t.received_desk), (5, 5, 0));
         // Only no. 1 was settled in April, on time, in 1 working day of 1 promised.
@@ -742,7 +787,7 @@ mod tests {
 
     #[test]
     fn may_settles_across_the_holiday_and_the_restarted_time() {
-        let r = report(&seeded(), &calendar(), may(), NOW);
+        let r = report(&seeded(), &calendar(), &default_cutoff, may(), NOW);
         let t = &r.total;
         // Open on 1 May: 2, 3, 4 and 5 (as at the end of April).
         assert_eq!(t.carried_over, 4);
@@ -761,7 +806,7 @@ mod tests {
 
     #[test]
     fn the_public_page_counts_month_by_month() {
-        let s = public_stats(&seeded(), &calendar(), NOW);
+        let s = public_stats(&seeded(), &calendar(), &default_cutoff, NOW);
         assert_eq!(s.months.len(), PUBLIC_MONTHS as usize);
         assert_eq!(s.months.last().unwrap().key, "2025-05");
         assert_eq!(s.months[0].key, "2024-06");
@@ -769,7 +814,7 @@ mod tests {
         assert_eq!(april.label, "Tháng 4/2025");
         assert_eq!(
             april.figures,
-            report(&seeded(), &calendar(), self::april(), NOW).total
+            report(&seeded(), &calendar(), &default_cutoff, self::april(), NOW).total
         );
         assert_eq!(s.total.received, 6);
         assert_eq!((s.total.on_time, s.total.late, s.total.refused), (2, 1, 1));

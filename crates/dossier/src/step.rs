@@ -199,19 +199,10 @@ pub fn proposed_appointment(
     now: OffsetDateTime,
 ) -> Appointment {
     let now = now.to_offset(VN);
-    let (days, cutoff) = procedure.map_or((3, None), |p| {
-        (
-            p.processing.working_days,
-            p.processing
-                .cutoff
-                .as_deref()
-                .and_then(catalog::calendar::parse_hhmm),
-        )
-    });
     calendar.appointment(
         PrimitiveDateTime::new(now.date(), now.time()),
-        days,
-        cutoff.or(Some(time::macros::time!(15:00))),
+        procedure.map_or(3, |p| p.processing.working_days),
+        Some(catalog::calendar::cutoff_of(procedure)),
     )
 }
 

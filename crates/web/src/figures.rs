@@ -20,6 +20,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use catalog::calendar::cutoff_of;
 use catalog::vn_time::VN;
 use dossier::RETRY_MESSAGE;
 use dossier::report::{self, PublicStats, Report, Row};
@@ -386,7 +387,7 @@ pub async fn publish(state: &AppState, now: OffsetDateTime, pace: Pace) -> Publi
     let calendar = &state.inner.calendar;
     let stats =
         match store::index::with_summaries(state.index(), state.storage(), now, fresh, |all| {
-            report::public_stats(all, calendar, now)
+            report::public_stats(all, calendar, &|code| cutoff_of(state.procedure(code)), now)
         })
         .await
         {
@@ -525,7 +526,13 @@ async fn report_for(state: &AppState, q: &RangeQuery) -> Result<Report, Response
     .map_err(|e| message(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()))?;
     let calendar = &state.inner.calendar;
     store::index::with_summaries(state.index(), state.storage(), now, true, |all| {
-        report::report(all, calendar, period, now)
+        report::report(
+            all,
+            calendar,
+            &|code| cutoff_of(state.procedure(code)),
+            period,
+            now,
+        )
     })
     .await
     .map_err(|_| message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE))
