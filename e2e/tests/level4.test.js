@@ -133,3 +133,32 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
   assert.doesNotMatch(result, /Tiền được hoàn trả/);
   await page.context().close();
 });
+
+test("the day's bank statement: matched, recorded with one click, and shown as recorded when imported again", async () => {
+  const d = await submit('tai_xa');
+  const plain = d.code.replace(/[.-]/g, '');
+  const csv = `Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n02/12/2026;8.000;MBVCB.1.${plain} nop phi;FT-E2E-${plain}\n02/12/2026;20.000;chuyen tien hoc phi;FT-E2E-OTHER\n`;
+  const rowOf = (n) => officer.locator('#cb-st-result tbody tr').nth(n);
+  const match = async () => {
+    await officer.evaluate(() => { document.getElementById('cb-st-result').textContent = ''; });
+    await officer.locator('#cb-st-file').setInputFiles({ name: 'sao-ke.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await officer.click('#cb-statement button[type=submit]');
+    await rowOf(1).waitFor({ timeout: WAIT });
+  };
+  await match();
+  assert.match(await rowOf(0).textContent(), /Khớp: đúng số tiền còn phải nộp/);
+  assert.match(await rowOf(1).textContent(), /Không thấy mã hồ sơ/);
+  assert.equal(await rowOf(1).locator('button[data-record]').count(), 0, 'nothing to record on no dossier');
+  await rowOf(0).locator('button[data-record]').click();
+  await officer.waitForFunction(() => document.getElementById('cb-st-result').textContent.includes('đã ghi nhận'), null, { timeout: WAIT });
+  const v = await runAxe(officer);
+  assert.deepEqual(v, [], 'axe on the statement:\n' + v.join('\n'));
+
+  // The same file again (a second import the same day): the credit is recorded
+  // already, not a double payment, and there is nothing to click.
+  await match();
+  assert.match(await rowOf(0).textContent(), /Đã ghi nhận trước đây/);
+  assert.equal(await rowOf(0).locator('button[data-record]').count(), 0);
+  await openDossier(officer, d.code);
+  assert.match(await officer.locator('#cb-d-body').textContent(), /Đã nộp phí/);
+});

@@ -218,6 +218,20 @@ pub struct Owing {
     pub code: String,
     pub remaining: u64,
     pub seq: u32,
+    /// The bank references of the payments already recorded on it ([`references`]).
+    pub recorded: Vec<String>,
+}
+
+/// The bank references of the payments recorded in `events` (transfers and the
+/// gateway's; cash has none), as the statement's reference column gives them.
+pub fn references(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| e.payment.as_ref()?.reference.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// How a credit stands against the dossiers.
@@ -234,6 +248,9 @@ pub enum MatchVerdict {
     AlreadyPaid,
     /// No dossier code in its message.
     NoDossier,
+    /// Already recorded on its dossier, with the same bank reference (the statement,
+    /// or this line of it, imported again).
+    Recorded,
 }
 
 impl MatchVerdict {
@@ -248,6 +265,9 @@ impl MatchVerdict {
                 "Nộp trùng: hồ sơ đã nộp đủ phí; ghi nhận rồi hoàn trả khoản này"
             }
             MatchVerdict::NoDossier => "Không thấy mã hồ sơ trong nội dung chuyển khoản",
+            MatchVerdict::Recorded => {
+                "Đã ghi nhận trước đây (cùng mã giao dịch); không cần ghi lại"
+            }
         }
     }
 
@@ -255,7 +275,7 @@ impl MatchVerdict {
     /// Money over what is owed is recorded as it came in and then given back (the
     /// dossier's refund step), so the books show both.
     pub fn recordable(self) -> bool {
-        self != MatchVerdict::NoDossier
+        !matches!(self, MatchVerdict::NoDossier | MatchVerdict::Recorded)
     }
 }
 
@@ -292,6 +312,18 @@ pub fn match_statement(lines: &[StatementLine], owing: &[Owing]) -> Vec<Statemen
                 .find(|o| catalog::vietqr::message_names(&line.description, &o.code));
             let (code, remaining, seq, verdict) = match found {
                 None => (None, None, None, MatchVerdict::NoDossier),
+                Some(o)
+                    if !line.reference.trim().is_empty()
+                        && o.recorded.iter().any(|r| r == line.reference.trim()) =>
+                {
+                    // Counted in what the dossier has paid already.
+                    (
+                        Some(o.code.clone()),
+                        Some(o.remaining),
+                        Some(o.seq),
+                        MatchVerdict::Recorded,
+                    )
+                }
                 Some(o) => {
                     let before = o.remaining;
                     let verdict = match before {
@@ -343,16 +375,20 @@ mod tests {
                 code: "H21.IAPET-261202-0001".into(),
                 remaining: 33_000,
                 seq: 1,
+                recorded: Vec::new(),
             },
             Owing {
                 code: "H21.IAPET-261202-0002".into(),
                 remaining: 8_000,
                 seq: 2,
+                recorded: Vec::new(),
             },
             Owing {
                 code: "H21.IAPET-261202-0003".into(),
                 remaining: 0,
                 seq: 4,
+                // Paid by the transfer of line 7, recorded before.
+                recorded: vec!["FT00000007".into()],
             },
         ];
         let lines = [
@@ -361,6 +397,7 @@ mod tests {
             line(4, 5_000, "H21IAPET2612020002"),
             line(5, 8_000, "H21IAPET2612020003"),
             line(6, 8_000, "chuyen tien"),
+            line(7, 8_000, "H21IAPET2612020003"),
         ];
         let m = match_statement(&lines, &owing);
         let verdicts: Vec<MatchVerdict> = m.iter().map(|m| m.verdict).collect();
@@ -371,8 +408,13 @@ mod tests {
                 MatchVerdict::Partial,
                 MatchVerdict::Over,
                 MatchVerdict::AlreadyPaid,
-                MatchVerdict::NoDossier
+                MatchVerdict::NoDossier,
+                MatchVerdict::Recorded,
             ]
+        );
+        assert!(
+            !m[5].recordable,
+            "a credit recorded before is not offered again"
         );
         assert_eq!(m[0].code.as_deref(), Some("H21.IAPET-261202-0001"));
         assert_eq!(

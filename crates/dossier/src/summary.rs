@@ -33,6 +33,11 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_remaining: Option<u64>,
     /// What the service figures need (the `report` module): no personal data.
+    /// The bank's references of the payments recorded, so that a statement imported
+    /// again shows its recorded credits as recorded, not as paid twice. (A summary
+    /// written before they were kept has none until its dossier changes.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paid_references: Vec<String>,
     #[serde(default)]
     pub timing: Timing,
 }
@@ -156,6 +161,7 @@ pub fn summarize(m: &Manifest, events: &[Event]) -> Summary {
         payment_label: payment.map(|p| p.label().to_owned()),
         fee_remaining: payment
             .map(|_| crate::payment::due(m).saturating_sub(crate::payment::paid(events))),
+        paid_references: crate::payment::references(events),
         timing: timing(m, events),
     }
 }
@@ -337,6 +343,7 @@ mod tests {
             payment: None,
             payment_label: None,
             fee_remaining: None,
+            paid_references: Vec::new(),
             timing: Timing::default(),
         }
     }

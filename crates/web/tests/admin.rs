@@ -1122,10 +1122,27 @@ async fn a_bank_statement_is_matched_to_the_dossiers_it_pays() {
             && rows[1].contains(";8000;chuyển khoản;FT001;Nguyễn Văn Cán Bộ"),
         "{text}"
     );
-    let again = post(csv).await.json()["matches"].clone();
-    assert_eq!(again[0]["verdict"], "already-paid", "{again}");
+    // The same statement imported again: the recorded credit is shown as recorded
+    // (its bank reference), never offered twice; another transfer to the paid dossier
+    // is a double payment.
+    let again = post(format!(
+        "{csv}02/12/2026;8.000;{} chuyen lai;FT005\n",
+        message(&a)
+    ))
+    .await
+    .json()["matches"]
+        .clone();
+    assert_eq!(again[0]["verdict"], "recorded", "{again}");
+    assert_eq!(again[0]["recordable"], false, "{again}");
     assert!(
         again[0]["verdict_label"]
+            .as_str()
+            .unwrap()
+            .contains("Đã ghi nhận trước đây")
+    );
+    assert_eq!(again[4]["verdict"], "already-paid", "{again}");
+    assert!(
+        again[4]["verdict_label"]
             .as_str()
             .unwrap()
             .contains("trùng")

@@ -134,6 +134,7 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
                 remaining: s.fee_remaining.unwrap_or(0),
                 seq: s.seq,
                 code: s.code,
+                recorded: s.paid_references,
             })
             .collect(),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
