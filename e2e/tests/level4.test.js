@@ -134,7 +134,7 @@ test('paid twice: the money owed back is shown to both sides until the desk reco
   await page.context().close();
 });
 
-test("the day's bank statement: matched, recorded with one click, and shown as recorded when imported again", async () => {
+test("the day's bank statement: matched, recorded with one click, a stray credit given back, and both shown as settled when imported again", async () => {
   const d = await submit('tai_xa');
   const plain = d.code.replace(/[.-]/g, '');
   const csv = `Ngày giao dịch;Số tiền ghi có;Nội dung;Mã giao dịch\n02/12/2026;8.000;MBVCB.1.${plain} nop phi;FT-E2E-${plain}\n02/12/2026;20.000;chuyen tien hoc phi;FT-E2E-OTHER\n`;
@@ -151,6 +151,10 @@ test("the day's bank statement: matched, recorded with one click, and shown as r
   assert.equal(await rowOf(1).locator('button[data-record]').count(), 0, 'nothing to record on no dossier');
   await rowOf(0).locator('button[data-record]').click();
   await officer.waitForFunction(() => document.getElementById('cb-st-result').textContent.includes('đã ghi nhận'), null, { timeout: WAIT });
+  // The credit naming no dossier goes back to its sender: how is written down once.
+  await rowOf(1).locator('input[name=note]').fill('Chuyển trả qua ngân hàng, mã GD FT-E2E-TRA');
+  await rowOf(1).locator('button[type=submit]').click();
+  await officer.waitForFunction(() => document.getElementById('cb-st-result').textContent.includes('Đã trả lại người chuyển'), null, { timeout: WAIT });
   const v = await runAxe(officer);
   assert.deepEqual(v, [], 'axe on the statement:\n' + v.join('\n'));
 
@@ -159,6 +163,8 @@ test("the day's bank statement: matched, recorded with one click, and shown as r
   await match();
   assert.match(await rowOf(0).textContent(), /Đã ghi nhận trước đây/);
   assert.equal(await rowOf(0).locator('button[data-record]').count(), 0);
+  assert.match(await rowOf(1).textContent(), /Đã trả lại người chuyển: Chuyển trả qua ngân hàng, mã GD FT-E2E-TRA/);
+  assert.equal(await rowOf(1).locator('form').count(), 0);
   await openDossier(officer, d.code);
   assert.match(await officer.locator('#cb-d-body').textContent(), /Đã nộp phí/);
 });

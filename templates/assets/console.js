@@ -159,9 +159,21 @@
         $("cb-st-result").innerHTML = "<table class=\"receipt-table\"><caption class=\"visually-hidden\">Các khoản ghi có và hồ sơ</caption><thead><tr><th scope=\"col\">Dòng</th><th scope=\"col\">Số tiền</th><th scope=\"col\">Nội dung</th><th scope=\"col\">Hồ sơ</th><th scope=\"col\">Đối chiếu</th></tr></thead><tbody>" +
           d.matches.map(function (m) {
             var act = m.recordable ? " <button type=\"button\" class=\"button-link\" data-record=\"" + esc(JSON.stringify({ code: m.code, seq: m.seq, amount: m.amount, reference: m.reference })) + "\">Ghi nhận</button>" : "";
+            // Money naming no dossier goes back to its sender: how, recorded once.
+            if (m.verdict === "no-dossier") {
+              act = m.returned ? "<br>" + esc(m.returned) : "<form class=\"cb-return\" data-line=\"" + esc(JSON.stringify({ date: m.date, amount: m.amount, reference: m.reference, description: m.description })) +
+                "\"><label>Cách đã trả lại người chuyển <input name=\"note\" required></label> <button class=\"button-link\" type=\"submit\">Ghi nhận đã trả lại</button></form>";
+            }
             return "<tr><td>" + m.row + "</td><td>" + esc(m.amount_text) + "</td><td>" + esc(m.description) + "</td><td>" + esc(m.code || "—") + "</td><td>" + esc(m.verdict_label) + act + "</td></tr>";
           }).join("") + "</tbody></table>";
       }).catch(function (e) { say(e.message, true); });
+    } else if (f.classList.contains("cb-return")) {
+      ev.preventDefault();
+      var line = JSON.parse(f.dataset.line);
+      line.note = f.elements.note.value;
+      call("POST", "/payments/unmatched", line)
+        .then(function (r) { f.replaceWith(document.createTextNode(" – " + r.returned)); say(r.returned); })
+        .catch(function (e) { say(e.message, true); });
     } else if (f.classList.contains("cb-action")) {
       ev.preventDefault();
       var body = { action: f.dataset.action, expected_seq: Number(f.dataset.seq) };

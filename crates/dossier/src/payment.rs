@@ -5,7 +5,7 @@
 
 use catalog::fee::dong;
 use catalog::{BankAccount, EReceiptSystem};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::qr::{qr_png, qr_svg};
 use crate::{Event, Manifest, Status, current_status};
@@ -296,6 +296,54 @@ pub struct StatementMatch {
     pub verdict_label: &'static str,
     /// The console offers to record it (`MatchVerdict::recordable`).
     pub recordable: bool,
+    /// A credit naming no dossier that the desk has given back: what was recorded
+    /// ([`Returned::text`]).
+    pub returned: Option<String>,
+}
+
+/// A credit that names no dossier, given back to its sender by the desk (the bank's
+/// return, or cash to the person who came): `payments/unmatched/{id}.json`, written
+/// once ([`unmatched_key`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Returned {
+    pub at: String,
+    pub by: String,
+    pub by_name: String,
+    /// How it was given back ("chuyển trả qua ngân hàng, mã GD …").
+    pub note: String,
+    pub amount: u64,
+    pub reference: String,
+    pub description: String,
+}
+
+impl Returned {
+    /// As the console shows it beside the credit.
+    pub fn text(&self) -> String {
+        format!(
+            "Đã trả lại người chuyển: {} ({}, {})",
+            self.note,
+            self.by_name,
+            catalog::vn_time::received_text(&self.at)
+        )
+    }
+}
+
+/// Where the return of credit `line` is recorded: one object per credit, named by what
+/// the statement says of it (date, amount, bank reference, message), so importing the
+/// statement again finds it.
+pub fn unmatched_key(line: &StatementLine) -> String {
+    use sha2::{Digest, Sha256};
+    let id = Sha256::digest(
+        format!(
+            "{}\n{}\n{}\n{}",
+            line.date.trim(),
+            line.amount,
+            line.reference.trim(),
+            line.description.trim()
+        )
+        .as_bytes(),
+    );
+    format!("payments/unmatched/{}.json", hex::encode(&id[..12]))
 }
 
 /// Matches a statement's credits to the dossiers that ask a fee, by the code in the
@@ -349,6 +397,7 @@ pub fn match_statement(lines: &[StatementLine], owing: &[Owing]) -> Vec<Statemen
                 verdict_label: verdict.label(),
                 recordable: verdict.recordable(),
                 verdict,
+                returned: None,
             }
         })
         .collect()

@@ -1126,7 +1126,8 @@ async fn a_bank_statement_is_matched_to_the_dossiers_it_pays() {
     // (its bank reference), never offered twice; another transfer to the paid dossier
     // is a double payment.
     let again = post(format!(
-        "{csv}02/12/2026;8.000;{} chuyen lai;FT005\n",
+        "{}02/12/2026;8.000;{} chuyen lai;FT005\n",
+        csv.clone(),
         message(&a)
     ))
     .await
@@ -1146,6 +1147,29 @@ async fn a_bank_statement_is_matched_to_the_dossiers_it_pays() {
             .as_str()
             .unwrap()
             .contains("trùng")
+    );
+
+    // The credit naming no dossier, given back to its sender: recorded once, and shown
+    // so when the statement is matched again.
+    assert_eq!(again[3]["verdict"], "no-dossier");
+    assert!(again[3]["returned"].is_null(), "{again}");
+    let line = json!({"date": "02/12/2026", "amount": 20000, "reference": "FT004",
+        "description": "chuyen tien hoc phi"});
+    let mut returned = line.clone();
+    let no_note = s.post(&h, "/api/admin/payments/unmatched", &line).await;
+    assert_eq!(no_note.status, StatusCode::UNPROCESSABLE_ENTITY);
+    returned["note"] = json!("Chuyển trả qua ngân hàng, mã GD FT009");
+    let r = s.post(&h, "/api/admin/payments/unmatched", &returned).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let twice = s.post(&h, "/api/admin/payments/unmatched", &returned).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text());
+    let third = post(csv.clone()).await.json()["matches"].clone();
+    let shown = third[3]["returned"].as_str().unwrap_or_default();
+    assert!(
+        shown.starts_with(
+            "Đã trả lại người chuyển: Chuyển trả qua ngân hàng, mã GD FT009 (Nguyễn Văn Cán Bộ"
+        ),
+        "{third}"
     );
 
     // A file that is not a statement: told what is wrong, nothing matched.

@@ -73,6 +73,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 statement::MAX_STATEMENT_BYTES,
             )),
         )
+        .route("/payments/unmatched", post(statement::record_return))
         .route("/outbox", get(outbox_panel::outbox))
         .route("/outbox/deliver", post(outbox_panel::deliver))
         .fallback(|| async {

@@ -2,17 +2,24 @@
 //! internet banking exports it) matched to the dossiers that ask a fee, by the code in
 //! each transfer's message and the amount (`dossier::payment::match_statement`). Nothing
 //! is written: the officer records each matched credit as the dossier's payment, a step
-//! like any other, and sees the wrong, partial and double ones to settle.
+//! like any other, and sees the wrong, partial and double ones to settle. A credit that
+//! names no dossier, once given back to its sender, is recorded as such
+//! (`POST /api/admin/payments/unmatched`) and shown so when the statement is matched
+//! again.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use dossier::RETRY_MESSAGE;
-use dossier::payment::{Owing, StatementLine, StatementMatch, match_statement};
-use serde::Serialize;
+use dossier::payment::{
+    MatchVerdict, Owing, Returned, StatementLine, StatementMatch, match_statement, unmatched_key,
+};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::auth::Session;
 use crate::respond::message;
 use crate::state::AppState;
 
@@ -139,10 +146,107 @@ pub async fn statement(State(state): State<AppState>, body: Bytes) -> Response {
             .collect(),
         Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
     };
-    axum::Json(StatementAnswer {
-        matches: match_statement(&lines, &owing),
-    })
-    .into_response()
+    let mut matches = match_statement(&lines, &owing);
+    // The credits naming no dossier that the desk has given back already.
+    let storage = state.storage();
+    let keys: Vec<(usize, String)> = lines
+        .iter()
+        .zip(&matches)
+        .filter(|(_, m)| m.verdict == MatchVerdict::NoDossier)
+        .map(|(line, m)| (m.row, unmatched_key(line)))
+        .collect();
+    let returns = keys.into_iter().map(|(row, key)| async move {
+        let bytes = storage.get(&key).await?;
+        Ok::<_, store::StorageError>((
+            row,
+            bytes.and_then(|b| serde_json::from_slice::<Returned>(&b).ok()),
+        ))
+    });
+    let returns: Vec<(usize, Option<Returned>)> =
+        match stream::iter(returns).buffered(16).try_collect().await {
+            Ok(r) => r,
+            Err(_) => return message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+        };
+    for (row, returned) in returns {
+        if let (Some(m), Some(r)) = (matches.iter_mut().find(|m| m.row == row), returned) {
+            m.returned = Some(r.text());
+        }
+    }
+    axum::Json(StatementAnswer { matches }).into_response()
+}
+
+/// A credit naming no dossier, given back: the statement's line as the console shows
+/// it, and how it was given back.
+#[derive(Deserialize)]
+pub struct ReturnRequest {
+    #[serde(default)]
+    date: String,
+    amount: u64,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/admin/payments/unmatched`: records, once, that a credit naming no dossier
+/// was given back to its sender.
+pub async fn record_return(
+    State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+    body: Bytes,
+) -> Response {
+    let Ok(req) = serde_json::from_slice::<ReturnRequest>(&body) else {
+        return message(StatusCode::BAD_REQUEST, "Yêu cầu không đúng định dạng.");
+    };
+    let note: String = req
+        .note
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if note.is_empty() {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Vui lòng ghi cách đã trả lại khoản tiền, ví dụ: chuyển trả qua ngân hàng, mã giao dịch FT…",
+        );
+    }
+    let line = StatementLine {
+        row: 0,
+        date: req.date,
+        amount: req.amount,
+        description: req.description,
+        reference: req.reference,
+    };
+    let returned = Returned {
+        at: catalog::vn_time::format_time(OffsetDateTime::now_utc()),
+        by: session.login.clone(),
+        by_name: session.name.clone(),
+        note,
+        amount: line.amount,
+        reference: line.reference.clone(),
+        description: line.description.clone(),
+    };
+    let body = Bytes::from(serde_json::to_vec(&returned).expect("json"));
+    match state
+        .storage()
+        .put_if_absent(&unmatched_key(&line), body, "application/json")
+        .await
+    {
+        Ok(true) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({"returned": returned.text()})),
+        )
+            .into_response(),
+        Ok(false) => message(
+            StatusCode::CONFLICT,
+            "Khoản tiền này đã được ghi nhận trả lại trước đây; đối chiếu lại sao kê để xem.",
+        ),
+        Err(_) => message(StatusCode::SERVICE_UNAVAILABLE, RETRY_MESSAGE),
+    }
 }
 
 #[derive(serde::Deserialize)]
