@@ -138,7 +138,7 @@
         .then(function (r) {
           return r.json().catch(function () { return {}; }).then(function (j) {
             if (r.ok) {
-              $("cb-desk").innerHTML = "<p class=\"notice\">" + esc(j.message) + " <a href=\"" + esc(j.receipt_url) + "\" target=\"_blank\">In giấy tiếp nhận</a></p>";
+              $("cb-desk").innerHTML = "<p class=\"notice\">" + esc(j.message) + " <a href=\"" + esc(j.receipt_url) + "\" target=\"_blank\" rel=\"noopener\">In giấy tiếp nhận</a></p>";
               say(j.message); list(); open(j.code);
               return;
             }

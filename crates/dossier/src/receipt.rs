@@ -95,7 +95,6 @@ pub fn appointment_info(a: &Appointment) -> AppointmentInfo {
     }
 }
 
-/// The receipt of dossier `m`, with the tracking link its QR code opens.
 /// How the paper of form field `field` was received: the files uploaded for it, or the
 /// paper the desk holds.
 fn received_as(m: &Manifest, field: &str) -> Vec<String> {
@@ -112,6 +111,7 @@ fn received_as(m: &Manifest, field: &str) -> Vec<String> {
 /// What a paper received at the desk reads as in a receipt's list of papers.
 pub const PAPER_AT_DESK: &str = "bản giấy nộp tại quầy";
 
+/// The receipt of dossier `m`, with the tracking link its QR code opens.
 pub fn build(
     site: &Site,
     unit_code: &str,
