@@ -1464,6 +1464,22 @@ async fn a_paper_dossier_typed_in_at_the_desk_is_taken_in_once_and_counted_at_th
     }
     let unknown = s.get(&h, "/api/admin/desk/form?procedure=9.999999").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let unknown = s
+        .post(
+            &h,
+            "/api/admin/desk",
+            &json!({"procedure": "9.999999", "idempotency_key": "desk-unknown-0001", "values": {}}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Không có thủ tục mã \"9.999999\""),
+        "{}",
+        unknown.text()
+    );
 
     let values = |paper: bool| {
         let mut v = serde_json::Map::new();

@@ -97,7 +97,7 @@ struct Taken<'a> {
 
 #[derive(Serialize)]
 struct Refused {
-    message: &'static str,
+    message: String,
     errors: Vec<FieldError>,
     /// The form again, filled as sent, with its errors beside the fields.
     form_html: String,
@@ -173,10 +173,16 @@ pub async fn take_in(
                     desk_form(p, &req.idempotency_key, &shown, &errors)
                 })
                 .unwrap_or_default();
+            // Without a form to show the mistakes beside (an unknown procedure), the
+            // first one is the message.
+            let message = match errors.first() {
+                Some(e) if form_html.is_empty() => e.message.clone(),
+                _ => "Hồ sơ chưa được tiếp nhận. Vui lòng sửa các chỗ được đánh dấu rồi bấm \"Tiếp nhận hồ sơ\" lại.".to_owned(),
+            };
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 axum::Json(Refused {
-                    message: "Hồ sơ chưa được tiếp nhận. Vui lòng sửa các chỗ được đánh dấu rồi bấm \"Tiếp nhận hồ sơ\" lại.",
+                    message,
                     errors,
                     form_html,
                 }),
