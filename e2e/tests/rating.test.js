@@ -4,7 +4,7 @@
 //   desk; the citizen opens the tracking page, follows its "Đánh giá" link with
 //   JavaScript disabled, answers the three questions and sees the thanks; the tracking
 //   page (the function's, and the site's own with its script) then shows the rating and
-//   that a "Cán bộ Bộ phận Một cửa" opened the dossier, never the officer's name; the
+//   that a "Cán bộ Trung tâm Phục vụ hành chính công xã" opened the dossier, never the officer's name; the
 //   console shows the rating. The rating page is axe-clean and valid HTML.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,7 +50,7 @@ test('handed over at the desk, rated without JavaScript, and the officer\'s view
   await citizen.goto(d.track);
   const before = await citizen.locator('main').textContent();
   assert.match(before, /Cán bộ đã xem hồ sơ của Ông\/Bà/);
-  assert.match(before, /Cán bộ Bộ phận Một cửa đã xem hồ sơ/);
+  assert.match(before, /Cán bộ Trung tâm Phục vụ hành chính công xã đã xem hồ sơ/);
   assert.doesNotMatch(before, new RegExp(O.name), 'never the officer\'s name');
   await citizen.getByRole('link', { name: 'Đánh giá', exact: true }).click();
   await citizen.getByRole('heading', { name: 'Đánh giá mức độ hài lòng' }).waitFor({ timeout: WAIT });
@@ -96,7 +96,7 @@ test('handed over at the desk, rated without JavaScript, and the officer\'s view
   await site.locator('#track-title').waitFor({ timeout: WAIT });
   const shown = await site.locator('#track-result').textContent();
   assert.match(shown, /Cán bộ đã xem hồ sơ của Ông\/Bà/);
-  assert.match(shown, /Cán bộ Bộ phận Một cửa đã xem hồ sơ/);
+  assert.match(shown, /Cán bộ Trung tâm Phục vụ hành chính công xã đã xem hồ sơ/);
   assert.match(shown, /Đánh giá của Ông\/Bà/);
   assert.doesNotMatch(shown, new RegExp(O.name));
   assert.deepEqual(site.scriptErrors, []);

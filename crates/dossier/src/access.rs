@@ -50,7 +50,7 @@ impl Viewer {
     /// As the citizen reads it.
     pub fn label(self) -> &'static str {
         match self {
-            Viewer::Officer => "Cán bộ Bộ phận Một cửa",
+            Viewer::Officer => "Cán bộ Trung tâm Phục vụ hành chính công xã",
             Viewer::Admin => "Cán bộ quản trị hệ thống của xã",
         }
     }
@@ -237,7 +237,7 @@ mod tests {
                 AccessLine {
                     at: "2026-12-02T08:00:00+07:00".into(),
                     at_text: "08 giờ 00 phút, ngày 02/12/2026".into(),
-                    role: "Cán bộ Bộ phận Một cửa",
+                    role: "Cán bộ Trung tâm Phục vụ hành chính công xã",
                     what: "hồ sơ".into(),
                 },
             ]

@@ -141,7 +141,7 @@ pub fn record_for_event(ctx: &NoticeContext, m: &Manifest, e: &Event) -> Option<
                     "Bản điện tử của kết quả có trên trang tra cứu hồ sơ (đường dẫn bên dưới); Ông/Bà không cần đến xã.",
                 ),
                 Some(Delivery::Desk) | None => (
-                    "Moi Ong/Ba den Bo phan Mot cua nhan",
+                    "Moi Ong/Ba den Trung tam Phuc vu hanh chinh cong xa nhan",
                     "Mời Ông/Bà đến Trung tâm Phục vụ hành chính công xã nhận kết quả, mang theo giấy tiếp nhận hồ sơ và giấy tờ tùy thân.",
                 ),
             };
@@ -371,7 +371,7 @@ mod tests {
                 .sms
                 .expect("an SMS")
                 .text
-                .contains("den Bo phan Mot cua nhan")
+                .contains("den Trung tam Phuc vu hanh chinh cong xa nhan")
         );
         assert!(crate::step::result_ready_text(Some(Delivery::Post)).contains("bưu điện"));
         assert!(!crate::step::result_ready_text(Some(Delivery::Post)).contains("Mời Ông/Bà đến"));

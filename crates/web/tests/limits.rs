@@ -246,7 +246,10 @@ async fn one_address_cannot_take_the_days_codes() {
         .unwrap()
         .to_owned();
     assert!(said.contains("CHƯA được gửi"), "{said}");
-    assert!(said.contains("Bộ phận Một cửa"), "{said}");
+    assert!(
+        said.contains("nộp trực tiếp tại Trung tâm Phục vụ hành chính công xã"),
+        "{said}"
+    );
     assert_eq!(
         h.manifests().await.len(),
         2,

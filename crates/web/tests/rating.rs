@@ -395,7 +395,7 @@ async fn officers_openings_show_on_the_tracking_page_by_role_not_name() {
     assert_eq!(lines[0]["what"], format!("tệp đính kèm \"{name}\""));
     assert_eq!(lines[1]["what"], "hồ sơ");
     for l in lines {
-        assert_eq!(l["role"], "Cán bộ Bộ phận Một cửa");
+        assert_eq!(l["role"], "Cán bộ Trung tâm Phục vụ hành chính công xã");
     }
     assert!(
         !raw.contains(OFFICER_NAME) && !raw.contains("nhung"),
@@ -424,7 +424,7 @@ async fn officers_openings_show_on_the_tracking_page_by_role_not_name() {
         "{html}"
     );
     assert!(
-        html.contains("Cán bộ Bộ phận Một cửa đã xem tệp đính kèm &quot;Giấy chứng sinh.pdf&quot;"),
+        html.contains("Cán bộ Trung tâm Phục vụ hành chính công xã đã xem tệp đính kèm &quot;Giấy chứng sinh.pdf&quot;"),
         "{html}"
     );
     assert!(!html.contains(OFFICER_NAME), "{html}");

@@ -160,7 +160,7 @@ impl SubmitError {
             SubmitError::SourceQuota(cap) => vec![FieldError::new(
                 "_form",
                 format!(
-                    "Hôm nay đã có {cap} hồ sơ được gửi từ địa chỉ mạng của bạn, là mức tối đa một ngày, nên hồ sơ này CHƯA được gửi. Nếu bạn dùng chung mạng với nhiều người (quán Internet, mạng cơ quan), hãy thử gửi bằng mạng di động; hoặc gửi lại vào ngày mai, hoặc nộp trực tiếp tại Bộ phận Một cửa."
+                    "Hôm nay đã có {cap} hồ sơ được gửi từ địa chỉ mạng của bạn, là mức tối đa một ngày, nên hồ sơ này CHƯA được gửi. Nếu bạn dùng chung mạng với nhiều người (quán Internet, mạng cơ quan), hãy thử gửi bằng mạng di động; hoặc gửi lại vào ngày mai, hoặc nộp trực tiếp tại Trung tâm Phục vụ hành chính công xã."
                 ),
             )],
         }
