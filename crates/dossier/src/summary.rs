@@ -32,12 +32,12 @@ pub struct Summary {
     /// What is still to pay, in đồng, when it asks a fee.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_remaining: Option<u64>,
-    /// What the service figures need (the `report` module): no personal data.
     /// The bank's references of the payments recorded, so that a statement imported
     /// again shows its recorded credits as recorded, not as paid twice. (A summary
     /// written before they were kept has none until its dossier changes.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paid_references: Vec<String>,
+    /// What the service figures need (the `report` module): no personal data.
     #[serde(default)]
     pub timing: Timing,
 }
