@@ -481,7 +481,8 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
     const binDir = path.dirname(process.env.SUBMIT_FN_BIN || path.join(ROOT, 'target/debug/submit-fn'));
     const binaries = { SubmitFunction: process.env.SUBMIT_FN_BIN || path.join(binDir, 'submit-fn'), WidgetsFunction: path.join(binDir, 'widgets-fn') };
     const fns = [];
-    for (const name of new Set(routes.map((r) => r.fn))) {
+    // Function `name`'s own Runtime API emulator, started; its port.
+    const startEmulator = async (name) => {
       const runtimePort = await freePort();
       ports.runtimes[name] = runtimePort;
       const runtime = spawnLogged(`emulator-${name}`, cargoLambda(), ['lambda', 'watch', '--only-lambda-apis', '-A', '127.0.0.1', '-P', String(runtimePort)]);
@@ -489,20 +490,29 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
         const c = net.connect(runtimePort, '127.0.0.1', () => { c.end(); resolve(true); });
         c.on('error', () => resolve(false));
       }), 'cargo lambda watch', runtime);
+      return runtimePort;
+    };
+    // What Lambda and the stack give every function; each adds its own, then the
+    // template's variables.
+    const lambdaEnv = (name, runtimePort) => ({
+      ...aws,
+      AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${runtimePort}/.rt`,
+      AWS_LAMBDA_FUNCTION_NAME: '_',
+      AWS_LAMBDA_FUNCTION_VERSION: '1',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(template.Resources[name].Properties.MemorySize || 128),
+      MOTCUA_BUCKET: DOSSIER_BUCKET,
+      MOTCUA_S3_ENDPOINT: motoUrl,
+      MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
+      MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
+      MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
+      RUST_LOG: 'info,aws=warn',
+    });
+    for (const name of new Set(routes.map((r) => r.fn))) {
+      const runtimePort = await startEmulator(name);
       if (!binaries[name]) throw new Error(`no local binary for the template's ${name}`);
       const fnEnv = {
-        ...aws,
-        AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${runtimePort}/.rt`,
-        AWS_LAMBDA_FUNCTION_NAME: '_',
-        AWS_LAMBDA_FUNCTION_VERSION: '1',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(template.Resources[name].Properties.MemorySize || 128),
-        MOTCUA_BUCKET: DOSSIER_BUCKET,
-        MOTCUA_S3_ENDPOINT: motoUrl,
-        MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
-        MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
-        MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
+        ...lambdaEnv(name, runtimePort),
         MOTCUA_ORIGIN_SECRET: API_ORIGIN_SECRET,
-        RUST_LOG: 'info,aws=warn',
         ...functionEnvFromTemplate(template, name),
       };
       // Only what the template gives each function (the widgets get no secrets).
@@ -517,28 +527,11 @@ export async function start({ port, logDir = fs.mkdtempSync(path.join(os.tmpdir(
     const scheduledOnly = { OutboxWorkerFunction: path.join(binDir, 'outbox-worker') };
     for (const [name, bin] of Object.entries(scheduledOnly)) {
       if (!template.Resources[name]) continue;
-      const runtimePort = await freePort();
-      ports.runtimes[name] = runtimePort;
-      const runtime = spawnLogged(`emulator-${name}`, cargoLambda(), ['lambda', 'watch', '--only-lambda-apis', '-A', '127.0.0.1', '-P', String(runtimePort)]);
-      await waitFor(() => new Promise((resolve) => {
-        const c = net.connect(runtimePort, '127.0.0.1', () => { c.end(); resolve(true); });
-        c.on('error', () => resolve(false));
-      }), 'cargo lambda watch', runtime);
-      const props = template.Resources[name].Properties;
+      const runtimePort = await startEmulator(name);
       fns.push(spawnLogged(`function-${name}`, bin, [], {
-        ...aws,
-        AWS_LAMBDA_RUNTIME_API: `http://127.0.0.1:${runtimePort}/.rt`,
-        AWS_LAMBDA_FUNCTION_NAME: '_',
-        AWS_LAMBDA_FUNCTION_VERSION: '1',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize || 128),
-        MOTCUA_BUCKET: DOSSIER_BUCKET,
+        ...lambdaEnv(name, runtimePort),
         // `!Ref SiteBucket` in the template.
         MOTCUA_SITE_BUCKET: SITE_BUCKET,
-        MOTCUA_S3_ENDPOINT: motoUrl,
-        MOTCUA_PUBLIC_URL: `http://127.0.0.1:${ports.edge}`,
-        MOTCUA_SIGNING_KEY: 'prod-stack-signing-key-0123456789abcdef0123',
-        MOTCUA_CAPTCHA_KEY: 'prod-stack-captcha-key-fedcba9876543210fedc',
-        RUST_LOG: 'info,aws=warn',
         ...functionEnvFromTemplate(template, name),
       }, pkg));
     }
